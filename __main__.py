@@ -1,0 +1,40 @@
+"""Stack entry point: validate config, create one SelfHostedGateway per gateway, export."""
+
+import pulumi
+
+from components import ConfigError, SelfHostedGateway, SelfHostedGatewayArgs, read_pulumi_config
+
+try:
+    stack_config = read_pulumi_config()
+except ConfigError as error:
+    # RunError ends the program with this message only: no traceback, nothing registered.
+    raise pulumi.RunError(str(error)) from None
+
+kubeconfig = stack_config.kubeconfig
+gateways = {}
+for gateway in stack_config.gateways:
+    token = stack_config.gateway_tokens.get(gateway.name)
+    component = SelfHostedGateway(
+        gateway.name,
+        SelfHostedGatewayArgs(
+            gateway=gateway,
+            apim_mode=stack_config.apim.mode,
+            apim_resource_group_name=stack_config.apim.resource_group_name,
+            apim_service_name=stack_config.apim.service_name,
+            token=pulumi.Output.secret(token.get_secret_value()) if token else None,
+            kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
+        ),
+    )
+    gateways[gateway.name] = {
+        "gatewayId": component.gateway_id,
+        "configurationEndpoint": component.configuration_endpoint,
+        "namespace": component.namespace,
+        "deployment": component.deployment_name,
+        "trafficService": component.traffic_service_name,
+        "discoveryService": component.discovery_service_name,
+        "tokenExpiresOn": component.token_expires_on,
+        "checks": component.checks,
+    }
+
+pulumi.export("environment", stack_config.environment)
+pulumi.export("gateways", gateways)

@@ -1,0 +1,23 @@
+"""Azure API Management self-hosted gateway on Kubernetes, as one Pulumi component.
+
+- ``SelfHostedGateway`` / ``SelfHostedGatewayArgs`` (``gateway.py``): the component.
+- ``config.py``: the stack configuration schema (frozen pydantic models).
+- ``settings.py``: the gateway settings map (config → ConfigMap data).
+- ``manifests.py``: pure functions producing each Kubernetes object.
+- ``token.py``: the access token resource and its renewal windows.
+"""
+
+from .config import ConfigError, GatewayConfig, StackConfig, parse_stack_config, read_pulumi_config
+from .gateway import SelfHostedGateway, SelfHostedGatewayArgs
+
+__all__ = [
+    "ConfigError",
+    "GatewayConfig",
+    "SelfHostedGateway",
+    "SelfHostedGatewayArgs",
+    "StackConfig",
+    "parse_stack_config",
+    "read_pulumi_config",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,364 @@
+"""Pure functions: validated gateway config → Kubernetes objects.
+
+One function per Kubernetes object, in the order a reader meets them in the
+official Helm chart. Each returns the object as the Kubernetes API spells it
+(camelCase dicts), so it can be validated against the Kubernetes OpenAPI schema and
+compared with ``kubectl get -o json`` without Pulumi. ``gateway.py`` registers them.
+
+Values that are only known at deployment time (the token, its digest) are passed
+in; they may be plain strings (tests) or Pulumi Outputs (the component).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .config import GatewayConfig
+from .settings import discovery_service_name
+
+STATUS_PATH = "/status-0123456789abcdef"
+"""Health endpoint of the gateway; it answers 200 once configuration is loaded."""
+BACKUP_MOUNT_PATH = "/apim/config"
+"""Where the gateway keeps its configuration backup; mounting a volume here turns backup on."""
+GATEWAY_UID = 1001
+"""The gateway image runs as this user; the backup volume must be writable by its group."""
+HTTP_PORT = 8080
+HTTPS_PORT = 8081
+RATE_LIMIT_SYNC_PORT = 4290
+HEARTBEAT_PORT = 4291
+TOKEN_SECRET_KEY = "value"  # noqa: S105 - the key name inside the Secret, not a secret
+AUTH_SETTING = "config.service.auth"
+APP_NAME = "azure-api-management-gateway"
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ObjectNames:
+    """Names of the Kubernetes objects of one gateway (as in the portal YAML)."""
+
+    namespace: str
+    deployment: str
+    settings_config_map: str
+    token_secret: str
+    traffic_service: str
+    discovery_service: str
+    backup_claim: str
+    disruption_budget: str
+
+
+def object_names(gateway: GatewayConfig) -> ObjectNames:
+    return ObjectNames(
+        namespace=gateway.namespace_name,
+        deployment=gateway.name,
+        settings_config_map=f"{gateway.name}-env",
+        token_secret=f"{gateway.name}-token",
+        traffic_service=f"{gateway.name}-live-traffic",
+        discovery_service=discovery_service_name(gateway),
+        backup_claim=gateway.backup.existing_claim or f"{gateway.name}-config-backup",
+        disruption_budget=gateway.name,
+    )
+
+
+def selector_labels(gateway: GatewayConfig) -> dict[str, str]:
+    """Labels that select the gateway's pods; never change them on a live Deployment."""
+    return {"app.kubernetes.io/name": APP_NAME, "app.kubernetes.io/instance": gateway.name}
+
+
+def common_labels(gateway: GatewayConfig) -> dict[str, str]:
+    return {
+        **selector_labels(gateway),
+        "app.kubernetes.io/component": "self-hosted-gateway",
+        "app.kubernetes.io/version": gateway.image.tag,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def _metadata(gateway: GatewayConfig, name: str, **extra: Any) -> Obj:
+    return {"name": name, "namespace": gateway.namespace_name, "labels": common_labels(gateway), **extra}
+
+
+def settings_checksum(settings: Mapping[str, str]) -> str:
+    """Digest of the settings; as a pod annotation it rolls the pods when a setting changes."""
+    return hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode()).hexdigest()
+
+
+def token_checksum(token: str) -> str:
+    """One-way digest of the token for the pod template (the Helm ``checksum/secret`` practice).
+
+    The gateway reads its token only at start, so a new token must roll the pods.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+
+
+def namespace(gateway: GatewayConfig) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": gateway.namespace_name,
+            "labels": {
+                **common_labels(gateway),
+                # The gateway's pod spec meets the restricted Pod Security Standard.
+                "pod-security.kubernetes.io/enforce": "restricted",
+            },
+        },
+    }
+
+
+def token_secret(gateway: GatewayConfig, token: T) -> Obj:
+    """The Secret holding ``GatewayKey <token>``, read by the container as ``config.service.auth``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(gateway, object_names(gateway).token_secret),
+        "type": "Opaque",
+        "stringData": {TOKEN_SECRET_KEY: token},
+    }
+
+
+def settings_config_map(gateway: GatewayConfig, settings: T) -> Obj:
+    """The ConfigMap of gateway settings (``settings.gateway_settings``), read with envFrom."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(gateway, object_names(gateway).settings_config_map),
+        "data": settings,
+    }
+
+
+def _probe(gateway: GatewayConfig, kind: str) -> Obj:
+    timing = getattr(gateway.probes, kind)
+    return {
+        "httpGet": {"path": STATUS_PATH, "port": "http", "scheme": "HTTP"},
+        "initialDelaySeconds": timing.initial_delay_seconds,
+        "periodSeconds": timing.period_seconds,
+        "timeoutSeconds": timing.timeout_seconds,
+        "failureThreshold": timing.failure_threshold,
+        "successThreshold": 1,
+    }
+
+
+def _resources(gateway: GatewayConfig) -> Obj:
+    resources: Obj = {"requests": {"cpu": gateway.resources.requests_cpu, "memory": gateway.resources.requests_memory}}
+    limits = {
+        key: value
+        for key, value in (("cpu", gateway.resources.limits_cpu), ("memory", gateway.resources.limits_memory))
+        if value
+    }
+    if limits:
+        resources["limits"] = limits
+    return resources
+
+
+def _dns_config(gateway: GatewayConfig) -> Obj | None:
+    dns = gateway.dns
+    config: Obj = {}
+    if dns.nameservers:
+        config["nameservers"] = list(dns.nameservers)
+    if dns.searches:
+        config["searches"] = list(dns.searches)
+    if dns.options:
+        config["options"] = [
+            {"name": option.name, **({"value": option.value} if option.value is not None else {})}
+            for option in dns.options
+        ]
+    return config or None
+
+
+def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> Obj:
+    """The gateway Deployment.
+
+    ``settings_digest`` and ``token_digest`` go into pod-template annotations: the
+    gateway reads settings and token only at start, so a change of either must
+    replace the pods, which the RollingUpdate strategy does with zero unavailable.
+    """
+    names = object_names(gateway)
+    volumes: list[Obj] = []
+    mounts: list[Obj] = []
+    if gateway.backup.enabled:
+        volumes.append({"name": "config-backup", "persistentVolumeClaim": {"claimName": names.backup_claim}})
+        mounts.append({"name": "config-backup", "mountPath": BACKUP_MOUNT_PATH})
+    if gateway.custom_ca.secret_name:
+        volumes.append({"name": "custom-ca", "secret": {"secretName": gateway.custom_ca.secret_name}})
+        mounts.append({"name": "custom-ca", "mountPath": gateway.custom_ca.mount_path, "readOnly": True})
+
+    container: Obj = {
+        "name": "gateway",
+        "image": f"{gateway.image.repository}:{gateway.image.tag}",
+        "imagePullPolicy": gateway.image.pull_policy,
+        "ports": [
+            {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+            {"name": "https", "containerPort": HTTPS_PORT, "protocol": "TCP"},
+            {"name": "rate-limit", "containerPort": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
+            {"name": "heartbeat", "containerPort": HEARTBEAT_PORT, "protocol": "UDP"},
+        ],
+        "env": [
+            {
+                "name": AUTH_SETTING,
+                "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}},
+            }
+        ],
+        "envFrom": [{"configMapRef": {"name": names.settings_config_map}}],
+        "resources": _resources(gateway),
+        "readinessProbe": _probe(gateway, "readiness"),
+        "livenessProbe": _probe(gateway, "liveness"),
+        "startupProbe": _probe(gateway, "startup"),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": GATEWAY_UID,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            # The gateway writes to its root filesystem; a read-only one is not supported.
+            "readOnlyRootFilesystem": False,
+        },
+    }
+    if mounts:
+        container["volumeMounts"] = mounts
+
+    pod_spec: Obj = {
+        "containers": [container],
+        "terminationGracePeriodSeconds": gateway.termination_grace_period_seconds,
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": GATEWAY_UID,
+            "runAsGroup": GATEWAY_UID,
+            # Makes the backup volume writable by the gateway's group.
+            "fsGroup": GATEWAY_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "dnsPolicy": gateway.dns.policy,
+    }
+    dns_config = _dns_config(gateway)
+    if dns_config:
+        pod_spec["dnsConfig"] = dns_config
+    if volumes:
+        pod_spec["volumes"] = volumes
+    if gateway.image.pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in gateway.image.pull_secrets]
+    scheduling = gateway.scheduling
+    if scheduling.node_selector:
+        pod_spec["nodeSelector"] = dict(scheduling.node_selector)
+    if scheduling.tolerations:
+        pod_spec["tolerations"] = [dict(toleration) for toleration in scheduling.tolerations]
+    if scheduling.affinity:
+        pod_spec["affinity"] = dict(scheduling.affinity)
+    if scheduling.priority_class_name:
+        pod_spec["priorityClassName"] = scheduling.priority_class_name
+    if gateway.topology_spread.enabled:
+        pod_spec["topologySpreadConstraints"] = [
+            {
+                "maxSkew": gateway.topology_spread.max_skew,
+                "topologyKey": gateway.topology_spread.topology_key,
+                "whenUnsatisfiable": gateway.topology_spread.when_unsatisfiable,
+                "labelSelector": {"matchLabels": selector_labels(gateway)},
+            }
+        ]
+
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(gateway, names.deployment),
+        "spec": {
+            "replicas": gateway.replicas,
+            "selector": {"matchLabels": selector_labels(gateway)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxUnavailable": gateway.rollout.max_unavailable,
+                    "maxSurge": gateway.rollout.max_surge,
+                },
+            },
+            "template": {
+                "metadata": {
+                    "labels": common_labels(gateway),
+                    "annotations": {
+                        "checksum/settings": settings_digest,
+                        "checksum/token": token_digest,
+                    },
+                },
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def traffic_service(gateway: GatewayConfig) -> Obj:
+    """The Service clients call: 80→8080 and 443→8081."""
+    service = gateway.service
+    spec: Obj = {
+        "type": service.type,
+        "selector": selector_labels(gateway),
+        "ports": [
+            {"name": "http", "port": service.http_port, "targetPort": "http", "protocol": "TCP"},
+            {"name": "https", "port": service.https_port, "targetPort": "https", "protocol": "TCP"},
+        ],
+    }
+    if service.type != "ClusterIP":
+        # Local keeps the caller's IP and avoids a second hop between nodes.
+        spec["externalTrafficPolicy"] = service.external_traffic_policy
+    if service.load_balancer_ip and service.type == "LoadBalancer":
+        spec["loadBalancerIP"] = service.load_balancer_ip
+    metadata = _metadata(gateway, object_names(gateway).traffic_service)
+    if service.annotations:
+        metadata["annotations"] = dict(service.annotations)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
+
+
+def discovery_service(gateway: GatewayConfig) -> Obj:
+    """Headless Service resolving every replica: instance discovery and rate-limit sync."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(gateway, object_names(gateway).discovery_service),
+        "spec": {
+            "clusterIP": "None",
+            "selector": selector_labels(gateway),
+            "ports": [
+                {"name": "rate-limit", "port": RATE_LIMIT_SYNC_PORT, "targetPort": "rate-limit", "protocol": "UDP"},
+                {"name": "heartbeat", "port": HEARTBEAT_PORT, "targetPort": "heartbeat", "protocol": "UDP"},
+            ],
+        },
+    }
+
+
+def backup_claim(gateway: GatewayConfig) -> Obj | None:
+    """The configuration-backup claim, or None when backup is off or uses an existing claim."""
+    backup = gateway.backup
+    if not backup.enabled or backup.existing_claim:
+        return None
+    spec: Obj = {
+        "accessModes": [backup.access_mode],
+        "resources": {"requests": {"storage": backup.size}},
+    }
+    if backup.storage_class_name:
+        spec["storageClassName"] = backup.storage_class_name
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _metadata(gateway, object_names(gateway).backup_claim),
+        "spec": spec,
+    }
+
+
+def disruption_budget(gateway: GatewayConfig) -> Obj | None:
+    if not gateway.disruption_budget.enabled:
+        return None
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(gateway, object_names(gateway).disruption_budget),
+        "spec": {
+            "maxUnavailable": gateway.disruption_budget.max_unavailable,
+            "selector": {"matchLabels": selector_labels(gateway)},
+        },
+    }

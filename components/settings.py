@@ -1,0 +1,100 @@
+"""The settings map: validated config → the gateway's environment settings.
+
+The self-hosted gateway reads its settings from environment keys such as
+``config.service.endpoint``. This module is the one place that decides which keys a
+gateway gets and why; the ConfigMap carries exactly what ``gateway_settings`` returns.
+The token never passes through here: it reaches the container only from its Secret.
+"""
+
+from __future__ import annotations
+
+from .config import GatewayConfig
+
+GATEWAY_CONFIGURATION_SUFFIX = "configuration.azure-api.net"
+
+
+def configuration_endpoint(gateway: GatewayConfig, service_name: str | None) -> str:
+    """``config.service.endpoint``: a custom domain from config, else ``<apim>.configuration.azure-api.net``."""
+    if gateway.configuration_endpoint:
+        return gateway.configuration_endpoint
+    if not service_name:
+        raise ValueError(f"gateway {gateway.name!r}: no configurationEndpoint and no APIM service name")
+    return f"{service_name.lower()}.{GATEWAY_CONFIGURATION_SUFFIX}"
+
+
+def discovery_service_name(gateway: GatewayConfig) -> str:
+    """The headless Service that ``neighborhood.host`` points at."""
+    return f"{gateway.name}-instance-discovery"
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
+    """Every non-secret setting of one gateway, as ConfigMap data (all values strings).
+
+    | key | from |
+    |---|---|
+    | config.service.endpoint | ``configurationEndpoint`` or ``<apim>.configuration.azure-api.net`` |
+    | neighborhood.host | the headless instance-discovery Service |
+    | runtime.deployment.* | deployment metadata, as in the portal YAML |
+    | telemetry.logs.std / .level / .color | ``logs.std``, ``logs.level``, ``logs.color`` |
+    | telemetry.logs.local (+ .<sink>.endpoint) | ``logs.local``, ``logs.localEndpoint`` |
+    | telemetry.metrics.cloud | ``metrics.cloud`` |
+    | telemetry.metrics.local (+ .statsd.*) | ``metrics.statsd`` |
+    | observability.opentelemetry.* | ``metrics.openTelemetry`` |
+    | certificates.local.ca.enabled | ``customCa.secretName`` set |
+    | net.server.http.forwarded.proto.enabled | ``forwardedProto`` |
+    | HTTP_PROXY / HTTPS_PROXY / NO_PROXY | ``proxy`` |
+    | anything else | ``extraSettings``, verbatim |
+    """
+    settings: dict[str, str] = {
+        "config.service.endpoint": endpoint,
+        "neighborhood.host": discovery_service_name(gateway),
+        "runtime.deployment.artifact.source": "pulumi",
+        "runtime.deployment.mechanism": "pulumi-component",
+        "runtime.deployment.orchestrator.type": "Kubernetes",
+        "telemetry.logs.std": gateway.logs.std,
+        "telemetry.logs.std.level": gateway.logs.level,
+        "telemetry.logs.std.color": _flag(gateway.logs.color),
+        "telemetry.logs.local": gateway.logs.local,
+        "telemetry.metrics.cloud": _flag(gateway.metrics.cloud),
+    }
+    if gateway.logs.local_endpoint and gateway.logs.local not in ("none", "auto"):
+        settings[f"telemetry.logs.local.{gateway.logs.local}.endpoint"] = gateway.logs.local_endpoint
+
+    statsd = gateway.metrics.statsd
+    settings["telemetry.metrics.local"] = "statsd" if statsd else "none"
+    if statsd:
+        settings["telemetry.metrics.local.statsd.endpoint"] = statsd.endpoint
+        if statsd.sampling is not None:
+            settings["telemetry.metrics.local.statsd.sampling"] = str(statsd.sampling)
+        if statsd.tag_format:
+            settings["telemetry.metrics.local.statsd.tag-format"] = statsd.tag_format
+
+    otel = gateway.metrics.open_telemetry
+    if otel.enabled:
+        settings["observability.opentelemetry.enabled"] = "true"
+        settings["observability.opentelemetry.collector.uri"] = otel.collector_uri or ""
+        settings["observability.opentelemetry.system-metrics.enabled"] = _flag(otel.system_metrics)
+        if otel.histogram_buckets:
+            settings["observability.opentelemetry.histogram.buckets"] = ",".join(
+                f"{bucket:g}" for bucket in otel.histogram_buckets
+            )
+
+    if gateway.custom_ca.secret_name:
+        settings["certificates.local.ca.enabled"] = "true"
+    if gateway.forwarded_proto:
+        settings["net.server.http.forwarded.proto.enabled"] = "true"
+
+    for variable, value in (
+        ("HTTP_PROXY", gateway.proxy.http),
+        ("HTTPS_PROXY", gateway.proxy.https),
+        ("NO_PROXY", gateway.proxy.no_proxy),
+    ):
+        if value:
+            settings[variable] = value
+
+    settings.update(gateway.extra_settings)
+    return settings

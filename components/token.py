@@ -1,0 +1,238 @@
+"""The gateway access token: generated through the official management operation.
+
+azure-native has no invoke for ``Gateway - Generate Token`` (a POST it skips), so the
+token is a Pulumi dynamic resource whose provider calls
+``ApiManagementClient.gateway.generate_token`` from the official Azure SDK.
+
+Renewal is deterministic. Time is cut into fixed windows of ``renewalIntervalDays``
+counted from the Unix epoch; a token issued in a window expires ``validityDays`` after
+the window's start (less an hour against clock skew). The expiry is an input of the
+resource, so every ``pulumi up`` inside one window sees identical inputs and no change,
+and the first run in the next window shows the token as an update in preview and
+renews it. Because a window starts no later than now, the expiry is never more than
+``validityDays`` (≤ 30) days ahead, and a token always has at least
+``validityDays − renewalIntervalDays`` days left when its window ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from .config import MAX_TOKEN_VALIDITY_DAYS
+
+TOKEN_PREFIX = "GatewayKey "  # noqa: S105 - the scheme word the gateway expects, not a secret
+CLOCK_SKEW_MARGIN = timedelta(hours=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Inputs whose change means a new token is needed.
+TOKEN_INPUTS = ("subscription_id", "resource_group_name", "service_name", "gateway_id", "key_type", "expires_on")
+
+
+class TokenGenerationError(RuntimeError):
+    """Azure refused (or could not be asked) to generate a gateway token."""
+
+
+@dataclass(frozen=True)
+class RenewalWindow:
+    starts_at: datetime
+    renews_at: datetime
+    expires_on: datetime
+
+
+def renewal_window(now: datetime, validity_days: int, renewal_interval_days: int) -> RenewalWindow:
+    """The renewal window containing ``now`` and the expiry of a token issued in it."""
+    if not 1 <= validity_days <= MAX_TOKEN_VALIDITY_DAYS:
+        raise ValueError(f"validity_days must be between 1 and {MAX_TOKEN_VALIDITY_DAYS}, got {validity_days}")
+    if not 1 <= renewal_interval_days < validity_days:
+        raise ValueError(
+            f"renewal_interval_days must be at least 1 and below validity_days ({validity_days}), "
+            f"got {renewal_interval_days}"
+        )
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    interval = timedelta(days=renewal_interval_days)
+    starts_at = _EPOCH + ((now - _EPOCH) // interval) * interval
+    return RenewalWindow(
+        starts_at=starts_at,
+        renews_at=starts_at + interval,
+        expires_on=starts_at + timedelta(days=validity_days) - CLOCK_SKEW_MARGIN,
+    )
+
+
+def format_expiry(moment: datetime) -> str:
+    """ISO 8601 in UTC, minute precision, as the management API and the token carry it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------
+# Credentials: the same identity the azure-native provider uses.
+
+
+def azure_credential() -> Any:
+    """An azure-identity credential chosen like the azure-native provider chooses its own.
+
+    ``ARM_*`` variables (service principal secret, OIDC token, managed identity) first, as
+    azure-native reads them; otherwise ``DefaultAzureCredential``, which covers the
+    ``AZURE_*`` variables, workload identity, managed identity and ``az login``.
+    """
+    from azure.identity import (
+        ClientAssertionCredential,
+        ClientSecretCredential,
+        DefaultAzureCredential,
+        ManagedIdentityCredential,
+    )
+
+    env = os.environ
+    client_id, tenant_id = env.get("ARM_CLIENT_ID"), env.get("ARM_TENANT_ID")
+    if env.get("ARM_USE_MSI", "").lower() == "true":
+        return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+    if client_id and tenant_id and env.get("ARM_CLIENT_SECRET"):
+        return ClientSecretCredential(tenant_id, client_id, env["ARM_CLIENT_SECRET"])
+    if client_id and tenant_id and env.get("ARM_OIDC_TOKEN"):
+        oidc_token = env["ARM_OIDC_TOKEN"]
+        return ClientAssertionCredential(tenant_id, client_id, lambda: oidc_token)
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+
+
+ClientFactory = Callable[[str], Any]
+"""subscription id → ``azure.mgmt.apimanagement.ApiManagementClient``."""
+
+
+def default_client_factory(subscription_id: str) -> Any:
+    from azure.mgmt.apimanagement import ApiManagementClient
+
+    return ApiManagementClient(credential=azure_credential(), subscription_id=subscription_id)
+
+
+# ---------------------------------------------------------------------------
+
+
+def _explain(error: Exception, props: dict[str, Any]) -> TokenGenerationError:
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    where = (
+        f"gateway {props['gateway_id']!r} of API Management instance {props['service_name']!r} "
+        f"(resource group {props['resource_group_name']!r})"
+    )
+    if isinstance(error, ClientAuthenticationError):
+        return TokenGenerationError(
+            f"could not authenticate to Azure to generate the token for {where}: {error.message}. "
+            "Log in with 'az login', or set ARM_CLIENT_ID/ARM_TENANT_ID with ARM_CLIENT_SECRET, "
+            "ARM_OIDC_TOKEN or ARM_USE_MSI, as for the azure-native provider."
+        )
+    if isinstance(error, HttpResponseError):
+        status = error.status_code
+        code = getattr(error.error, "code", None) if error.error else None
+        hint = {
+            401: "the credential was not accepted",
+            403: "the identity running Pulumi needs the "
+            "'Microsoft.ApiManagement/service/gateways/generateToken/action' permission on the instance",
+            404: "the instance or the gateway does not exist",
+            400: "the request was refused; an expiry more than 30 days ahead is refused",
+        }.get(status or 0, "see the message above")
+        return TokenGenerationError(
+            f"Azure refused to generate a token for {where}: HTTP {status}"
+            f"{f' {code}' if code else ''}: {error.message} ({hint})"
+        )
+    return TokenGenerationError(f"generating the token for {where} failed: {error}")
+
+
+class GatewayTokenProvider(ResourceProvider):
+    """Dynamic provider calling ``Gateway - Generate Token``.
+
+    ``client_factory`` exists for tests, which pass a real ``ApiManagementClient``
+    built on a fake transport and credential; production uses ``default_client_factory``.
+    """
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        super().__init__()
+        self._client_factory = client_factory
+
+    def _generate(self, props: dict[str, Any]) -> dict[str, Any]:
+        from azure.core.exceptions import AzureError
+        from azure.mgmt.apimanagement.models import GatewayTokenRequestContract
+
+        expires_on = datetime.strptime(props["expires_on"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        factory = self._client_factory or default_client_factory
+        try:
+            client = factory(props["subscription_id"])
+            reply = client.gateway.generate_token(
+                props["resource_group_name"],
+                props["service_name"],
+                props["gateway_id"],
+                GatewayTokenRequestContract(key_type=props["key_type"], expiry=expires_on),
+            )
+        except AzureError as error:
+            raise _explain(error, props) from None
+        if not reply or not reply.value:
+            raise TokenGenerationError(
+                f"Azure returned no token for gateway {props['gateway_id']!r} of {props['service_name']!r}"
+            )
+        return {**props, "value": TOKEN_PREFIX + reply.value}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._generate(props)
+        token_id = (
+            f"/subscriptions/{props['subscription_id']}/resourceGroups/{props['resource_group_name']}"
+            f"/providers/Microsoft.ApiManagement/service/{props['service_name']}"
+            f"/gateways/{props['gateway_id']}/tokens/{props['key_type']}"
+        )
+        return CreateResult(id_=token_id, outs=outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in TOKEN_INPUTS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._generate(news))
+
+
+class GatewayTokenArgs:
+    """Inputs of ``GatewayToken``."""
+
+    def __init__(
+        self,
+        *,
+        subscription_id: pulumi.Input[str],
+        resource_group_name: pulumi.Input[str],
+        service_name: pulumi.Input[str],
+        gateway_id: pulumi.Input[str],
+        key_type: pulumi.Input[str],
+        expires_on: pulumi.Input[str],
+    ) -> None:
+        self.subscription_id = subscription_id
+        self.resource_group_name = resource_group_name
+        self.service_name = service_name
+        self.gateway_id = gateway_id
+        self.key_type = key_type
+        self.expires_on = expires_on
+
+
+class GatewayToken(pulumi.dynamic.Resource):
+    """A gateway access token (``GatewayKey …``); ``value`` is always a secret."""
+
+    value: pulumi.Output[str]
+    expires_on: pulumi.Output[str]
+    key_type: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: GatewayTokenArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        provider: GatewayTokenProvider | None = None,
+    ) -> None:
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["value"])
+        super().__init__(
+            provider or GatewayTokenProvider(),
+            name,
+            {**vars(args), "value": None},
+            pulumi.ResourceOptions.merge(opts, secret_opts),
+        )

@@ -1,0 +1,322 @@
+"""The whole program under Pulumi's mocks, for the dev and the prod stack files:
+every resource and property that matters, dev/prod differences, secrecy, rollouts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kubernetes_validate
+import pulumi
+import pytest
+from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
+
+from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
+
+NS = "apim-gateway"
+KUBERNETES_VERSION = "1.34.0"
+K8S_TYPES = {
+    "kubernetes:core/v1:Namespace": ("v1", "Namespace"),
+    "kubernetes:core/v1:Secret": ("v1", "Secret"),
+    "kubernetes:core/v1:ConfigMap": ("v1", "ConfigMap"),
+    "kubernetes:core/v1:Service": ("v1", "Service"),
+    "kubernetes:core/v1:PersistentVolumeClaim": ("v1", "PersistentVolumeClaim"),
+    "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
+    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
+}
+EXISTING_TOKEN = "contoso-dev-gw&203001010000&c2VjcmV0LXNpZ25hdHVyZQ=="
+
+
+def ints(value: Any) -> Any:
+    """The mock wire format carries numbers as floats; Kubernetes wants integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: ints(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [ints(child) for child in value]
+    return value
+
+
+def as_object(resource_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    api_version, kind = K8S_TYPES[resource_type]
+    return {"apiVersion": api_version, "kind": kind, **ints(inputs)}
+
+
+@pytest.fixture(scope="module")
+def dev() -> Recording:
+    return run_main(stack_file_config("dev"), stack="dev")
+
+
+@pytest.fixture(scope="module")
+def prod() -> Recording:
+    return run_main(stack_file_config("prod"), stack="prod")
+
+
+def types(recording: Recording) -> list[str]:
+    return sorted(resource.type for resource in recording.resources)
+
+
+def test_prod_registers_every_resource(prod: Recording) -> None:
+    assert types(prod) == sorted(
+        [
+            "apim-gateway:index:SelfHostedGateway",
+            "azure-native:apimanagement:Gateway",
+            "azure-native:apimanagement:GatewayApiEntityTag",
+            "azure-native:apimanagement:GatewayApiEntityTag",
+            "pulumi-python:dynamic:Resource",
+            "pulumi:providers:kubernetes",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:core/v1:Service",
+            "kubernetes:core/v1:Service",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+        ]
+    )
+
+
+def test_dev_has_no_backup_claim_and_fewer_apis(dev: Recording) -> None:
+    assert "kubernetes:core/v1:PersistentVolumeClaim" not in types(dev)
+    assert len(dev.of_type("azure-native:apimanagement:GatewayApiEntityTag")) == 1
+    deployment = dev.one("kubernetes:apps/v1:Deployment").inputs
+    assert deployment["spec"]["replicas"] == 1
+    assert "volumes" not in deployment["spec"]["template"]["spec"]
+
+
+def test_children_are_parented_to_the_component_and_use_its_provider(prod: Recording) -> None:
+    component = prod.one("apim-gateway:index:SelfHostedGateway")
+    assert component.name == "contoso-weu-gw"
+    component_urn_suffix = "apim-gateway:index:SelfHostedGateway::contoso-weu-gw"
+    for resource in prod.resources:
+        if resource is component:
+            continue
+        assert resource.parent.endswith(component_urn_suffix), resource.name
+        if resource.type.startswith("kubernetes:"):
+            assert "pulumi:providers:kubernetes::contoso-weu-gw-kubernetes" in resource.provider
+
+
+def test_gateway_resource(prod: Recording) -> None:
+    gateway = prod.one("azure-native:apimanagement:Gateway").inputs
+    assert gateway["resourceGroupName"] == "rg-apim-prod"
+    assert gateway["serviceName"] == "contoso-apim-prod"
+    assert gateway["gatewayId"] == "contoso-weu-gw"
+    assert gateway["description"].startswith("Self-hosted gateway")
+    assert gateway["locationData"] == {
+        "name": "prod-aks-westeurope",
+        "city": "Amsterdam",
+        "district": "Noord-Holland",
+        "countryOrRegion": "Netherlands",
+    }
+    apis = sorted(tag.inputs["apiId"] for tag in prod.of_type("azure-native:apimanagement:GatewayApiEntityTag"))
+    assert apis == ["orders-api", "payments-api"]
+
+
+def test_token_resource_inputs(prod: Recording) -> None:
+    token = prod.one("pulumi-python:dynamic:Resource").inputs
+    assert token["subscription_id"] == SUBSCRIPTION_ID
+    assert (token["resource_group_name"], token["service_name"]) == ("rg-apim-prod", "contoso-apim-prod")
+    assert (token["gateway_id"], token["key_type"]) == ("contoso-weu-gw", "primary")
+    expires_on = datetime.strptime(token["expires_on"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    assert now + timedelta(days=23) - timedelta(hours=1) <= expires_on <= now + timedelta(days=30)
+    assert any(call[0] == "azure-native:authorization:getClientConfig" for call in prod.calls)
+
+
+def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
+    config = parse_stack_config(stack_file_config("prod"))
+    gateway = config.gateways[0]
+    registered = ints(prod.one("kubernetes:apps/v1:Deployment").inputs)
+    annotations = registered["spec"]["template"]["metadata"]["annotations"]
+    expected = manifests.deployment(gateway, annotations["checksum/settings"], annotations["checksum/token"])
+    assert registered == expected
+    assert (
+        ints(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
+        == manifests.traffic_service(gateway)["spec"]
+    )
+    assert (
+        ints(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-discovery").inputs)["spec"]
+        == manifests.discovery_service(gateway)["spec"]
+    )
+    claim = manifests.backup_claim(gateway)
+    assert claim is not None
+    assert prod.one("kubernetes:core/v1:PersistentVolumeClaim").inputs["spec"] == claim["spec"]
+    namespace = prod.one("kubernetes:core/v1:Namespace").inputs
+    assert namespace["metadata"]["name"] == "contoso-weu-gw"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_registered_kubernetes_object_passes_strict_schema_validation(
+    stack: str, dev: Recording, prod: Recording
+) -> None:
+    recording = {"dev": dev, "prod": prod}[stack]
+    checked = 0
+    for resource in recording.resources:
+        if resource.type in K8S_TYPES:
+            kubernetes_validate.validate(as_object(resource.type, resource.inputs), KUBERNETES_VERSION, strict=True)
+            checked += 1
+    assert checked >= 7
+
+
+def test_settings_config_map(prod: Recording) -> None:
+    data = prod.one("kubernetes:core/v1:ConfigMap").inputs["data"]
+    assert data["config.service.endpoint"] == "config.apis.contoso.com"
+    assert data["neighborhood.host"] == "contoso-weu-gw-instance-discovery"
+    assert "config.service.auth" not in data
+
+
+def test_settings_endpoint_defaults_to_the_instance(dev: Recording) -> None:
+    data = dev.one("kubernetes:core/v1:ConfigMap").inputs["data"]
+    assert data["config.service.endpoint"] == "contoso-apim-dev.configuration.azure-api.net"
+
+
+def test_token_is_a_secret_everywhere(prod: Recording) -> None:
+    secret = prod.one("kubernetes:core/v1:Secret")
+    token = secret.inputs["stringData"]["value"]
+    assert token.startswith("GatewayKey contoso-weu-gw&")
+    assert "stringData" in secret.secret_paths
+    deployment = prod.one("kubernetes:apps/v1:Deployment")
+    assert "spec.template.metadata.annotations.checksum/token" in deployment.secret_paths
+    bare = token.removeprefix("GatewayKey ")
+    for resource in prod.resources:
+        assert bare not in json.dumps(resource.plain), resource.name
+    assert bare not in json.dumps(prod.plain_outputs)
+    assert bare not in json.dumps(prod.outputs)  # not even as a secret output
+
+
+def test_outputs(prod: Recording) -> None:
+    outputs = prod.outputs["gateways"]["contoso-weu-gw"]
+    assert outputs["gatewayId"] == "contoso-weu-gw"
+    assert outputs["configurationEndpoint"] == "config.apis.contoso.com"
+    assert outputs["namespace"] == "contoso-weu-gw"
+    assert outputs["deployment"] == "contoso-weu-gw"
+    assert outputs["trafficService"] == "contoso-weu-gw-live-traffic"
+    assert outputs["tokenExpiresOn"].endswith("Z")
+    assert outputs["checks"] == {
+        "deployments": "kubectl get deployments -n contoso-weu-gw --context aks-contoso-prod-weu",
+        "services": "kubectl get services -n contoso-weu-gw --context aks-contoso-prod-weu",
+        "logs": "kubectl logs deployment/contoso-weu-gw -n contoso-weu-gw --context aks-contoso-prod-weu",
+    }
+    assert prod.outputs["environment"] == "prod"
+
+
+# -- existing (bring-your-own) gateway, secrets from config ---------------------------------
+
+
+def existing_config(
+    token: str, kubeconfig: str | None = "apiVersion: v1\nkind: Config\n# secret kubeconfig\n"
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    config = stack_file_config("dev")
+    config[f"{NS}:apim"] = {"mode": "existing", "serviceName": "contoso-apim-dev"}
+    config[f"{NS}:gatewayTokens"] = {"contoso-dev-gw": token}
+    secret_keys = [f"{NS}:gatewayTokens"]
+    if kubeconfig:
+        config[f"{NS}:kubeconfig"] = kubeconfig
+        secret_keys.append(f"{NS}:kubeconfig")
+    return config, tuple(secret_keys)
+
+
+def test_existing_mode_creates_no_azure_resource_and_keeps_secrets_secret() -> None:
+    recording = run_main(*existing_config(EXISTING_TOKEN))
+    assert not [r for r in recording.resources if r.type.startswith(("azure-native:", "pulumi-python:dynamic"))]
+    secret = recording.one("kubernetes:core/v1:Secret")
+    assert secret.inputs["stringData"]["value"] == "GatewayKey " + EXISTING_TOKEN
+    provider = recording.one("pulumi:providers:kubernetes")
+    assert "kubeconfig" in provider.secret_paths
+    for resource in recording.resources:
+        plain = json.dumps(resource.plain)
+        assert "c2VjcmV0LXNpZ25hdHVyZQ" not in plain, resource.name
+        assert "# secret kubeconfig" not in plain, resource.name
+    assert recording.outputs["gateways"]["contoso-dev-gw"]["tokenExpiresOn"] == "2030-01-01T00:00:00Z"
+    assert "c2VjcmV0LXNpZ25hdHVyZQ" not in json.dumps(recording.outputs)
+
+
+def test_a_new_token_changes_the_pod_template() -> None:
+    first = run_main(*existing_config(EXISTING_TOKEN))
+    second = run_main(*existing_config("contoso-dev-gw&203002010000&b3RoZXItc2lnbmF0dXJl"))
+    template = [r.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"] for r in (first, second)]
+    assert template[0] != template[1]
+    assert (
+        template[0]["metadata"]["annotations"]["checksum/token"]
+        != template[1]["metadata"]["annotations"]["checksum/token"]
+    )
+    assert (
+        template[0]["metadata"]["annotations"]["checksum/settings"]
+        == template[1]["metadata"]["annotations"]["checksum/settings"]
+    )
+
+
+def test_a_settings_change_changes_the_pod_template() -> None:
+    config, secret_keys = existing_config(EXISTING_TOKEN)
+    first = run_main(config, secret_keys)
+    config[f"{NS}:gateways"][0]["logs"] = {"level": "warn"}
+    second = run_main(config, secret_keys)
+    annotations = [
+        r.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
+        for r in (first, second)
+    ]
+    assert annotations[0]["checksum/settings"] != annotations[1]["checksum/settings"]
+    assert annotations[0]["checksum/token"] == annotations[1]["checksum/token"]
+
+
+def test_token_renewal_window_changes_the_pod_template() -> None:
+    gateway = parse_stack_config(stack_file_config("dev")).gateways[0]
+
+    def program(now: datetime) -> None:
+        SelfHostedGateway(
+            "gw",
+            SelfHostedGatewayArgs(gateway=gateway, apim_resource_group_name="rg", apim_service_name="svc", now=now),
+        )
+
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    runs = {
+        "start": run_program(lambda: program(monday)),
+        "same window": run_program(lambda: program(monday + timedelta(days=1))),
+        "next window": run_program(lambda: program(monday + timedelta(days=8))),
+    }
+    expiry = {key: run.one("pulumi-python:dynamic:Resource").inputs["expires_on"] for key, run in runs.items()}
+    digest = {
+        key: run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"][
+            "checksum/token"
+        ]
+        for key, run in runs.items()
+    }
+    assert expiry["start"] == expiry["same window"] != expiry["next window"]
+    assert digest["start"] == digest["same window"] != digest["next window"]
+
+
+def test_render_mode_leaves_the_secret_out_unless_asked() -> None:
+    config, secret_keys = existing_config(EXISTING_TOKEN, kubeconfig=None)
+    config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered"}
+    rendered = run_main(config, secret_keys)
+    assert not rendered.of_type("kubernetes:core/v1:Secret")
+    provider = rendered.one("pulumi:providers:kubernetes").inputs
+    assert provider["renderYamlToDirectory"] == "rendered"
+    config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered", "renderSecrets": True}
+    assert run_main(config, secret_keys).of_type("kubernetes:core/v1:Secret")
+
+
+def test_bad_config_registers_nothing() -> None:
+    config = stack_file_config("prod")
+    config[f"{NS}:gateways"][0]["replicas"] = 1
+    with pytest.raises(pulumi.RunError, match=r"gateways\[0\]\(contoso-weu-gw\)\.replicas = 1: prod needs at least 2"):
+        run_main(config, stack="prod")
+
+
+def test_several_gateways_in_one_stack() -> None:
+    config = stack_file_config("prod")
+    second = json.loads(json.dumps(config[f"{NS}:gateways"][0]))
+    second.update(
+        name="contoso-neu-gw", locationData={"name": "prod-aks-northeurope"}, kubernetes={"context": "aks-neu"}
+    )
+    config[f"{NS}:gateways"].append(second)
+    recording = run_main(config, stack="prod")
+    assert len(recording.of_type("apim-gateway:index:SelfHostedGateway")) == 2
+    namespaces = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Namespace"))
+    assert namespaces == ["contoso-neu-gw", "contoso-weu-gw"]
+    contexts = sorted(str(r.inputs.get("context")) for r in recording.of_type("pulumi:providers:kubernetes"))
+    assert contexts == ["aks-contoso-prod-weu", "aks-neu"]
+    assert set(recording.outputs["gateways"]) == {"contoso-weu-gw", "contoso-neu-gw"}
