@@ -14,6 +14,7 @@ kubeconfig = stack_config.kubeconfig
 gateways = {}
 for gateway in stack_config.gateways:
     token = stack_config.gateway_tokens.get(gateway.name)
+    client_secret = stack_config.entra_client_secrets.get(gateway.name)
     component = SelfHostedGateway(
         gateway.name,
         SelfHostedGatewayArgs(
@@ -22,6 +23,7 @@ for gateway in stack_config.gateways:
             apim_resource_group_name=stack_config.apim.resource_group_name,
             apim_service_name=stack_config.apim.service_name,
             token=pulumi.Output.secret(token.get_secret_value()) if token else None,
+            entra_client_secret=pulumi.Output.secret(client_secret.get_secret_value()) if client_secret else None,
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
         ),
     )

@@ -53,7 +53,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {"replicas": 3, "backup": {"enabled": True}},
 }
 
-SECRET_KEYS = ("kubeconfig", "gatewayTokens")
+SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -65,6 +65,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _PERCENT_OR_INT = re.compile(r"^(100|[1-9]?[0-9])%$")
 _PINNED_TAG = re.compile(r"^\d+\.\d+\.\d+$")
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GATEWAY_TOKEN = re.compile(r"^(?:GatewayKey )?(?P<gateway>[^&\s]+)&(?P<expiry>\d{12})&(?P<signature>[^&\s]+)$")
 
 
@@ -137,6 +138,7 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -207,6 +209,9 @@ class TokenSettings(Model):
     """Lifetime of each token, counted from the start of its renewal window (1–30 days)."""
     renewal_interval_days: int = Field(default=7, ge=1, le=MAX_TOKEN_VALIDITY_DAYS - 1)
     """Length of the renewal window: the first ``pulumi up`` in a new window renews the token."""
+    regenerate_retired_key: bool = False
+    """Key rotation: after the pods run with a token from ``keyType``, regenerate the other key,
+    so that every token signed with it (a leaked one included) stops working."""
 
     @model_validator(mode="after")
     def _renewal_before_expiry(self) -> TokenSettings:
@@ -407,6 +412,111 @@ class ProxySettings(Model):
     no_proxy: str | None = None
 
 
+def _guid(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError("must be a GUID such as 00000000-0000-0000-0000-000000000000")
+    return value.lower()
+
+
+Guid = Annotated[str, AfterValidator(_guid)]
+
+
+class WorkloadIdentitySettings(Model):
+    """``auth.mode: workloadIdentity``: the managed identity the stack creates for the gateway."""
+
+    oidc_issuer_url: str = Field(pattern=r"^https://")
+    """OIDC issuer URL of the cluster (``az aks show --query oidcIssuerProfile.issuerUrl``)."""
+    resource_group_name: str = Field(min_length=1, max_length=90)
+    """Resource group for the user-assigned managed identity."""
+    location: str = Field(min_length=1)
+    """Azure region of the managed identity, for example ``westeurope``."""
+    service_account_name: DnsName | None = None
+    """Kubernetes ServiceAccount of the gateway pods; defaults to the gateway name."""
+
+
+class AuthSettings(Model):
+    """How the gateway authenticates to its configuration endpoint."""
+
+    mode: Literal["token", "entraApp", "workloadIdentity"] = "token"
+    """``token``: a gateway token, generated and renewed by the stack (or from config in
+    ``existing`` mode). ``entraApp``: an Entra ID application (gateway 2.3+).
+    ``workloadIdentity``: Kubernetes workload identity, no secret at all (gateway 2.11+)."""
+    tenant_id: Guid | None = None
+    """``entraApp``: Entra ID tenant of the application."""
+    client_id: Guid | None = None
+    """``entraApp``: client (application) id. Its client secret is the secret config
+    ``entraClientSecrets.<gateway>``, unless ``clientCertificateSecretName`` is set."""
+    service_principal_object_id: Guid | None = None
+    """``entraApp``: object id of the application's service principal, for the role assignment."""
+    client_certificate_secret_name: DnsName | None = None
+    """``entraApp``: existing Secret holding the application's certificate (instead of a client secret)."""
+    client_certificate_key: str = "certificate.pfx"
+    """``entraApp``: key of the certificate inside that Secret."""
+    authority: str = Field(default="https://login.microsoftonline.com", pattern=r"^https://")
+    """``entraApp``: Entra ID authority (sovereign clouds differ)."""
+    token_audience: str | None = None
+    """Token audience, when not ``https://azure-api.net/configuration`` (sovereign clouds)."""
+    role_definition_id: str | None = Field(default=None, pattern=r"^/subscriptions/.+/roleDefinitions/.+$")
+    """An existing role holding ``gateways/getConfiguration/action``; by default the stack
+    creates one, scoped to the APIM instance."""
+    create_apim_validator_role: bool = False
+    """Also give the APIM instance's system-assigned identity ``Microsoft.Authorization/*/read``
+    (it needs it to validate the gateway's identity). Once per instance: turn it on in one stack."""
+    workload_identity: WorkloadIdentitySettings | None = None
+
+    @model_validator(mode="after")
+    def _mode_requirements(self) -> AuthSettings:
+        if self.mode == "entraApp":
+            missing = [
+                key
+                for key, value in (
+                    ("tenantId", self.tenant_id),
+                    ("clientId", self.client_id),
+                    ("servicePrincipalObjectId", self.service_principal_object_id),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"mode 'entraApp' requires {', '.join(missing)}")
+        if self.mode == "workloadIdentity" and self.workload_identity is None:
+            raise ValueError("mode 'workloadIdentity' requires the workloadIdentity block")
+        if self.mode != "workloadIdentity" and self.workload_identity is not None:
+            raise ValueError(f"workloadIdentity only applies to mode 'workloadIdentity', not {self.mode!r}")
+        return self
+
+
+class AutoscalingSettings(Model):
+    """A HorizontalPodAutoscaler on CPU and memory; the Deployment then leaves replicas to it."""
+
+    enabled: bool = False
+    min_replicas: int | None = Field(default=None, ge=1)
+    """Defaults to ``replicas``; never below the environment's floor (2 in prod)."""
+    max_replicas: int = Field(default=10, ge=1, le=100)
+    target_cpu_utilization: int | None = Field(default=70, ge=1, le=100)
+    """Average CPU utilisation (% of requests) to aim for; null to ignore CPU."""
+    target_memory_utilization: int | None = Field(default=80, ge=1, le=100)
+    """Average memory utilisation (% of requests) to aim for; null to ignore memory."""
+
+    @model_validator(mode="after")
+    def _some_metric(self) -> AutoscalingSettings:
+        if self.enabled and self.target_cpu_utilization is None and self.target_memory_utilization is None:
+            raise ValueError("an enabled autoscaler needs targetCpuUtilization or targetMemoryUtilization")
+        return self
+
+
+class NetworkPolicySettings(Model):
+    """A NetworkPolicy around the gateway pods (on by default)."""
+
+    enabled: bool = True
+    ingress_from: tuple[dict[str, Any], ...] = ()
+    """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
+    backend_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Address ranges of the backends (and local log/metric sinks) the gateway may call. The
+    default allows every address: narrow it to your backends."""
+    backend_ports: tuple[int, ...] = ()
+    """Backend ports; empty allows every port on ``backendCidrs``."""
+
+
 # Settings the stack derives itself; passing them through extraSettings would fight it.
 RESERVED_SETTINGS = frozenset(
     {
@@ -414,6 +524,7 @@ RESERVED_SETTINGS = frozenset(
         "config.service.auth",
         "neighborhood.host",
         "certificates.local.ca.enabled",
+        "gateway.name",
     }
 )
 
@@ -441,6 +552,7 @@ class GatewayConfig(Model):
     configuration_endpoint: EndpointHost | None = None
     """Custom domain of the configuration endpoint; default ``<service>.configuration.azure-api.net``."""
     token: TokenSettings = TokenSettings()
+    auth: AuthSettings = AuthSettings()
     kubernetes: KubernetesSettings = KubernetesSettings()
     namespace: NamespaceSettings = NamespaceSettings()
     image: ImageSettings = ImageSettings()
@@ -453,6 +565,8 @@ class GatewayConfig(Model):
     custom_ca: CustomCaSettings = CustomCaSettings()
     service: ServiceSettings = ServiceSettings()
     backup: BackupSettings = BackupSettings()
+    autoscaling: AutoscalingSettings = AutoscalingSettings()
+    network_policy: NetworkPolicySettings = NetworkPolicySettings()
     disruption_budget: DisruptionBudgetSettings = DisruptionBudgetSettings()
     topology_spread: TopologySpreadSettings = TopologySpreadSettings()
     scheduling: SchedulingSettings = SchedulingSettings()
@@ -468,6 +582,25 @@ class GatewayConfig(Model):
     def namespace_name(self) -> str:
         return self.namespace.name or self.name
 
+    @property
+    def service_account_name(self) -> str | None:
+        """The pods' ServiceAccount: only workload identity needs one of its own."""
+        identity = self.auth.workload_identity
+        return (identity.service_account_name or self.name) if identity else None
+
+    @property
+    def min_replicas(self) -> int:
+        return self.autoscaling.min_replicas or self.replicas
+
+    @model_validator(mode="after")
+    def _autoscaling_bounds(self) -> GatewayConfig:
+        if self.autoscaling.enabled and self.min_replicas > self.autoscaling.max_replicas:
+            raise ValueError(
+                f"autoscaling.minReplicas ({self.min_replicas}) is above autoscaling.maxReplicas "
+                f"({self.autoscaling.max_replicas})"
+            )
+        return self
+
 
 class StackConfig(Model):
     """Everything a stack file configures, validated."""
@@ -479,6 +612,8 @@ class StackConfig(Model):
     """Kubeconfig content (secret), shared by every gateway."""
     gateway_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     """``existing`` mode: gateway name → token (secret)."""
+    entra_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    """``auth.mode: entraApp``: gateway name → client secret of the application (secret)."""
 
     @property
     def is_production(self) -> bool:
@@ -550,10 +685,29 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
     return problems
 
 
-def _production_rules(gateway: GatewayConfig, key: str) -> list[str]:
+# Oldest gateway version that supports each authentication mode.
+AUTH_MIN_VERSION = {"entraApp": (2, 3, 0), "workloadIdentity": (2, 11, 0)}
+
+
+def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[str]:
+    """Rules that need more than one field, or the environment."""
     problems = []
-    if gateway.replicas < PRODUCTION_MIN_REPLICAS:
+    if production and gateway.replicas < PRODUCTION_MIN_REPLICAS:
         problems.append(f"{key}.replicas = {gateway.replicas}: prod needs at least {PRODUCTION_MIN_REPLICAS} replicas")
+    if production and gateway.autoscaling.enabled and gateway.min_replicas < PRODUCTION_MIN_REPLICAS:
+        problems.append(
+            f"{key}.autoscaling.minReplicas = {gateway.min_replicas}: prod needs at least "
+            f"{PRODUCTION_MIN_REPLICAS} replicas"
+        )
+    minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
+    pinned = _PINNED_TAG.match(gateway.image.tag)
+    if minimum and pinned and tuple(int(part) for part in gateway.image.tag.split(".")) < minimum:
+        problems.append(
+            f"{key}.image.tag = {gateway.image.tag!r}: auth.mode {gateway.auth.mode!r} needs gateway "
+            f"{'.'.join(map(str, minimum))} or newer"
+        )
+    if not production:
+        return problems
     if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag:
         problems.append(
             f"{key}.image.tag = {gateway.image.tag!r}: prod needs a pinned major.minor.patch tag such as "
@@ -563,41 +717,68 @@ def _production_rules(gateway: GatewayConfig, key: str) -> list[str]:
     return problems
 
 
-def _token_problems(config: StackConfig, raw_tokens: Mapping[str, Any], now: datetime) -> list[str]:
+def _secret_problems(
+    config: StackConfig, raw_tokens: Mapping[str, Any], raw_client_secrets: Mapping[str, Any], now: datetime
+) -> list[str]:
+    """Each gateway gets exactly the secrets its modes need, and tokens are usable."""
     problems: list[str] = []
-    names = {gateway.name for gateway in config.gateways}
-    key = f"{CONFIG_NAMESPACE}:gatewayTokens"
-    for name in raw_tokens:
-        if name not in names:
-            problems.append(f"{key}.{name}: no gateway of that name (gateways: {', '.join(sorted(names))})")
-    if config.apim.mode != "existing":
-        if raw_tokens:
-            problems.append(f"{key}: only used when apim.mode is 'existing'; remove it or change the mode")
-        return problems
+    by_name = {gateway.name: gateway for gateway in config.gateways}
+    token_key = f"{CONFIG_NAMESPACE}:gatewayTokens"
+    secret_key = f"{CONFIG_NAMESPACE}:entraClientSecrets"
+    for key, given in ((token_key, raw_tokens), (secret_key, raw_client_secrets)):
+        for name in given:
+            if name not in by_name:
+                problems.append(f"{key}.{name}: no gateway of that name (gateways: {', '.join(sorted(by_name))})")
+
     for gateway in config.gateways:
+        label = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
+        auth = gateway.auth
+        needs_token = config.apim.mode == "existing" and auth.mode == "token"
+        needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
+        if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):
+            problems.append(
+                f"{label}.auth.mode = {auth.mode!r}: needs apim.resourceGroupName and apim.serviceName "
+                "(the role assignment is scoped to the APIM instance)"
+            )
+        if gateway.name in raw_client_secrets and not needs_client_secret:
+            problems.append(
+                f"{secret_key}.{gateway.name}: only used with auth.mode 'entraApp' without a client certificate"
+            )
+        if needs_client_secret and gateway.name not in config.entra_client_secrets:
+            problems.append(
+                f"{secret_key}.{gateway.name}: required setting is missing (auth.mode 'entraApp' needs the "
+                f"application's client secret: pulumi config set --secret --path '{secret_key}.{gateway.name}' ...)"
+            )
+        if gateway.name in raw_tokens and not needs_token:
+            problems.append(
+                f"{token_key}.{gateway.name}: only used with apim.mode 'existing' and auth.mode 'token'; "
+                "remove it or change the mode"
+            )
+        if not needs_token:
+            continue
         token = config.gateway_tokens.get(gateway.name)
         if token is None:
             problems.append(
-                f"{key}.{gateway.name}: required setting is missing (apim.mode 'existing' takes each "
-                f"gateway's token from config: pulumi config set --secret --path '{key}.{gateway.name}' ...)"
+                f"{token_key}.{gateway.name}: required setting is missing (apim.mode 'existing' takes each "
+                f"gateway's token from config: pulumi config set --secret --path '{token_key}.{gateway.name}' ...)"
             )
             continue
         match = _GATEWAY_TOKEN.match(token.get_secret_value().strip())
         if not match:
             problems.append(
-                f"{key}.{gateway.name} = [secret]: not a gateway token (expected "
+                f"{token_key}.{gateway.name} = [secret]: not a gateway token (expected "
                 "'<gatewayId>&<yyyyMMddHHmm>&<signature>', optionally prefixed with 'GatewayKey ')"
             )
             continue
         if match["gateway"] != gateway.name:
             problems.append(
-                f"{key}.{gateway.name} = [secret]: the token was issued for gateway "
+                f"{token_key}.{gateway.name} = [secret]: the token was issued for gateway "
                 f"{match['gateway']!r}, not {gateway.name!r}"
             )
         expiry = token_expiry(token.get_secret_value())
         if expiry is not None and expiry <= now:
             problems.append(
-                f"{key}.{gateway.name} = [secret]: the token expired at {expiry:%Y-%m-%dT%H:%MZ}; "
+                f"{token_key}.{gateway.name} = [secret]: the token expired at {expiry:%Y-%m-%dT%H:%MZ}; "
                 "generate a new one in the Azure portal or switch to apim.mode 'managed'"
             )
     return problems
@@ -681,8 +862,7 @@ def parse_stack_config(
         if gateway.name in seen:
             problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
         seen[gateway.name] = index
-        if environment == "prod":
-            problems.extend(_production_rules(gateway, label))
+        problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
         gateways.append(gateway)
 
     apim: ApimSettings | None = None
@@ -702,6 +882,10 @@ def parse_stack_config(
     if not isinstance(raw_tokens, Mapping):
         problems.append(f"{prefix}gatewayTokens = [secret]: must be an object mapping gateway name to token")
         raw_tokens = {}
+    raw_client_secrets = values.get("entraClientSecrets", {})
+    if not isinstance(raw_client_secrets, Mapping):
+        problems.append(f"{prefix}entraClientSecrets = [secret]: must be an object mapping gateway name to secret")
+        raw_client_secrets = {}
     kubeconfig = values.get("kubeconfig")
     if kubeconfig is not None and not isinstance(kubeconfig, str):
         problems.append(f"{prefix}kubeconfig = [secret]: must be the kubeconfig file's content as a string")
@@ -716,10 +900,11 @@ def parse_stack_config(
         gateways=tuple(gateways),
         kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
         gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
+        entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
     )
-    token_problems = _token_problems(config, raw_tokens, now)
-    if token_problems:
-        raise ConfigError(token_problems)
+    secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
+    if secret_problems:
+        raise ConfigError(secret_problems)
     return config
 
 

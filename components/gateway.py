@@ -8,6 +8,7 @@ to the component, in dependency order.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -19,9 +20,22 @@ import pulumi_kubernetes as k8s
 from . import manifests
 from .config import GatewayConfig, token_expiry
 from .settings import configuration_endpoint, gateway_settings
-from .token import GatewayToken, GatewayTokenArgs, GatewayTokenProvider, format_expiry, renewal_window
+from .token import (
+    RETIRED_KEY,
+    GatewayKeyRegeneration,
+    GatewayKeyRegenerationProvider,
+    GatewayToken,
+    GatewayTokenArgs,
+    GatewayTokenProvider,
+    format_expiry,
+    renewal_window,
+)
 
 COMPONENT_TYPE = "apim-gateway:index:SelfHostedGateway"
+GET_CONFIGURATION_ACTION = "Microsoft.ApiManagement/service/gateways/getConfiguration/action"
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+_ROLE_NAMESPACE = uuid.UUID("6f1c2b9e-3f5c-4a51-9a55-8d7c1a0f4b21")
+"""Fixed namespace for the deterministic GUIDs of role definitions and assignments."""
 
 
 @dataclass
@@ -32,18 +46,21 @@ class SelfHostedGatewayArgs:
     """Validated settings of this gateway (see ``components.config.GatewayConfig``)."""
 
     apim_mode: Literal["managed", "existing"] = "managed"
-    """``managed`` creates the gateway resource in APIM and generates its token;
-    ``existing`` deploys a gateway whose resource is managed elsewhere, with ``token``."""
+    """``managed`` creates the gateway resource in APIM (and, in token mode, generates its
+    token); ``existing`` deploys a gateway whose resource is managed elsewhere."""
 
     apim_resource_group_name: pulumi.Input[str] | None = None
-    """Resource group of the APIM instance (``managed`` mode)."""
+    """Resource group of the APIM instance (``managed`` mode and the token-free auth modes)."""
 
     apim_service_name: pulumi.Input[str] | None = None
     """Name of the APIM instance; may be another resource's output. Required in ``managed``
     mode, and in ``existing`` mode unless the gateway sets ``configurationEndpoint``."""
 
     token: pulumi.Input[str] | None = None
-    """``existing`` mode: the gateway token (``GatewayKey …`` or bare). Always treated as secret."""
+    """``existing`` mode with token auth: the gateway token (``GatewayKey …`` or bare). Always secret."""
+
+    entra_client_secret: pulumi.Input[str] | None = None
+    """``auth.mode: entraApp`` without a certificate: the application's client secret. Always secret."""
 
     kubeconfig: pulumi.Input[str] | None = None
     """Kubeconfig content; may be another resource's output. Always treated as secret.
@@ -58,9 +75,28 @@ class SelfHostedGatewayArgs:
     token_provider: GatewayTokenProvider | None = field(default=None, repr=False)
     """Dynamic provider for the token; tests pass one with a fake Azure transport."""
 
+    key_regeneration_provider: GatewayKeyRegenerationProvider | None = field(default=None, repr=False)
+    """Dynamic provider for key rotation; tests pass one with a fake Azure transport."""
+
+
+@dataclass
+class _Credentials:
+    """What the Azure side hands to the Kubernetes side."""
+
+    gateway_id: pulumi.Output[str]
+    token: pulumi.Output[str] | None = None
+    token_expires_on: pulumi.Output[str] | None = None
+    client_secret: pulumi.Output[str] | None = None
+    workload_client_id: pulumi.Output[str] | None = None
+    token_args: GatewayTokenArgs | None = None
+
 
 def _safe_id(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9-]", "-", text).strip("-")[:80]
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.uuid5(_ROLE_NAMESPACE, "/".join(parts)))
 
 
 class SelfHostedGateway(pulumi.ComponentResource):
@@ -74,7 +110,8 @@ class SelfHostedGateway(pulumi.ComponentResource):
     traffic_service_name: pulumi.Output[str]
     discovery_service_name: pulumi.Output[str]
     token_expires_on: pulumi.Output[str]
-    """When the current token expires (ISO 8601, UTC); the token itself is never an output."""
+    """When the current token expires (ISO 8601, UTC; ``none`` in the token-free modes).
+    The token itself is never an output."""
     checks: pulumi.Output[dict[str, str]]
     """Ready-to-run ``kubectl`` commands that check the deployment."""
 
@@ -84,99 +121,33 @@ class SelfHostedGateway(pulumi.ComponentResource):
         names = manifests.object_names(gateway)
         child = pulumi.ResourceOptions(parent=self)
 
-        # -- Azure: the gateway resource and its token --------------------------------
-        if args.apim_mode == "managed":
-            gateway_id, token_value, token_expires_on = self._azure_side(name, args, child)
-        else:
-            if args.token is None:
-                raise ValueError(f"gateway {gateway.name!r}: apim_mode 'existing' needs a token")
-            gateway_id = pulumi.Output.from_input(gateway.name)
-            token_value = pulumi.Output.secret(args.token).apply(
-                lambda token: token if token.startswith("GatewayKey ") else f"GatewayKey {token}"
-            )
-            # The expiry field of a token is public (the portal shows it); the signature is not.
-            token_expires_on = pulumi.Output.unsecret(
-                token_value.apply(lambda token: format_expiry(e) if (e := token_expiry(token)) else "unknown")
-            )
-
+        credentials = self._azure_side(name, args, child)
         endpoint = pulumi.Output.from_input(args.apim_service_name or "").apply(
             lambda service: configuration_endpoint(gateway, service or None)
         )
         settings = endpoint.apply(lambda host: gateway_settings(gateway, host))
+        deployment = self._kubernetes_side(name, args, credentials, settings)
 
-        # -- Kubernetes ----------------------------------------------------------------
-        provider = args.kubernetes_provider or self._kubernetes_provider(name, args, child)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        depends: list[pulumi.Resource] = []
-        if gateway.namespace.create:
-            ns = manifests.namespace(gateway)
-            depends.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=k8s_opts))
-        in_namespace = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=depends))
-
-        render_only = bool(gateway.kubernetes.render_yaml_to_directory)
-        if not render_only or gateway.kubernetes.render_secrets:
-            secret = manifests.token_secret(gateway, token_value)
-            token_secret = k8s.core.v1.Secret(
-                f"{name}-token",
-                metadata=secret["metadata"],
-                type=secret["type"],
-                string_data=secret["stringData"],
-                opts=in_namespace,
+        if credentials.token_args is not None and gateway.token.regenerate_retired_key:
+            # After the pods run with the active key's token, retire the other key.
+            retired = GatewayTokenArgs(
+                **{**vars(credentials.token_args), "key_type": RETIRED_KEY[gateway.token.key_type]}
             )
-            pod_depends: list[pulumi.Resource] = [token_secret]
-        else:
-            pod_depends = []
-
-        config_map = manifests.settings_config_map(gateway, settings)
-        settings_map = k8s.core.v1.ConfigMap(
-            f"{name}-settings", metadata=config_map["metadata"], data=config_map["data"], opts=in_namespace
-        )
-        pod_depends.append(settings_map)
-
-        claim = manifests.backup_claim(gateway)
-        if claim is not None:
-            pod_depends.append(
-                k8s.core.v1.PersistentVolumeClaim(
-                    f"{name}-config-backup",
-                    metadata=claim["metadata"],
-                    spec=claim["spec"],
-                    opts=pulumi.ResourceOptions.merge(
-                        in_namespace, pulumi.ResourceOptions(retain_on_delete=gateway.backup.keep_on_destroy)
-                    ),
-                )
+            GatewayKeyRegeneration(
+                f"{name}-retired-key",
+                retired,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+                provider=args.key_regeneration_provider,
             )
 
-        deployment = manifests.deployment(
-            gateway,
-            settings_digest=settings.apply(manifests.settings_checksum),
-            token_digest=token_value.apply(manifests.token_checksum),
-        )
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=deployment["metadata"],
-            spec=deployment["spec"],
-            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=pod_depends)),
-        )
-        for key, service in (
-            ("traffic", manifests.traffic_service(gateway)),
-            ("discovery", manifests.discovery_service(gateway)),
-        ):
-            k8s.core.v1.Service(f"{name}-{key}", metadata=service["metadata"], spec=service["spec"], opts=in_namespace)
-        budget = manifests.disruption_budget(gateway)
-        if budget is not None:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-disruption-budget", metadata=budget["metadata"], spec=budget["spec"], opts=in_namespace
-            )
-
-        # -- Outputs --------------------------------------------------------------------
         context = f" --context {gateway.kubernetes.context}" if gateway.kubernetes.context else ""
-        self.gateway_id = gateway_id
+        self.gateway_id = credentials.gateway_id
         self.configuration_endpoint = endpoint
         self.namespace = pulumi.Output.from_input(names.namespace)
         self.deployment_name = pulumi.Output.from_input(names.deployment)
         self.traffic_service_name = pulumi.Output.from_input(names.traffic_service)
         self.discovery_service_name = pulumi.Output.from_input(names.discovery_service)
-        self.token_expires_on = token_expires_on
+        self.token_expires_on = credentials.token_expires_on or pulumi.Output.from_input("none")
         self.checks = pulumi.Output.from_input(
             {
                 "deployments": f"kubectl get deployments -n {names.namespace}{context}",
@@ -197,18 +168,82 @@ class SelfHostedGateway(pulumi.ComponentResource):
             }
         )
 
-    def _azure_side(
-        self, name: str, args: SelfHostedGatewayArgs, child: pulumi.ResourceOptions
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+    # -- Azure ------------------------------------------------------------------------
+
+    def _azure_side(self, name: str, args: SelfHostedGatewayArgs, child: pulumi.ResourceOptions) -> _Credentials:
         gateway = args.gateway
-        if args.apim_resource_group_name is None or args.apim_service_name is None:
-            raise ValueError(
-                f"gateway {gateway.name!r}: apim_mode 'managed' needs the APIM resource group and service name"
-            )
+        auth = gateway.auth
         apim: dict[str, Any] = {
             "resource_group_name": args.apim_resource_group_name,
             "service_name": args.apim_service_name,
         }
+        needs_apim_scope = args.apim_mode == "managed" or auth.mode != "token"
+        if needs_apim_scope and (args.apim_resource_group_name is None or args.apim_service_name is None):
+            raise ValueError(
+                f"gateway {gateway.name!r}: apim_mode {args.apim_mode!r} with auth mode {auth.mode!r} "
+                "needs the APIM resource group and service name"
+            )
+
+        if args.apim_mode == "managed":
+            gateway_id = self._gateway_resource(name, args, apim, child)
+        else:
+            gateway_id = pulumi.Output.from_input(gateway.name)
+        credentials = _Credentials(gateway_id=gateway_id)
+
+        client = None
+        if needs_apim_scope:
+            # The subscription the azure-native provider deploys to, and so the APIM instance's.
+            client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if auth.mode == "token" and args.apim_mode == "managed":
+            assert client is not None
+            window = renewal_window(
+                args.now or datetime.now(UTC), gateway.token.validity_days, gateway.token.renewal_interval_days
+            )
+            token_args = GatewayTokenArgs(
+                subscription_id=client.subscription_id,
+                resource_group_name=args.apim_resource_group_name,  # type: ignore[arg-type]
+                service_name=args.apim_service_name,  # type: ignore[arg-type]
+                gateway_id=gateway_id,
+                key_type=gateway.token.key_type,
+                expires_on=format_expiry(window.expires_on),
+            )
+            token = GatewayToken(f"{name}-access-token", token_args, opts=child, provider=args.token_provider)
+            # additional_secret_outputs makes the engine store the value encrypted; wrapping it
+            # here keeps everything derived from it (Secret data, pod digest) secret as well.
+            credentials.token = pulumi.Output.secret(token.value)
+            credentials.token_expires_on = token.expires_on
+            credentials.token_args = token_args
+        elif auth.mode == "token":
+            if args.token is None:
+                raise ValueError(f"gateway {gateway.name!r}: apim_mode 'existing' with token auth needs a token")
+            credentials.token = pulumi.Output.secret(args.token).apply(
+                lambda token: token if token.startswith("GatewayKey ") else f"GatewayKey {token}"
+            )
+            # The expiry field of a token is public (the portal shows it); the signature is not.
+            credentials.token_expires_on = pulumi.Output.unsecret(
+                credentials.token.apply(lambda token: format_expiry(e) if (e := token_expiry(token)) else "unknown")
+            )
+        else:
+            assert client is not None
+            apim_scope = pulumi.Output.concat(
+                "/subscriptions/",
+                client.subscription_id,
+                "/resourceGroups/",
+                args.apim_resource_group_name,  # type: ignore[arg-type]
+                "/providers/Microsoft.ApiManagement/service/",
+                args.apim_service_name,  # type: ignore[arg-type]
+            )
+            principal_id = self._identity(name, args, credentials, child)
+            self._configuration_reader(name, args, apim_scope, principal_id, child)
+            if auth.create_apim_validator_role:
+                self._apim_validator(name, args, apim_scope, child)
+        return credentials
+
+    def _gateway_resource(
+        self, name: str, args: SelfHostedGatewayArgs, apim: dict[str, Any], child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        gateway = args.gateway
         location = gateway.location_data
         gateway_resource = azure_native.apimanagement.Gateway(
             f"{name}-gateway",
@@ -223,7 +258,7 @@ class SelfHostedGateway(pulumi.ComponentResource):
             **apim,
             opts=child,
         )
-        gateway_id = gateway_resource.name
+        gateway_id: pulumi.Output[str] = pulumi.Output.from_input(gateway_resource.name)
         for api_id in gateway.apis:
             azure_native.apimanagement.GatewayApiEntityTag(
                 f"{name}-api-{_safe_id(api_id)}", gateway_id=gateway_id, api_id=api_id, **apim, opts=child
@@ -251,32 +286,217 @@ class SelfHostedGateway(pulumi.ComponentResource):
                 **apim,
                 opts=child,
             )
+        return gateway_id
 
-        # The token is signed by the subscription the azure-native provider deploys to.
-        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        window = renewal_window(
-            args.now or datetime.now(UTC), gateway.token.validity_days, gateway.token.renewal_interval_days
-        )
-        token = GatewayToken(
-            f"{name}-access-token",
-            GatewayTokenArgs(
-                subscription_id=client.subscription_id,
-                resource_group_name=args.apim_resource_group_name,
-                service_name=args.apim_service_name,
-                gateway_id=gateway_id,
-                key_type=gateway.token.key_type,
-                expires_on=format_expiry(window.expires_on),
-            ),
+    def _identity(
+        self, name: str, args: SelfHostedGatewayArgs, credentials: _Credentials, child: pulumi.ResourceOptions
+    ) -> pulumi.Input[str]:
+        """The principal that reads the configuration: the Entra app's, or a new managed identity."""
+        gateway = args.gateway
+        auth = gateway.auth
+        if auth.mode == "entraApp":
+            if not auth.client_certificate_secret_name:
+                if args.entra_client_secret is None:
+                    raise ValueError(f"gateway {gateway.name!r}: auth mode 'entraApp' needs a client secret")
+                credentials.client_secret = pulumi.Output.secret(args.entra_client_secret)
+            assert auth.service_principal_object_id is not None
+            return auth.service_principal_object_id
+        identity_settings = auth.workload_identity
+        assert identity_settings is not None and gateway.service_account_name is not None
+        identity = azure_native.managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=identity_settings.resource_group_name,
+            location=identity_settings.location,
+            resource_name_=f"id-{gateway.name}",
             opts=child,
-            provider=args.token_provider,
         )
-        # additional_secret_outputs makes the engine store the value encrypted; wrapping it
-        # here keeps everything derived from it (Secret data, pod digest) secret as well.
-        return gateway_id, pulumi.Output.secret(token.value), token.expires_on
+        azure_native.managedidentity.FederatedIdentityCredential(
+            f"{name}-federation",
+            resource_group_name=identity_settings.resource_group_name,
+            resource_name_=identity.name,
+            federated_identity_credential_resource_name=f"{gateway.name}-{gateway.namespace_name}",
+            issuer=identity_settings.oidc_issuer_url,
+            subject=f"system:serviceaccount:{gateway.namespace_name}:{gateway.service_account_name}",
+            audiences=[FEDERATION_AUDIENCE],
+            opts=child,
+        )
+        credentials.workload_client_id = pulumi.Output.from_input(identity.client_id)
+        return pulumi.Output.from_input(identity.principal_id)
 
-    def _kubernetes_provider(
-        self, name: str, args: SelfHostedGatewayArgs, child: pulumi.ResourceOptions
-    ) -> k8s.Provider:
+    def _configuration_reader(
+        self,
+        name: str,
+        args: SelfHostedGatewayArgs,
+        apim_scope: pulumi.Output[str],
+        principal_id: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """The role holding getConfiguration (there is no built-in one), assigned on the instance."""
+        gateway = args.gateway
+        role_id: pulumi.Input[str]
+        if gateway.auth.role_definition_id:
+            role_id = gateway.auth.role_definition_id
+        else:
+            role = azure_native.authorization.RoleDefinition(
+                f"{name}-configuration-reader",
+                role_definition_id=apim_scope.apply(lambda scope: _guid(scope, gateway.name, "configuration-reader")),
+                role_name=apim_scope.apply(
+                    lambda scope: (
+                        f"API Management Gateway Configuration Reader ({scope.rsplit('/', 1)[-1]}/{gateway.name})"
+                    )
+                ),
+                description="Lets a self-hosted gateway download its configuration.",
+                scope=apim_scope,
+                assignable_scopes=[apim_scope],
+                permissions=[azure_native.authorization.PermissionArgs(data_actions=[GET_CONFIGURATION_ACTION])],
+                opts=child,
+            )
+            role_id = role.id
+        azure_native.authorization.RoleAssignment(
+            f"{name}-configuration-reader",
+            role_assignment_name=apim_scope.apply(
+                lambda scope: _guid(scope, gateway.name, "configuration-reader-assignment")
+            ),
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_id,
+            scope=apim_scope,
+            opts=child,
+        )
+
+    def _apim_validator(
+        self, name: str, args: SelfHostedGatewayArgs, apim_scope: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> None:
+        """The APIM instance's own identity must read role assignments to validate callers."""
+        instance = azure_native.apimanagement.get_api_management_service_output(
+            resource_group_name=args.apim_resource_group_name,  # type: ignore[arg-type]
+            service_name=args.apim_service_name,  # type: ignore[arg-type]
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        role = azure_native.authorization.RoleDefinition(
+            f"{name}-apim-validator",
+            role_definition_id=apim_scope.apply(lambda scope: _guid(scope, "apim-validator")),
+            role_name=apim_scope.apply(
+                lambda scope: f"API Management Gateway Identity Validator ({scope.rsplit('/', 1)[-1]})"
+            ),
+            description="Lets the API Management instance validate its self-hosted gateways' identities.",
+            scope=apim_scope,
+            assignable_scopes=[apim_scope],
+            permissions=[azure_native.authorization.PermissionArgs(actions=["Microsoft.Authorization/*/read"])],
+            opts=child,
+        )
+        azure_native.authorization.RoleAssignment(
+            f"{name}-apim-validator",
+            role_assignment_name=apim_scope.apply(lambda scope: _guid(scope, "apim-validator-assignment")),
+            principal_id=instance.identity.apply(
+                lambda identity: identity.principal_id if identity and identity.principal_id else ""
+            ),
+            principal_type="ServicePrincipal",
+            role_definition_id=role.id,
+            scope=apim_scope,
+            opts=child,
+        )
+
+    # -- Kubernetes ---------------------------------------------------------------------
+
+    def _kubernetes_side(
+        self,
+        name: str,
+        args: SelfHostedGatewayArgs,
+        credentials: _Credentials,
+        settings: pulumi.Output[dict[str, str]],
+    ) -> k8s.apps.v1.Deployment:
+        gateway = args.gateway
+        provider = args.kubernetes_provider or self._kubernetes_provider(name, args)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        namespace_depends: list[pulumi.Resource] = []
+        if gateway.namespace.create:
+            ns = manifests.namespace(gateway)
+            namespace_depends.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=k8s_opts))
+        in_namespace = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespace_depends))
+
+        pod_depends: list[pulumi.Resource] = []
+        # In render mode the manifests are files: keep credentials out of them unless asked.
+        render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
+        credential = credentials.token if credentials.token is not None else credentials.client_secret
+        if credentials.token is not None and render_credentials:
+            secret = manifests.token_secret(gateway, credentials.token)
+            pod_depends.append(self._secret(f"{name}-token", secret, in_namespace))
+        if credentials.client_secret is not None and render_credentials:
+            secret = manifests.entra_secret(gateway, credentials.client_secret)
+            pod_depends.append(self._secret(f"{name}-entra-secret", secret, in_namespace))
+        if credentials.workload_client_id is not None:
+            account = manifests.service_account(gateway, credentials.workload_client_id)
+            assert account is not None
+            pod_depends.append(
+                k8s.core.v1.ServiceAccount(
+                    f"{name}-service-account",
+                    metadata=account["metadata"],
+                    automount_service_account_token=account["automountServiceAccountToken"],
+                    opts=in_namespace,
+                )
+            )
+
+        config_map = manifests.settings_config_map(gateway, settings)
+        pod_depends.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-settings", metadata=config_map["metadata"], data=config_map["data"], opts=in_namespace
+            )
+        )
+
+        claim = manifests.backup_claim(gateway)
+        if claim is not None:
+            pod_depends.append(
+                k8s.core.v1.PersistentVolumeClaim(
+                    f"{name}-config-backup",
+                    metadata=claim["metadata"],
+                    spec=claim["spec"],
+                    opts=pulumi.ResourceOptions.merge(
+                        in_namespace, pulumi.ResourceOptions(retain_on_delete=gateway.backup.keep_on_destroy)
+                    ),
+                )
+            )
+
+        spec = manifests.deployment(
+            gateway,
+            settings_digest=settings.apply(manifests.settings_checksum),
+            credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=spec["metadata"],
+            spec=spec["spec"],
+            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=pod_depends)),
+        )
+        for key, service in (
+            ("traffic", manifests.traffic_service(gateway)),
+            ("discovery", manifests.discovery_service(gateway)),
+        ):
+            k8s.core.v1.Service(f"{name}-{key}", metadata=service["metadata"], spec=service["spec"], opts=in_namespace)
+        budget = manifests.disruption_budget(gateway)
+        if budget is not None:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-disruption-budget", metadata=budget["metadata"], spec=budget["spec"], opts=in_namespace
+            )
+        scaler = manifests.autoscaler(gateway)
+        if scaler is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler", metadata=scaler["metadata"], spec=scaler["spec"], opts=in_namespace
+            )
+        policy = manifests.network_policy(gateway)
+        if policy is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=in_namespace
+            )
+        return deployment
+
+    @staticmethod
+    def _secret(name: str, secret: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+        return k8s.core.v1.Secret(
+            name, metadata=secret["metadata"], type=secret["type"], string_data=secret["stringData"], opts=opts
+        )
+
+    def _kubernetes_provider(self, name: str, args: SelfHostedGatewayArgs) -> k8s.Provider:
         settings = args.gateway.kubernetes
         kubeconfig: pulumi.Input[str] | None = None
         if args.kubeconfig is not None:
@@ -288,5 +508,5 @@ class SelfHostedGateway(pulumi.ComponentResource):
             kubeconfig=kubeconfig,
             context=settings.context,
             render_yaml_to_directory=settings.render_yaml_to_directory,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )

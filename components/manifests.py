@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .config import GatewayConfig
-from .settings import discovery_service_name
+from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 
 STATUS_PATH = "/status-0123456789abcdef"
 """Health endpoint of the gateway; it answers 200 once configuration is loaded."""
@@ -30,6 +30,11 @@ HTTP_PORT = 8080
 HTTPS_PORT = 8081
 RATE_LIMIT_SYNC_PORT = 4290
 HEARTBEAT_PORT = 4291
+CLIENT_SECRET_KEY = "clientSecret"  # noqa: S105 - the key name inside the Secret, not a secret
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
+AUTH_MODE_SETTING = {"entraApp": "azureAdApp", "workloadIdentity": "workloadIdentity"}
+"""``config.service.auth`` of the token-free modes; in token mode it is the token itself."""
 TOKEN_SECRET_KEY = "value"  # noqa: S105 - the key name inside the Secret, not a secret
 AUTH_SETTING = "config.service.auth"
 APP_NAME = "azure-api-management-gateway"
@@ -50,6 +55,9 @@ class ObjectNames:
     discovery_service: str
     backup_claim: str
     disruption_budget: str
+    entra_secret: str
+    autoscaler: str
+    network_policy: str
 
 
 def object_names(gateway: GatewayConfig) -> ObjectNames:
@@ -62,6 +70,9 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         discovery_service=discovery_service_name(gateway),
         backup_claim=gateway.backup.existing_claim or f"{gateway.name}-config-backup",
         disruption_budget=gateway.name,
+        entra_secret=f"{gateway.name}-entra",
+        autoscaler=gateway.name,
+        network_policy=gateway.name,
     )
 
 
@@ -88,12 +99,11 @@ def settings_checksum(settings: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode()).hexdigest()
 
 
-def token_checksum(token: str) -> str:
-    """One-way digest of the token for the pod template (the Helm ``checksum/secret`` practice).
-
-    The gateway reads its token only at start, so a new token must roll the pods.
-    """
-    return hashlib.sha256(token.encode()).hexdigest()
+def credentials_checksum(credential: str) -> str:
+    """One-way digest of the token or client secret for the pod template (the Helm
+    ``checksum/secret`` practice): the gateway reads it only at start, so a new one must
+    roll the pods. The annotation stays a Pulumi secret all the same."""
+    return hashlib.sha256(credential.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -122,6 +132,34 @@ def token_secret(gateway: GatewayConfig, token: T) -> Obj:
         "metadata": _metadata(gateway, object_names(gateway).token_secret),
         "type": "Opaque",
         "stringData": {TOKEN_SECRET_KEY: token},
+    }
+
+
+def entra_secret(gateway: GatewayConfig, client_secret: T) -> Obj:
+    """The Secret holding the Entra ID application's client secret (``auth.mode: entraApp``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(gateway, object_names(gateway).entra_secret),
+        "type": "Opaque",
+        "stringData": {CLIENT_SECRET_KEY: client_secret},
+    }
+
+
+def service_account(gateway: GatewayConfig, client_id: T) -> Obj | None:
+    """The workload-identity ServiceAccount, bound to the managed identity ``client_id``."""
+    name = gateway.service_account_name
+    if name is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            **_metadata(gateway, name),
+            "labels": {**common_labels(gateway), WORKLOAD_IDENTITY_LABEL: "true"},
+            "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: client_id},
+        },
+        "automountServiceAccountToken": False,
     }
 
 
@@ -174,12 +212,31 @@ def _dns_config(gateway: GatewayConfig) -> Obj | None:
     return config or None
 
 
-def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> Obj:
+def _auth_env(gateway: GatewayConfig) -> list[Obj]:
+    names = object_names(gateway)
+    mode = gateway.auth.mode
+    if mode == "token":
+        return [
+            {"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}}}
+        ]
+    env: list[Obj] = [{"name": AUTH_SETTING, "value": AUTH_MODE_SETTING[mode]}]
+    if mode == "entraApp" and not gateway.auth.client_certificate_secret_name:
+        env.append(
+            {
+                "name": "config.service.auth.azureAd.clientSecret",
+                "valueFrom": {"secretKeyRef": {"name": names.entra_secret, "key": CLIENT_SECRET_KEY}},
+            }
+        )
+    return env
+
+
+def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
     """The gateway Deployment.
 
-    ``settings_digest`` and ``token_digest`` go into pod-template annotations: the
-    gateway reads settings and token only at start, so a change of either must
-    replace the pods, which the RollingUpdate strategy does with zero unavailable.
+    ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
+    mode has none) go into pod-template annotations: the gateway reads both only at
+    start, so a change must replace the pods, which RollingUpdate does with zero
+    unavailable. With an autoscaler, ``replicas`` is left out so the two never fight.
     """
     names = object_names(gateway)
     volumes: list[Obj] = []
@@ -190,6 +247,11 @@ def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> O
     if gateway.custom_ca.secret_name:
         volumes.append({"name": "custom-ca", "secret": {"secretName": gateway.custom_ca.secret_name}})
         mounts.append({"name": "custom-ca", "mountPath": gateway.custom_ca.mount_path, "readOnly": True})
+    if gateway.auth.client_certificate_secret_name:
+        volumes.append(
+            {"name": "entra-certificate", "secret": {"secretName": gateway.auth.client_certificate_secret_name}}
+        )
+        mounts.append({"name": "entra-certificate", "mountPath": ENTRA_CERTIFICATE_DIRECTORY, "readOnly": True})
 
     container: Obj = {
         "name": "gateway",
@@ -201,12 +263,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> O
             {"name": "rate-limit", "containerPort": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
             {"name": "heartbeat", "containerPort": HEARTBEAT_PORT, "protocol": "UDP"},
         ],
-        "env": [
-            {
-                "name": AUTH_SETTING,
-                "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}},
-            }
-        ],
+        "env": _auth_env(gateway),
         "envFrom": [{"configMapRef": {"name": names.settings_config_map}}],
         "resources": _resources(gateway),
         "readinessProbe": _probe(gateway, "readiness"),
@@ -238,6 +295,8 @@ def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> O
         },
         "dnsPolicy": gateway.dns.policy,
     }
+    if gateway.service_account_name:
+        pod_spec["serviceAccountName"] = gateway.service_account_name
     dns_config = _dns_config(gateway)
     if dns_config:
         pod_spec["dnsConfig"] = dns_config
@@ -264,12 +323,19 @@ def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> O
             }
         ]
 
+    pod_labels = common_labels(gateway)
+    if gateway.auth.mode == "workloadIdentity":
+        pod_labels[WORKLOAD_IDENTITY_LABEL] = "true"
+    annotations: Obj = {"checksum/settings": settings_digest}
+    if credentials_digest is not None:
+        annotations["checksum/credentials"] = credentials_digest
+    spec: Obj = {} if gateway.autoscaling.enabled else {"replicas": gateway.replicas}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _metadata(gateway, names.deployment),
         "spec": {
-            "replicas": gateway.replicas,
+            **spec,
             "selector": {"matchLabels": selector_labels(gateway)},
             "strategy": {
                 "type": "RollingUpdate",
@@ -278,16 +344,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, token_digest: T) -> O
                     "maxSurge": gateway.rollout.max_surge,
                 },
             },
-            "template": {
-                "metadata": {
-                    "labels": common_labels(gateway),
-                    "annotations": {
-                        "checksum/settings": settings_digest,
-                        "checksum/token": token_digest,
-                    },
-                },
-                "spec": pod_spec,
-            },
+            "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
         },
     }
 
@@ -360,5 +417,73 @@ def disruption_budget(gateway: GatewayConfig) -> Obj | None:
         "spec": {
             "maxUnavailable": gateway.disruption_budget.max_unavailable,
             "selector": {"matchLabels": selector_labels(gateway)},
+        },
+    }
+
+
+def autoscaler(gateway: GatewayConfig) -> Obj | None:
+    """A HorizontalPodAutoscaler on CPU and memory, or None when autoscaling is off."""
+    scaling = gateway.autoscaling
+    if not scaling.enabled:
+        return None
+    metrics = [
+        {
+            "type": "Resource",
+            "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": target}},
+        }
+        for resource, target in (("cpu", scaling.target_cpu_utilization), ("memory", scaling.target_memory_utilization))
+        if target is not None
+    ]
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(gateway, object_names(gateway).autoscaler),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": object_names(gateway).deployment},
+            "minReplicas": gateway.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": metrics,
+        },
+    }
+
+
+def network_policy(gateway: GatewayConfig) -> Obj | None:
+    """Traffic in and out of the gateway pods, or None when turned off.
+
+    In: 8080/8081 from ``ingressFrom`` (any source when empty); UDP 4290/4291 only from
+    other gateway pods. Out: DNS, 443 anywhere (the configuration endpoint and Azure
+    Monitor are public names whose addresses change), UDP 4290/4291 to gateway pods, and
+    ``backendCidrs`` (every port unless ``backendPorts``).
+    """
+    policy = gateway.network_policy
+    if not policy.enabled:
+        return None
+    peers = [{"podSelector": {"matchLabels": selector_labels(gateway)}}]
+    sync_ports = [
+        {"port": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
+        {"port": HEARTBEAT_PORT, "protocol": "UDP"},
+    ]
+    client_rule: Obj = {"ports": [{"port": HTTP_PORT, "protocol": "TCP"}, {"port": HTTPS_PORT, "protocol": "TCP"}]}
+    if policy.ingress_from:
+        client_rule["from"] = [dict(peer) for peer in policy.ingress_from]
+    backend_rule: Obj = {"to": [{"ipBlock": {"cidr": cidr}} for cidr in policy.backend_cidrs]}
+    if policy.backend_ports:
+        backend_rule["ports"] = [{"port": port, "protocol": "TCP"} for port in policy.backend_ports]
+    egress: list[Obj] = [
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        {"ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": peers, "ports": sync_ports},
+    ]
+    if policy.backend_cidrs:
+        egress.append(backend_rule)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(gateway, object_names(gateway).network_policy),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(gateway)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [client_rule, {"from": peers, "ports": sync_ports}],
+            "egress": egress,
         },
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 from .config import GatewayConfig
 
 GATEWAY_CONFIGURATION_SUFFIX = "configuration.azure-api.net"
+ENTRA_CERTIFICATE_DIRECTORY = "/apim/certificates/entra"
+"""Where an Entra ID application certificate is mounted (``auth.clientCertificateSecretName``)."""
 
 
 def configuration_endpoint(gateway: GatewayConfig, service_name: str | None) -> str:
@@ -44,6 +46,9 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
     | telemetry.metrics.cloud | ``metrics.cloud`` |
     | telemetry.metrics.local (+ .statsd.*) | ``metrics.statsd`` |
     | observability.opentelemetry.* | ``metrics.openTelemetry`` |
+    | gateway.name | the gateway id, for ``auth.mode`` ``entraApp`` and ``workloadIdentity`` |
+    | config.service.auth.azureAd.* | ``auth`` (``entraApp``): tenant, client id, authority, certificate path |
+    | config.service.auth.tokenAudience | ``auth.tokenAudience`` |
     | certificates.local.ca.enabled | ``customCa.secretName`` set |
     | net.server.http.forwarded.proto.enabled | ``forwardedProto`` |
     | HTTP_PROXY / HTTPS_PROXY / NO_PROXY | ``proxy`` |
@@ -82,6 +87,21 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
             settings["observability.opentelemetry.histogram.buckets"] = ",".join(
                 f"{bucket:g}" for bucket in otel.histogram_buckets
             )
+
+    auth = gateway.auth
+    if auth.mode != "token":
+        # Token-free modes find their gateway by id; the token carries it otherwise.
+        settings["gateway.name"] = gateway.name
+    if auth.mode == "entraApp":
+        settings["config.service.auth.azureAd.tenantId"] = auth.tenant_id or ""
+        settings["config.service.auth.azureAd.clientId"] = auth.client_id or ""
+        settings["config.service.auth.azureAd.authority"] = auth.authority
+        if auth.client_certificate_secret_name:
+            settings["config.service.auth.azureAd.certificatePath"] = (
+                f"{ENTRA_CERTIFICATE_DIRECTORY}/{auth.client_certificate_key}"
+            )
+    if auth.token_audience:
+        settings["config.service.auth.tokenAudience"] = auth.token_audience
 
     if gateway.custom_ca.secret_name:
         settings["certificates.local.ca.enabled"] = "true"

@@ -236,3 +236,65 @@ class GatewayToken(pulumi.dynamic.Resource):
             {**vars(args), "value": None},
             pulumi.ResourceOptions.merge(opts, secret_opts),
         )
+
+
+# ---------------------------------------------------------------------------
+# Key rotation
+
+RETIRED_KEY = {"primary": "secondary", "secondary": "primary"}
+REGENERATION_INPUTS = ("subscription_id", "resource_group_name", "service_name", "gateway_id", "key_type")
+
+
+class GatewayKeyRegenerationProvider(ResourceProvider):
+    """Dynamic provider calling ``Gateway - Regenerate Key`` for the key *not* in use.
+
+    Registered after the Deployment, so the pods already run with a token from the
+    active key when the retired key, and every token it signed, stops working.
+    """
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        super().__init__()
+        self._client_factory = client_factory
+
+    def _regenerate(self, props: dict[str, Any]) -> dict[str, Any]:
+        from azure.core.exceptions import AzureError
+        from azure.mgmt.apimanagement.models import GatewayKeyRegenerationRequestContract
+
+        factory = self._client_factory or default_client_factory
+        try:
+            factory(props["subscription_id"]).gateway.regenerate_key(
+                props["resource_group_name"],
+                props["service_name"],
+                props["gateway_id"],
+                GatewayKeyRegenerationRequestContract(key_type=props["key_type"]),
+            )
+        except AzureError as error:
+            raise _explain(error, props) from None
+        return dict(props)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._regenerate(props)
+        return CreateResult(id_=f"{props['gateway_id']}/keys/{props['key_type']}", outs=outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in REGENERATION_INPUTS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._regenerate(news))
+
+
+class GatewayKeyRegeneration(pulumi.dynamic.Resource):
+    """Regenerates the retired gateway key whenever the active key changes."""
+
+    key_type: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: GatewayTokenArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        provider: GatewayKeyRegenerationProvider | None = None,
+    ) -> None:
+        inputs = {key: value for key, value in vars(args).items() if key in REGENERATION_INPUTS}
+        super().__init__(provider or GatewayKeyRegenerationProvider(), name, inputs, opts)

@@ -14,6 +14,7 @@ $py -m ruff check .
 $py -m ruff format --check .
 echo "== mypy"
 $py -m mypy .
+$py -m mypy examples/reuse/__main__.py
 
 if [ "${1:-}" = "--unit" ]; then
   echo "== pytest (unit)"

@@ -35,11 +35,15 @@ def all_objects(gateway: GatewayConfig) -> list[dict[str, Any]]:
         manifests.namespace(gateway),
         manifests.token_secret(gateway, "GatewayKey gw&202612231200&sig"),
         manifests.settings_config_map(gateway, settings),
-        manifests.deployment(gateway, manifests.settings_checksum(settings), manifests.token_checksum("t")),
+        manifests.deployment(gateway, manifests.settings_checksum(settings), manifests.credentials_checksum("t")),
         manifests.traffic_service(gateway),
         manifests.discovery_service(gateway),
         manifests.backup_claim(gateway),
         manifests.disruption_budget(gateway),
+        manifests.autoscaler(gateway),
+        manifests.network_policy(gateway),
+        manifests.service_account(gateway, "00000000-0000-0000-0000-0000000000aa"),
+        manifests.entra_secret(gateway, "client-secret") if gateway.auth.mode == "entraApp" else None,
     ]
     return [obj for obj in objects if obj is not None]
 
@@ -147,7 +151,7 @@ def test_deployment_carries_the_production_considerations() -> None:
     assert volumes["custom-ca"]["secret"]["secretName"] == "contoso-root-ca"
     assert spec["template"]["metadata"]["annotations"] == {
         "checksum/settings": "settings-digest",
-        "checksum/token": "token-digest",
+        "checksum/credentials": "token-digest",
     }
 
 
@@ -193,8 +197,8 @@ def test_backup_claim_and_existing_claim() -> None:
 def test_checksums_follow_content() -> None:
     assert manifests.settings_checksum({"a": "1"}) != manifests.settings_checksum({"a": "2"})
     assert manifests.settings_checksum({"a": "1", "b": "2"}) == manifests.settings_checksum({"b": "2", "a": "1"})
-    assert manifests.token_checksum("one") != manifests.token_checksum("two")
-    assert "one" not in manifests.token_checksum("one")
+    assert manifests.credentials_checksum("one") != manifests.credentials_checksum("two")
+    assert "one" not in manifests.credentials_checksum("one")
 
 
 def test_disruption_budget_can_be_turned_off() -> None:

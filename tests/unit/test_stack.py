@@ -24,6 +24,9 @@ K8S_TYPES = {
     "kubernetes:core/v1:PersistentVolumeClaim": ("v1", "PersistentVolumeClaim"),
     "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    "kubernetes:core/v1:ServiceAccount": ("v1", "ServiceAccount"),
 }
 EXISTING_TOKEN = "contoso-dev-gw&203001010000&c2VjcmV0LXNpZ25hdHVyZQ=="
 
@@ -75,6 +78,7 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "kubernetes:core/v1:Service",
             "kubernetes:core/v1:Service",
             "kubernetes:policy/v1:PodDisruptionBudget",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         ]
     )
 
@@ -131,7 +135,7 @@ def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     gateway = config.gateways[0]
     registered = ints(prod.one("kubernetes:apps/v1:Deployment").inputs)
     annotations = registered["spec"]["template"]["metadata"]["annotations"]
-    expected = manifests.deployment(gateway, annotations["checksum/settings"], annotations["checksum/token"])
+    expected = manifests.deployment(gateway, annotations["checksum/settings"], annotations["checksum/credentials"])
     assert registered == expected
     assert (
         ints(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
@@ -179,7 +183,7 @@ def test_token_is_a_secret_everywhere(prod: Recording) -> None:
     assert token.startswith("GatewayKey contoso-weu-gw&")
     assert "stringData" in secret.secret_paths
     deployment = prod.one("kubernetes:apps/v1:Deployment")
-    assert "spec.template.metadata.annotations.checksum/token" in deployment.secret_paths
+    assert "spec.template.metadata.annotations.checksum/credentials" in deployment.secret_paths
     bare = token.removeprefix("GatewayKey ")
     for resource in prod.resources:
         assert bare not in json.dumps(resource.plain), resource.name
@@ -240,8 +244,8 @@ def test_a_new_token_changes_the_pod_template() -> None:
     template = [r.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"] for r in (first, second)]
     assert template[0] != template[1]
     assert (
-        template[0]["metadata"]["annotations"]["checksum/token"]
-        != template[1]["metadata"]["annotations"]["checksum/token"]
+        template[0]["metadata"]["annotations"]["checksum/credentials"]
+        != template[1]["metadata"]["annotations"]["checksum/credentials"]
     )
     assert (
         template[0]["metadata"]["annotations"]["checksum/settings"]
@@ -259,7 +263,7 @@ def test_a_settings_change_changes_the_pod_template() -> None:
         for r in (first, second)
     ]
     assert annotations[0]["checksum/settings"] != annotations[1]["checksum/settings"]
-    assert annotations[0]["checksum/token"] == annotations[1]["checksum/token"]
+    assert annotations[0]["checksum/credentials"] == annotations[1]["checksum/credentials"]
 
 
 def test_token_renewal_window_changes_the_pod_template() -> None:
@@ -280,7 +284,7 @@ def test_token_renewal_window_changes_the_pod_template() -> None:
     expiry = {key: run.one("pulumi-python:dynamic:Resource").inputs["expires_on"] for key, run in runs.items()}
     digest = {
         key: run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"][
-            "checksum/token"
+            "checksum/credentials"
         ]
         for key, run in runs.items()
     }

@@ -42,7 +42,7 @@ class FakeArm(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.requests.append(request)
-        content = json.dumps(self.body).encode()
+        content = b"" if self.status == 204 else json.dumps(self.body).encode()
         response = requests.Response()
         response.status_code = self.status
         response.raw = HTTPResponse(

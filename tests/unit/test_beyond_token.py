@@ -1,0 +1,306 @@
+"""Token-free authentication, key rotation, autoscaling, network policy and fleets:
+config rules, pure objects (schema-validated), and the program under mocks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from harness import Recording, run_main, stack_file_config
+from test_token import FakeArm, provider_with
+
+from components import manifests, parse_stack_config
+from components.config import ConfigError, GatewayConfig
+from components.settings import gateway_settings
+from components.token import GatewayKeyRegenerationProvider
+
+NS = "apim-gateway"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+TENANT = "11111111-1111-1111-1111-111111111111"
+CLIENT = "22222222-2222-2222-2222-222222222222"
+SP_OBJECT = "33333333-3333-3333-3333-333333333333"
+ENTRA = {"mode": "entraApp", "tenantId": TENANT, "clientId": CLIENT, "servicePrincipalObjectId": SP_OBJECT}
+WORKLOAD = {
+    "mode": "workloadIdentity",
+    "workloadIdentity": {
+        "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/",
+        "resourceGroupName": "rg-identities",
+        "location": "westeurope",
+    },
+}
+
+
+def stack(environment: str = "prod", **gateway: Any) -> dict[str, Any]:
+    raw = stack_file_config(environment)
+    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
+    return raw
+
+
+def parse(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> GatewayConfig:
+    return parse_stack_config(raw, secret_keys, now=NOW).gateways[0]
+
+
+def refused(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, secret_keys, now=NOW)
+    return str(caught.value)
+
+
+def with_client_secret(
+    raw: dict[str, Any], secret: str = "entra-client-secret-value"
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    raw[f"{NS}:entraClientSecrets"] = {raw[f"{NS}:gateways"][0]["name"]: secret}
+    return raw, (f"{NS}:entraClientSecrets",)
+
+
+# -- config -----------------------------------------------------------------------------
+
+
+def test_entra_app_requires_its_ids_and_a_client_secret() -> None:
+    assert "mode 'entraApp' requires tenantId, clientId, servicePrincipalObjectId" in refused(
+        stack(auth={"mode": "entraApp"})
+    )
+    message = refused(stack(auth=ENTRA))
+    assert "apim-gateway:entraClientSecrets.contoso-weu-gw: required setting is missing" in message
+    certificate = stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"})
+    assert parse(certificate).auth.client_certificate_secret_name == "gw-entra-cert"
+
+
+def test_client_secret_must_be_secret_and_only_where_used() -> None:
+    raw, _ = with_client_secret(stack(auth=ENTRA))
+    assert "apim-gateway:entraClientSecrets: must be set as a secret" in refused(raw)
+    raw, keys = with_client_secret(stack())
+    assert "only used with auth.mode 'entraApp'" in refused(raw, keys)
+
+
+def test_workload_identity_needs_its_block_and_gateway_2_11() -> None:
+    assert "requires the workloadIdentity block" in refused(stack(auth={"mode": "workloadIdentity"}))
+    old = refused(stack(auth=WORKLOAD, image={"tag": "2.10.3"}))
+    assert "image.tag = '2.10.3': auth.mode 'workloadIdentity' needs gateway 2.11.0 or newer" in old
+    assert "needs gateway 2.3.0 or newer" in refused(with_client_secret(stack(auth=ENTRA, image={"tag": "2.2.9"}))[0])
+    assert parse(stack(auth=WORKLOAD)).service_account_name == "contoso-weu-gw"
+
+
+def test_autoscaling_never_below_the_production_floor() -> None:
+    message = refused(stack(autoscaling={"enabled": True, "minReplicas": 1}))
+    assert "autoscaling.minReplicas = 1: prod needs at least 2 replicas" in message
+    message = refused(stack(autoscaling={"enabled": True, "minReplicas": 5, "maxReplicas": 4}))
+    assert "autoscaling.minReplicas (5) is above autoscaling.maxReplicas (4)" in message
+    assert parse(stack(autoscaling={"enabled": True})).min_replicas == 3  # defaults to replicas
+
+
+def test_fleet_errors_name_the_offending_gateway() -> None:
+    raw = stack_file_config("prod")
+    second = copy.deepcopy(raw[f"{NS}:gateways"][0])
+    second.update(name="contoso-neu-gw", replicas=1)
+    raw[f"{NS}:gateways"].append(second)
+    assert "apim-gateway:gateways[1](contoso-neu-gw).replicas = 1: prod needs at least 2 replicas" in refused(raw)
+
+
+# -- pure objects -------------------------------------------------------------------------
+
+
+def validate(obj: dict[str, Any] | None) -> dict[str, Any]:
+    assert obj is not None
+    kubernetes_validate.validate(obj, "1.34.0", strict=True)
+    return obj
+
+
+def test_entra_app_settings_and_pod() -> None:
+    gateway = parse(*with_client_secret(stack(auth=ENTRA)))
+    settings = gateway_settings(gateway, "config.apis.contoso.com")
+    assert settings["gateway.name"] == "contoso-weu-gw"
+    assert settings["config.service.auth.azureAd.tenantId"] == TENANT
+    assert settings["config.service.auth.azureAd.clientId"] == CLIENT
+    assert settings["config.service.auth.azureAd.authority"] == "https://login.microsoftonline.com"
+    assert "config.service.auth" not in settings
+    deployment = validate(manifests.deployment(gateway, "s", "c"))
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env == [
+        {"name": "config.service.auth", "value": "azureAdApp"},
+        {
+            "name": "config.service.auth.azureAd.clientSecret",
+            "valueFrom": {"secretKeyRef": {"name": "contoso-weu-gw-entra", "key": "clientSecret"}},
+        },
+    ]
+    validate(manifests.entra_secret(gateway, "x"))
+
+
+def test_entra_app_with_certificate_mounts_it() -> None:
+    gateway = parse(stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"}))
+    settings = gateway_settings(gateway, "x.configuration.azure-api.net")
+    assert settings["config.service.auth.azureAd.certificatePath"] == "/apim/certificates/entra/certificate.pfx"
+    pod = validate(manifests.deployment(gateway, "s", None))["spec"]["template"]["spec"]
+    assert {"name": "entra-certificate", "secret": {"secretName": "gw-entra-cert"}} in pod["volumes"]
+    assert pod["containers"][0]["env"] == [{"name": "config.service.auth", "value": "azureAdApp"}]
+
+
+def test_workload_identity_pod_and_service_account() -> None:
+    gateway = parse(stack(auth=WORKLOAD))
+    deployment = validate(manifests.deployment(gateway, "s", None))
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert "checksum/credentials" not in template["metadata"]["annotations"]
+    assert template["spec"]["serviceAccountName"] == "contoso-weu-gw"
+    assert template["spec"]["containers"][0]["env"] == [{"name": "config.service.auth", "value": "workloadIdentity"}]
+    account = validate(manifests.service_account(gateway, CLIENT))
+    assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": CLIENT}
+    assert account["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert manifests.service_account(parse(stack()), CLIENT) is None
+
+
+def test_autoscaler_takes_over_replicas() -> None:
+    gateway = parse(stack(autoscaling={"enabled": True, "maxReplicas": 8, "targetMemoryUtilization": None}))
+    scaler = validate(manifests.autoscaler(gateway))
+    assert scaler["spec"]["minReplicas"] == 3 and scaler["spec"]["maxReplicas"] == 8
+    assert scaler["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "contoso-weu-gw"}
+    assert [m["resource"]["name"] for m in scaler["spec"]["metrics"]] == ["cpu"]
+    assert "replicas" not in validate(manifests.deployment(gateway, "s", "c"))["spec"]
+    assert manifests.autoscaler(parse(stack())) is None
+
+
+def test_network_policy() -> None:
+    gateway = parse(
+        stack(
+            networkPolicy={
+                "ingressFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}],
+                "backendCidrs": ["10.30.0.0/16"],
+                "backendPorts": [443, 8443],
+            }
+        )
+    )
+    policy = validate(manifests.network_policy(gateway))["spec"]
+    selector = {"matchLabels": manifests.selector_labels(gateway)}
+    assert policy["podSelector"] == selector
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    clients, peers = policy["ingress"]
+    assert clients["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}]
+    assert {p["port"] for p in clients["ports"]} == {8080, 8081}
+    assert peers == {
+        "from": [{"podSelector": selector}],
+        "ports": [{"port": 4290, "protocol": "UDP"}, {"port": 4291, "protocol": "UDP"}],
+    }
+    egress_ports = [sorted(p["port"] for p in rule.get("ports", [])) for rule in policy["egress"]]
+    assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443]]
+    assert policy["egress"][3]["to"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
+    assert manifests.network_policy(parse(stack(networkPolicy={"enabled": False}))) is None
+    # By default: any client, backends anywhere.
+    default = validate(manifests.network_policy(parse(stack())))["spec"]
+    assert "from" not in default["ingress"][0]
+    assert default["egress"][3] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+
+
+# -- under mocks --------------------------------------------------------------------------
+
+
+def k8s_types(recording: Recording) -> set[str]:
+    return {r.type for r in recording.resources if r.type.startswith("kubernetes:")}
+
+
+def test_entra_app_stack() -> None:
+    recording = run_main(*with_client_secret(stack(auth=ENTRA)), stack="prod")
+    assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token
+    role = recording.one("azure-native:authorization:RoleDefinition").inputs
+    scope = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-apim-prod/providers/Microsoft.ApiManagement/service/contoso-apim-prod"
+    assert role["scope"] == scope and role["assignableScopes"] == [scope]
+    assert role["permissions"] == [
+        {"dataActions": ["Microsoft.ApiManagement/service/gateways/getConfiguration/action"]}
+    ]
+    assignment = recording.one("azure-native:authorization:RoleAssignment").inputs
+    assert assignment["principalId"] == SP_OBJECT and assignment["scope"] == scope
+    secret = recording.one("kubernetes:core/v1:Secret")
+    assert secret.name == "contoso-weu-gw-entra-secret" and "stringData" in secret.secret_paths
+    for resource in recording.resources:
+        assert "entra-client-secret-value" not in json.dumps(resource.plain), resource.name
+    annotations = recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/credentials" in annotations
+
+
+def test_existing_role_is_used_instead_of_creating_one() -> None:
+    role_id = "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/44444444-4444-4444-4444-444444444444"
+    recording = run_main(*with_client_secret(stack(auth={**ENTRA, "roleDefinitionId": role_id})), stack="prod")
+    assert not recording.of_type("azure-native:authorization:RoleDefinition")
+    assert recording.one("azure-native:authorization:RoleAssignment").inputs["roleDefinitionId"] == role_id
+
+
+def test_workload_identity_stack_has_no_secret_at_all() -> None:
+    recording = run_main(stack(auth={**WORKLOAD, "createApimValidatorRole": True}), stack="prod")
+    assert "kubernetes:core/v1:Secret" not in k8s_types(recording)
+    assert not recording.of_type("pulumi-python:dynamic:Resource")
+    identity = recording.one("azure-native:managedidentity:UserAssignedIdentity").inputs
+    assert (identity["resourceGroupName"], identity["location"]) == ("rg-identities", "westeurope")
+    federation = recording.one("azure-native:managedidentity:FederatedIdentityCredential").inputs
+    assert federation["subject"] == "system:serviceaccount:contoso-weu-gw:contoso-weu-gw"
+    assert federation["audiences"] == ["api://AzureADTokenExchange"]
+    assert federation["issuer"] == WORKLOAD["workloadIdentity"]["oidcIssuerUrl"]  # type: ignore[index]
+    assert recording.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]["name"] == "contoso-weu-gw"
+    roles = {r.name for r in recording.of_type("azure-native:authorization:RoleDefinition")}
+    assert roles == {"contoso-weu-gw-configuration-reader", "contoso-weu-gw-apim-validator"}
+    validator = recording.one("azure-native:authorization:RoleDefinition", "contoso-weu-gw-apim-validator").inputs
+    assert validator["permissions"] == [{"actions": ["Microsoft.Authorization/*/read"]}]
+
+
+def test_switching_from_token_to_workload_identity_drops_the_secret_and_rolls_once() -> None:
+    token_run = run_main(stack_file_config("prod"), stack="prod")
+    identity_run = run_main(stack(auth=WORKLOAD), stack="prod")
+    assert "kubernetes:core/v1:Secret" in k8s_types(token_run)
+    assert "kubernetes:core/v1:Secret" not in k8s_types(identity_run)
+    names = [{r.name for r in run.resources if r.type.startswith("kubernetes:")} for run in (token_run, identity_run)]
+    # Same logical names for everything both modes share: an update in place, not a replacement.
+    assert names[0] - {"contoso-weu-gw-token"} <= names[1]
+    templates = [
+        run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"] for run in (token_run, identity_run)
+    ]
+    assert templates[0] != templates[1]
+
+
+def test_autoscaling_and_network_policy_under_mocks() -> None:
+    recording = run_main(stack(autoscaling={"enabled": True, "minReplicas": 3, "maxReplicas": 6}), stack="prod")
+    scaler = recording.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs
+    assert (scaler["spec"]["minReplicas"], scaler["spec"]["maxReplicas"]) == (3, 6)
+    assert "replicas" not in recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]
+    assert (
+        recording.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["metadata"]["namespace"]
+        == "contoso-weu-gw"
+    )
+
+
+# -- key rotation -------------------------------------------------------------------------
+
+
+def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -> None:
+    recording = run_main(stack(token={"keyType": "secondary", "regenerateRetiredKey": True}), stack="prod")
+    dynamic = {r.name: r for r in recording.of_type("pulumi-python:dynamic:Resource")}
+    assert dynamic["contoso-weu-gw-access-token"].inputs["key_type"] == "secondary"
+    regeneration = dynamic["contoso-weu-gw-retired-key"].inputs
+    assert regeneration["key_type"] == "primary"
+    assert "expires_on" not in regeneration  # renewals alone never regenerate a key
+    names = [r.name for r in recording.resources]
+    assert names.index("contoso-weu-gw-retired-key") > names.index("contoso-weu-gw-deployment")
+    assert "contoso-weu-gw-retired-key" not in {
+        r.name for r in run_main(stack_file_config("prod"), stack="prod").resources
+    }
+
+
+def test_key_regeneration_calls_the_management_operation() -> None:
+    adapter = FakeArm(status=204)
+    factory = provider_with(adapter)._client_factory
+    provider = GatewayKeyRegenerationProvider(client_factory=factory)
+    props = {
+        "subscription_id": "00000000-0000-0000-0000-000000000001",
+        "resource_group_name": "rg",
+        "service_name": "svc",
+        "gateway_id": "gw",
+        "key_type": "primary",
+    }
+    provider.create(props)
+    (request,) = adapter.requests
+    assert request.method == "POST"
+    assert request.url is not None and "/gateways/gw/regenerateKey?" in request.url
+    assert json.loads(request.body or b"{}") == {"keyType": "primary"}
+    assert provider.diff("id", props, {**props, "key_type": "secondary"}).changes is True
+    assert provider.diff("id", props, dict(props)).changes is False
