@@ -1,153 +1,35 @@
-"""Run a Pulumi program under Pulumi's mocks and record what it registers.
-
-The recording keeps each resource's inputs as the engine would receive them, and the
-paths of the inputs and stack outputs that travel as secrets (read from the wire
-format, where a secret is a dict carrying Pulumi's secret signature).
-"""
+"""Test helpers: run the project's program under Pulumi's mocks (``components.offline``)."""
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import runpy
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import yaml
-from google.protobuf import json_format  # type: ignore[import-untyped]
-from pulumi.runtime import mocks, settings
+
+from components.offline import (
+    FAKE_KUBECONFIG,
+    SUBSCRIPTION_ID,
+    Recording,
+    Registered,
+    fake_token,
+    run_program,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
-FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
 
-
-def fake_token(gateway_id: str, expires_on: str, key_type: str) -> str:
-    """What the mocked token resource returns: shaped like a real token, unique per input."""
-    stamp = expires_on.replace("-", "").replace("T", "").replace(":", "")[:12]
-    return f"GatewayKey {gateway_id}&{stamp}&sig-{key_type}-{stamp}=="
-
-
-@dataclass
-class Registered:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    """Inputs as the engine receives them, secrets unwrapped."""
-    plain: dict[str, Any]
-    """Inputs with every secret replaced by "[secret]": what may show in plain text."""
-    secret_paths: set[str]
-    parent: str
-    provider: str
-
-
-@dataclass
-class Recording:
-    resources: list[Registered] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    plain_outputs: dict[str, Any] = field(default_factory=dict)
-    output_secret_paths: set[str] = field(default_factory=set)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def of_type(self, type_: str) -> list[Registered]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str, name: str | None = None) -> Registered:
-        found = [r for r in self.of_type(type_) if name is None or r.name == name]
-        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
-        return found[0]
-
-    def k8s(self, kind_type: str) -> list[dict[str, Any]]:
-        """Inputs of every resource of a kubernetes type, as Kubernetes objects."""
-        return [r.inputs for r in self.of_type(kind_type)]
-
-
-def _walk_secrets(value: Any, path: str = "") -> Iterator[str]:
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            yield path or "."
-            return
-        for key, child in value.items():
-            yield from _walk_secrets(child, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _walk_secrets(child, f"{path}[{index}]")
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, recording: Recording) -> None:
-        self.recording = recording
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        state = dict(args.inputs)
-        if args.typ == "azure-native:apimanagement:Gateway":
-            state["name"] = args.inputs["gatewayId"]
-        elif args.typ == "azure-native:apimanagement:ApiManagementService":
-            state["name"] = args.inputs["serviceName"]
-        if args.typ == "pulumi-python:dynamic:Resource" and "expires_on" in args.inputs:
-            state["value"] = fake_token(args.inputs["gateway_id"], args.inputs["expires_on"], args.inputs["key_type"])
-        return f"{args.name}-id", state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        self.recording.calls.append((args.token, dict(args.args)))
-        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            encoded = base64.b64encode(FAKE_KUBECONFIG.encode()).decode()
-            return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}, []
-        if args.token == "azure-native:authorization:getClientConfig":
-            return {
-                "subscriptionId": SUBSCRIPTION_ID,
-                "tenantId": "00000000-0000-0000-0000-0000000000aa",
-                "clientId": "00000000-0000-0000-0000-0000000000bb",
-                "objectId": "00000000-0000-0000-0000-0000000000cc",
-            }, []
-        return {}, []
-
-
-class RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, recording: Recording) -> None:
-        super().__init__(RecordingMocks(recording))
-        self.recording = recording
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
-            wire = json_format.MessageToDict(request.object)
-            self.recording.resources.append(
-                Registered(
-                    type=request.type,
-                    name=request.name,
-                    inputs=_strip_secrets(wire),
-                    plain=_strip_secrets(wire, redact=True),
-                    secret_paths=set(_walk_secrets(wire)),
-                    parent=request.parent,
-                    provider=request.provider,
-                )
-            )
-        return response
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        # urn:pulumi:<stack>::<project>::<type chain>::<name>; only the root stack's own outputs.
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            wire = json_format.MessageToDict(request.outputs)
-            self.recording.outputs = _strip_secrets(wire)
-            self.recording.plain_outputs = _strip_secrets(wire, redact=True)
-            self.recording.output_secret_paths = set(_walk_secrets(wire))
-        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
-
-
-def _strip_secrets(value: Any, redact: bool = False) -> Any:
-    """The wire value with secrets unwrapped, or with ``redact`` replaced by "[secret]"."""
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return "[secret]" if redact else _strip_secrets(value.get("value"))
-        return {key: _strip_secrets(child, redact) for key, child in value.items()}
-    if isinstance(value, list):
-        return [_strip_secrets(child, redact) for child in value]
-    return value
+__all__ = [
+    "FAKE_KUBECONFIG",
+    "ROOT",
+    "SUBSCRIPTION_ID",
+    "Recording",
+    "Registered",
+    "fake_token",
+    "run_main",
+    "run_program",
+    "stack_file_config",
+]
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
@@ -156,38 +38,8 @@ def stack_file_config(stack: str) -> dict[str, Any]:
     return dict(document["config"])
 
 
-def run_program(
-    program: Callable[[], None],
-    config: dict[str, Any] | None = None,
-    secret_keys: tuple[str, ...] = (),
-    stack: str = "dev",
-) -> Recording:
-    """Run ``program`` under mocks with ``config`` (full keys) and return what it registered."""
-    recording = Recording()
-    monitor = RecordingMonitor(recording)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(
-        {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
-        list(secret_keys),
-    )
-
-    def body() -> None:
-        program()
-        root = settings.get_root_resource()
-        assert root is not None
-        # set_mocks finishes the root stack before the program runs; register the
-        # program's exports now, as the engine does when a real program ends.
-        root._outputs_registered = False  # type: ignore[attr-defined]
-        root._finish()  # type: ignore[attr-defined]
-
-    pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
-    return recording
-
-
 def run_main(config: dict[str, Any], secret_keys: tuple[str, ...] = (), stack: str = "dev") -> Recording:
     """Run the project's ``__main__.py`` under mocks."""
-    import runpy
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
