@@ -11,7 +11,6 @@ Pulumi Kubernetes provider, which this machine cannot build (see README, "Local 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import runpy
 import sys
@@ -19,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
@@ -28,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from components.offline import Recording, run_program  # noqa: E402
+from scripts import local_cluster  # noqa: E402
 
 FIELD_MANAGER = "apim-gateway-local-demo"
 NS = "apim-gateway"
@@ -44,18 +43,6 @@ APPLY_ORDER = [
     "NetworkPolicy",
 ]
 STATIC_STORAGE_CLASS = "local-static"
-
-
-def load_local_cluster() -> ModuleType:
-    name = "apimgw_local_cluster"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "local_cluster.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def placeholder_token(gateway: str, now: datetime | None = None) -> str:
@@ -209,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args(argv)
 
-    local_cluster = load_local_cluster()
     config, secret_keys = stack_config(args.stack, kubeconfig=args.dir / "kubeconfig")
     recording = plan(config, secret_keys, args.stack)  # invalid config stops here, before any cluster work
     objects = kubernetes_objects(recording)

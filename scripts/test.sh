@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The project's checks: lint, type check, unit tests, and the integration tests against a
-# local Kubernetes API server (binaries built once by scripts/toolchain.sh and cached).
+# The project's checks: lint (ruff, actionlint), type check (mypy), unit and policy tests,
+# and the integration tests against a local Kubernetes API server and the Pulumi engine
+# (binaries built once by scripts/toolchain.sh and cached outside the repository).
 #   scripts/test.sh            everything (the first run builds the toolchain: see README)
-#   scripts/test.sh --unit     lint, types and unit tests only
+#   scripts/test.sh --unit     lint, types, unit and policy tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,15 +16,17 @@ $py -m ruff format --check .
 echo "== mypy"
 $py -m mypy .
 $py -m mypy examples/reuse/__main__.py
+echo "== actionlint"
+"$(scripts/toolchain.sh actionlint)" -color
 
 if [ "${1:-}" = "--unit" ]; then
-  echo "== pytest (unit)"
-  exec $py -m pytest tests/unit -q
+  echo "== pytest (unit, policy)"
+  exec $py -m pytest tests/unit tests/policy -q
 fi
 
 echo "== toolchain (built once, then reused from the cache)"
 scripts/toolchain.sh all
 eval "$(scripts/toolchain.sh env)"
 export APIMGW_REQUIRE_CLUSTER=1
-echo "== pytest (unit and integration)"
+echo "== pytest (unit, policy, integration)"
 exec $py -m pytest -q

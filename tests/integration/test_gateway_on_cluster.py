@@ -4,19 +4,14 @@ scheduler and kwok nodes): accepted, running, rolled with zero unavailable repli
 from __future__ import annotations
 
 import copy
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import local_demo  # noqa: E402
+from scripts import local_demo
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"
@@ -124,7 +119,9 @@ def test_reapplying_the_same_program_changes_nothing(deployed: tuple[local_demo.
     cluster, objects = deployed
     before = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").metadata.generation
     again = local_objects()  # same program, same inputs
-    assert [o["metadata"]["name"] for o in again] == [o["metadata"]["name"] for o in objects]
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in again) == sorted(
+        (o["kind"], o["metadata"]["name"]) for o in objects
+    )
     deployment = next(o for o in again if o["kind"] == "Deployment")
     cluster.apply(deployment)
     assert cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").metadata.generation == before

@@ -10,8 +10,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from azure_fakes import FakeArm, client_factory
 from harness import Recording, run_main, stack_file_config
-from test_token import FakeArm, provider_with
 
 from components import manifests, parse_stack_config
 from components.config import ConfigError, GatewayConfig
@@ -288,8 +288,7 @@ def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -
 
 def test_key_regeneration_calls_the_management_operation() -> None:
     adapter = FakeArm(status=204)
-    factory = provider_with(adapter)._client_factory
-    provider = GatewayKeyRegenerationProvider(client_factory=factory)
+    provider = GatewayKeyRegenerationProvider(client_factory=client_factory(adapter))
     props = {
         "subscription_id": "00000000-0000-0000-0000-000000000001",
         "resource_group_name": "rg",

@@ -4,20 +4,13 @@ and a fake credential: what it sends, what it returns, when it renews, how it fa
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import requests
-from azure.core.credentials import AccessToken
-from azure.core.exceptions import ClientAuthenticationError
-from azure.core.pipeline.transport import RequestsTransport
-from azure.mgmt.apimanagement import ApiManagementClient
-from requests.adapters import BaseAdapter
-from urllib3.response import HTTPResponse
+from azure_fakes import SIGNED, SUBSCRIPTION, FakeArm, FakeCredential, client_factory
 
 from components.token import (
     TOKEN_INPUTS,
@@ -27,65 +20,9 @@ from components.token import (
     renewal_window,
 )
 
-SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
-SIGNED = "contoso-gw&202612222300&Zm9vYmFyc2lnbmF0dXJl=="
-
-
-class FakeArm(BaseAdapter):
-    """Answers Azure Resource Manager requests from a script and records them."""
-
-    def __init__(self, status: int = 200, body: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        self.status = status
-        self.body = body if body is not None else {"value": SIGNED}
-        self.requests: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.requests.append(request)
-        content = b"" if self.status == 204 else json.dumps(self.body).encode()
-        response = requests.Response()
-        response.status_code = self.status
-        response.raw = HTTPResponse(
-            body=io.BytesIO(content),
-            headers={"Content-Type": "application/json", "Content-Length": str(len(content))},
-            status=self.status,
-            preload_content=False,
-        )
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url or ""
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-class FakeCredential:
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        if self.fail:
-            raise ClientAuthenticationError(message="no Azure login found")
-        return AccessToken("fake-arm-token", int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))
-
 
 def provider_with(adapter: FakeArm, credential: FakeCredential | None = None) -> GatewayTokenProvider:
-    credential = credential or FakeCredential()
-
-    def factory(subscription_id: str) -> ApiManagementClient:
-        session = requests.Session()
-        session.mount("https://", adapter)
-        return ApiManagementClient(
-            credential=credential,  # type: ignore[arg-type]
-            subscription_id=subscription_id,
-            transport=RequestsTransport(session=session, session_owner=False),
-            retry_total=0,
-        )
-
-    return GatewayTokenProvider(client_factory=factory)
+    return GatewayTokenProvider(client_factory=client_factory(adapter, credential))
 
 
 def props(expires_on: str = "2026-12-22T23:00:00Z", key_type: str = "primary") -> dict[str, Any]:

@@ -1,0 +1,535 @@
+"""Guardrail rules for the self-hosted gateway's Kubernetes objects, as pure functions.
+
+Every rule takes what a Pulumi policy receives for one resource, the resource type
+(``kubernetes:apps/v1:Deployment``) and its properties as the Kubernetes API spells
+them (camelCase: ``{"metadata": {...}, "spec": {...}}``), and returns the violation
+messages, an empty list when the resource complies.
+
+The stack rules (replicas, which must see the autoscaler, and disruption budgets)
+take every resource of the stack at once.
+
+The module needs neither Pulumi nor ``pulumi_policy``: ``pack.py`` wraps the rules as
+policies, and tests call them directly. Properties may be plain dicts and lists or the
+read-only proxies ``pulumi_policy`` hands to policies (``Mapping``/``Sequence``, which
+raise on values unknown during preview); the rules only use the abstract interfaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+Props = Mapping[str, Any]
+ResourceRule = Callable[[str, Props], list[str]]
+IndexedStackRule = Callable[[Sequence[tuple[str, Props]]], list[tuple[int, str]]]
+"""A stack rule: all (type, props) of the stack → (index of the offending resource, message)."""
+
+GATEWAY_IMAGE_REPOSITORY = "mcr.microsoft.com/azure-api-management/gateway"
+"""Containers running this image are "the gateway container"."""
+STATUS_PATH = "/status-0123456789abcdef"
+"""The gateway's health endpoint; 200 once its configuration is loaded."""
+BACKUP_MOUNT_PATH = "/apim/config"
+"""Mounting a volume here turns the gateway's configuration backup on."""
+AUTH_SETTING = "config.service.auth"
+"""The gateway setting that carries the token."""
+TOKEN_PREFIX = "GatewayKey "  # noqa: S105 - the prefix of a token, not a token
+TOKEN_FREE_AUTH_MODES = frozenset({"azureAdApp", "workloadIdentity"})
+"""Plain ``config.service.auth`` values that select a token-free mode (Entra app, workload identity)."""
+MIN_REPLICAS = 2
+DEFAULT_NAMESPACE = "default"
+
+_PINNED_TAG = re.compile(r"^\d+\.\d+\.\d+$")
+
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterTrustBundle",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "DeviceClass",
+        "FlowSchema",
+        "IngressClass",
+        "IPAddress",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "ResourceSlice",
+        "RuntimeClass",
+        "SelfSubjectAccessReview",
+        "SelfSubjectReview",
+        "SelfSubjectRulesReview",
+        "ServiceCIDR",
+        "StorageClass",
+        "StorageVersionMigration",
+        "SubjectAccessReview",
+        "TokenReview",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttributesClass",
+        "VolumeAttachment",
+    }
+)
+"""Kinds that live outside any namespace (``kubectl api-resources --namespaced=false``)."""
+
+_COMPONENT_MODULES = ("helm.sh/", "yaml/", "kustomize/")
+"""pulumi-kubernetes component resources: their children are checked instead."""
+
+_POD_TEMPLATE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def kubernetes_kind(resource_type: str) -> str | None:
+    """The Kubernetes kind of a pulumi-kubernetes resource type, or None for anything else.
+
+    ``kubernetes:apps/v1:Deployment`` → ``Deployment``; ``kubernetes:core/v1:ConfigMapPatch``
+    → ``ConfigMapPatch``; ``kubernetes:yaml/v2:ConfigGroup``, providers and non-Kubernetes
+    types → None.
+    """
+    parts = resource_type.split(":")
+    if len(parts) != 3 or parts[0] != "kubernetes" or "/" not in parts[1]:
+        return None
+    if parts[1].startswith(_COMPONENT_MODULES):
+        return None
+    return parts[2]
+
+
+def _mapping(value: Any) -> Props:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _sequence(value: Any) -> Sequence[Any]:
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return value
+    return ()
+
+
+def describe(kind: str, props: Props) -> str:
+    """``Deployment "gateways/contoso-weu-gw"``: how messages name an object."""
+    metadata = _mapping(props.get("metadata"))
+    name = metadata.get("name")
+    namespace = metadata.get("namespace")
+    if not isinstance(name, str) or not name:
+        return f"{kind} (unnamed)"
+    return f'{kind} "{namespace}/{name}"' if isinstance(namespace, str) and namespace else f'{kind} "{name}"'
+
+
+def pod_spec(kind: str, props: Props) -> Props | None:
+    """The pod spec of a workload object, or None when the kind has none."""
+    spec = _mapping(props.get("spec"))
+    if kind == "Pod":
+        return spec
+    if kind in _POD_TEMPLATE_KINDS:
+        return _mapping(_mapping(spec.get("template")).get("spec"))
+    if kind == "CronJob":
+        job_spec = _mapping(_mapping(spec.get("jobTemplate")).get("spec"))
+        return _mapping(_mapping(job_spec.get("template")).get("spec"))
+    return None
+
+
+def _containers(spec: Props, *, init: bool = False) -> Iterator[Props]:
+    keys = ("initContainers", "containers") if init else ("containers",)
+    for key in keys:
+        for container in _sequence(spec.get(key)):
+            yield _mapping(container)
+
+
+def split_image(image: str) -> tuple[str, str | None, str | None]:
+    """``registry/repo:tag@digest`` → (repository, tag or None, digest or None)."""
+    name, _, digest = image.partition("@")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :], digest or None
+    return name, None, digest or None
+
+
+def is_gateway_container(container: Props) -> bool:
+    image = container.get("image")
+    return isinstance(image, str) and split_image(image)[0].lower() == GATEWAY_IMAGE_REPOSITORY
+
+
+def _gateway_containers(kind: str, props: Props) -> Iterator[Props]:
+    spec = pod_spec(kind, props)
+    if spec is not None:
+        yield from (container for container in _containers(spec) if is_gateway_container(container))
+
+
+def _container_name(container: Props) -> str:
+    name = container.get("name")
+    return name if isinstance(name, str) and name else "(unnamed)"
+
+
+# --------------------------------------------------------------------------- 1. namespace
+
+
+def no_default_namespace(resource_type: str, props: Props) -> list[str]:
+    """Namespaced objects name a namespace, and it is not ``default``."""
+    kind = kubernetes_kind(resource_type)
+    if kind is None or kind.endswith("List"):
+        return []
+    base_kind = kind.removesuffix("Patch")
+    if base_kind in CLUSTER_SCOPED_KINDS:
+        return []
+    namespace = _mapping(props.get("metadata")).get("namespace")
+    if namespace is None or namespace == "":
+        return [
+            f"{describe(kind, props)} sets no metadata.namespace, so it lands in the provider's namespace "
+            f'(usually "{DEFAULT_NAMESPACE}"); set the namespace explicitly.'
+        ]
+    if namespace == DEFAULT_NAMESPACE:
+        return [
+            f'{describe(kind, props)} is in the "{DEFAULT_NAMESPACE}" namespace; deploy it to a namespace of its own.'
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- 2. replicas
+
+
+def _name_of(props: Props) -> str | None:
+    name = _mapping(props.get("metadata")).get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _replica_count(value: Any) -> int:
+    """A replica field as Kubernetes reads it: missing means 1 (numbers may arrive as floats)."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 1
+
+
+def low_replicas(resources: Iterable[tuple[str, Props]]) -> list[tuple[int, str]]:
+    """(index in ``resources``, message) for every Deployment that may run fewer than 2 pods.
+
+    A Deployment that a HorizontalPodAutoscaler of its namespace scales (the component then
+    leaves ``replicas`` out) is judged by the autoscaler's ``minReplicas``, reported on the
+    autoscaler; any other by its own ``replicas``. A missing value counts as 1.
+    """
+    resources = list(resources)
+    autoscalers: dict[tuple[str, Any], int] = {}
+    for index, (resource_type, props) in enumerate(resources):
+        target = _mapping(_mapping(props.get("spec")).get("scaleTargetRef"))
+        if kubernetes_kind(resource_type) == "HorizontalPodAutoscaler" and target.get("kind") == "Deployment":
+            autoscalers[(_namespace_of(props), target.get("name"))] = index
+    violations = []
+    for index, (resource_type, props) in enumerate(resources):
+        if kubernetes_kind(resource_type) != "Deployment":
+            continue
+        scaler_index = autoscalers.get((_namespace_of(props), _name_of(props)))
+        if scaler_index is not None:
+            scaler = resources[scaler_index][1]
+            minimum = _mapping(scaler.get("spec")).get("minReplicas")
+            if _replica_count(minimum) < MIN_REPLICAS:
+                shown = (
+                    "sets no minReplicas, which means 1"
+                    if minimum is None
+                    else f"has minReplicas {_replica_count(minimum)}"
+                )
+                violations.append(
+                    (
+                        scaler_index,
+                        f"{describe('HorizontalPodAutoscaler', scaler)} of {describe('Deployment', props)} {shown}; "
+                        f"set it to at least {MIN_REPLICAS} so a node drain or a rollout never takes the gateway down.",
+                    )
+                )
+            continue
+        replicas = _mapping(props.get("spec")).get("replicas")
+        if replicas is None:
+            violations.append(
+                (
+                    index,
+                    f"{describe('Deployment', props)} sets no replicas, which means 1; run at least {MIN_REPLICAS} "
+                    "so a node drain or a rollout never takes the gateway down.",
+                )
+            )
+        elif _replica_count(replicas) < MIN_REPLICAS:
+            violations.append(
+                (
+                    index,
+                    f"{describe('Deployment', props)} runs {_replica_count(replicas)} replica(s); run at least "
+                    f"{MIN_REPLICAS} so a node drain or a rollout never takes the gateway down.",
+                )
+            )
+    return violations
+
+
+def deployment_min_replicas(resources: Sequence[tuple[str, Props]]) -> list[str]:
+    """Deployments run at least 2 replicas (no ``replicas`` means 1), or are scaled by a
+    HorizontalPodAutoscaler whose ``minReplicas`` is at least 2 (stack rule)."""
+    return [message for _, message in low_replicas(resources)]
+
+
+# --------------------------------------------------------------------------- 3. image tag
+
+
+def gateway_image_pinned(resource_type: str, props: Props) -> list[str]:
+    """The gateway image carries a ``major.minor.patch`` tag."""
+    kind = kubernetes_kind(resource_type)
+    if kind is None:
+        return []
+    violations = []
+    for container in _gateway_containers(kind, props):
+        image = str(container.get("image"))
+        tag = split_image(image)[1]
+        if tag is None or not _PINNED_TAG.match(tag):
+            violations.append(
+                f'{describe(kind, props)}: container "{_container_name(container)}" runs image "{image}"; '
+                'pin the gateway image to a major.minor.patch tag such as "2.11.1" '
+                '(moving tags like "v2" or "latest" upgrade the gateway silently).'
+            )
+    return violations
+
+
+# --------------------------------------------------------------------------- 4. requests
+
+
+def container_resource_requests(resource_type: str, props: Props) -> list[str]:
+    """Every container (init containers too) requests CPU and memory."""
+    kind = kubernetes_kind(resource_type)
+    spec = pod_spec(kind, props) if kind is not None else None
+    if kind is None or spec is None:
+        return []
+    violations = []
+    for container in _containers(spec, init=True):
+        requests = _mapping(_mapping(container.get("resources")).get("requests"))
+        missing = [label for key, label in (("cpu", "CPU"), ("memory", "memory")) if requests.get(key) in (None, "")]
+        if missing:
+            violations.append(
+                f'{describe(kind, props)}: container "{_container_name(container)}" requests no '
+                f"{' and no '.join(missing)}; set resources.requests.cpu and resources.requests.memory."
+            )
+    return violations
+
+
+# --------------------------------------------------------------------------- 5. rollout
+
+
+def rolling_update_explicit(resource_type: str, props: Props) -> list[str]:
+    """Deployments roll out with RollingUpdate and explicit maxUnavailable and maxSurge."""
+    if kubernetes_kind(resource_type) != "Deployment":
+        return []
+    strategy = _mapping(_mapping(props.get("spec")).get("strategy"))
+    strategy_type = strategy.get("type")
+    if strategy_type not in (None, "RollingUpdate"):
+        return [
+            f'{describe("Deployment", props)} uses the "{strategy_type}" strategy; use RollingUpdate '
+            "so pods are replaced a few at a time and the gateway keeps serving."
+        ]
+    rolling_update = _mapping(strategy.get("rollingUpdate"))
+    missing = [key for key in ("maxUnavailable", "maxSurge") if rolling_update.get(key) is None]
+    if missing:
+        return [
+            f"{describe('Deployment', props)} sets no strategy.rollingUpdate.{' and no '.join(missing)}; "
+            "set both explicitly (for example maxUnavailable: 0 and maxSurge: 25%)."
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- 6. readiness
+
+
+def gateway_readiness_probe(resource_type: str, props: Props) -> list[str]:
+    """The gateway container's readiness probe calls the gateway's status endpoint."""
+    kind = kubernetes_kind(resource_type)
+    if kind is None:
+        return []
+    violations = []
+    for container in _gateway_containers(kind, props):
+        where = f'{describe(kind, props)}: gateway container "{_container_name(container)}"'
+        probe = container.get("readinessProbe")
+        if not isinstance(probe, Mapping):
+            violations.append(f"{where} has no readiness probe; add one with httpGet path {STATUS_PATH}.")
+            continue
+        http_get = probe.get("httpGet")
+        if not isinstance(http_get, Mapping):
+            violations.append(f"{where} has a readiness probe without httpGet; probe httpGet path {STATUS_PATH}.")
+        elif http_get.get("path") != STATUS_PATH:
+            violations.append(
+                f'{where} probes readiness at "{http_get.get("path")}"; probe httpGet path {STATUS_PATH}.'
+            )
+    return violations
+
+
+# --------------------------------------------------------------------------- 7. token
+
+
+def gateway_token_in_secret(resource_type: str, props: Props) -> list[str]:
+    """The gateway token lives only in a Secret: not in a ConfigMap, not in a plain env value.
+
+    ``config.service.auth`` may be a plain value only when it names a token-free mode
+    (``azureAdApp``, ``workloadIdentity``); in token mode it must come from a Secret.
+    """
+    kind = kubernetes_kind(resource_type)
+    if kind is None:
+        return []
+    violations = []
+    if kind == "ConfigMap":
+        data = _mapping(props.get("data"))
+        keys = list(data)  # keys first: a value may be unknown during preview
+        if AUTH_SETTING in keys:
+            violations.append(
+                f'{describe(kind, props)} sets "{AUTH_SETTING}"; keep the gateway token in a Secret '
+                "and read it with valueFrom.secretKeyRef."
+            )
+        for key in keys:
+            value = data[key]
+            if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+                violations.append(
+                    f'{describe(kind, props)}: data key "{key}" holds a gateway token '
+                    f'(a value starting with "{TOKEN_PREFIX}"); keep tokens only in Secrets.'
+                )
+        return violations
+    spec = pod_spec(kind, props)
+    if spec is None:
+        return []
+    for container in _containers(spec, init=True):
+        where = f'{describe(kind, props)}: container "{_container_name(container)}"'
+        for entry in _sequence(container.get("env")):
+            env = _mapping(entry)
+            name, value = env.get("name"), env.get("value")
+            if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+                violations.append(
+                    f'{where} sets env "{name}" to a gateway token; read it from a Secret with valueFrom.secretKeyRef.'
+                )
+            elif name != AUTH_SETTING or (isinstance(value, str) and value in TOKEN_FREE_AUTH_MODES):
+                continue
+            elif "value" in env:
+                violations.append(
+                    f'{where} sets env "{AUTH_SETTING}" to a plain value; read it from a Secret '
+                    "with valueFrom.secretKeyRef."
+                )
+            elif not isinstance(_mapping(env.get("valueFrom")).get("secretKeyRef"), Mapping):
+                violations.append(
+                    f'{where} reads env "{AUTH_SETTING}" from somewhere other than a Secret; '
+                    "use valueFrom.secretKeyRef."
+                )
+    return violations
+
+
+# --------------------------------------------------------------------------- 8. backup
+
+
+def gateway_config_backup(resource_type: str, props: Props) -> list[str]:
+    """The gateway container mounts a volume at ``/apim/config`` (configuration backup)."""
+    kind = kubernetes_kind(resource_type)
+    if kind is None:
+        return []
+    violations = []
+    for container in _gateway_containers(kind, props):
+        paths = {
+            str(_mapping(mount).get("mountPath", "")).rstrip("/") for mount in _sequence(container.get("volumeMounts"))
+        }
+        if BACKUP_MOUNT_PATH not in paths:
+            violations.append(
+                f'{describe(kind, props)}: gateway container "{_container_name(container)}" mounts no volume at '
+                f"{BACKUP_MOUNT_PATH}; mount a persistent volume there so the gateway can start from its "
+                "configuration backup while the configuration endpoint is unreachable."
+            )
+    return violations
+
+
+# --------------------------------------------------------------------------- 9. disruption budget
+
+
+def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
+    """Whether a label selector (``matchLabels``/``matchExpressions``) selects ``labels``.
+
+    A missing selector selects nothing; an empty one (``{}``) selects everything, as for a
+    ``policy/v1`` PodDisruptionBudget.
+    """
+    if not isinstance(selector, Mapping):
+        return False
+    for label, value in _mapping(selector.get("matchLabels")).items():
+        if labels.get(label) != value:
+            return False
+    for item in _sequence(selector.get("matchExpressions")):
+        expression = _mapping(item)
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = list(_sequence(expression.get("values")))
+        present = key in labels
+        if operator == "In" and not (present and labels.get(key) in values):
+            return False
+        if operator == "NotIn" and present and labels.get(key) in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
+
+def _namespace_of(props: Props) -> str:
+    namespace = _mapping(props.get("metadata")).get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else DEFAULT_NAMESPACE
+
+
+def _pod_labels(props: Props) -> Mapping[str, Any]:
+    spec = _mapping(props.get("spec"))
+    labels = _mapping(_mapping(_mapping(spec.get("template")).get("metadata")).get("labels"))
+    return labels or _mapping(_mapping(spec.get("selector")).get("matchLabels"))
+
+
+def missing_disruption_budgets(resources: Iterable[tuple[str, Props]]) -> list[tuple[int, str]]:
+    """(index of the Deployment in ``resources``, message) for every gateway Deployment whose
+    pods no PodDisruptionBudget of its namespace selects."""
+    resources = list(resources)
+    budgets = [
+        (_namespace_of(props), _mapping(props.get("spec")).get("selector"))
+        for resource_type, props in resources
+        if kubernetes_kind(resource_type) == "PodDisruptionBudget"
+    ]
+    violations = []
+    for index, (resource_type, props) in enumerate(resources):
+        if kubernetes_kind(resource_type) != "Deployment" or not any(_gateway_containers("Deployment", props)):
+            continue
+        namespace, labels = _namespace_of(props), _pod_labels(props)
+        if not any(ns == namespace and selector_matches(selector, labels) for ns, selector in budgets):
+            violations.append(
+                (
+                    index,
+                    f"{describe('Deployment', props)} has no PodDisruptionBudget selecting its pods in namespace "
+                    f'"{namespace}"; add one so node drains and cluster upgrades keep gateway replicas running.',
+                )
+            )
+    return violations
+
+
+def gateway_disruption_budget(resources: Sequence[tuple[str, Props]]) -> list[str]:
+    """Every gateway Deployment has a PodDisruptionBudget that selects its pods (stack rule)."""
+    return [message for _, message in missing_disruption_budgets(resources)]
+
+
+# --------------------------------------------------------------------------- 10. traffic policy
+
+
+def load_balancer_local_traffic(resource_type: str, props: Props) -> list[str]:
+    """LoadBalancer Services keep ``externalTrafficPolicy: Local``."""
+    if kubernetes_kind(resource_type) != "Service":
+        return []
+    spec = _mapping(props.get("spec"))
+    if spec.get("type") != "LoadBalancer":
+        return []
+    policy = spec.get("externalTrafficPolicy")
+    if policy == "Local":
+        return []
+    shown = f'"{policy}"' if policy is not None else '"Cluster" (the default)'
+    return [
+        f'{describe("Service", props)} is a LoadBalancer with externalTrafficPolicy {shown}; use "Local" '
+        "to keep client IP addresses and avoid a second hop between nodes."
+    ]

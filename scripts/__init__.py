@@ -1,0 +1,1 @@
+"""Project scripts: toolchain, local control plane, local demo (importable by the tests)."""

@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # single-quoted bash -c bodies and the printed PATH line expand later, on purpose
+# Reproducible, cached, registry-only toolchain for this project.
+#
+# Everything is built from source fetched through the Go module proxy (no
+# release binaries are downloaded) into a cache outside the repository:
+#
+#   ${APIMGW_CACHE:-$HOME/.cache/apimgw-toolchain}/
+#     src/<component>-<version>/   small generated Go modules (go.mod + main/tools.go)
+#     bin/<component>-<version>/   built binaries, keyed by version (.complete = done)
+#     logs/<component>-<version>.log
+#
+# Usage:
+#   scripts/toolchain.sh pulumi    Pulumi CLI + Python language host pieces
+#   scripts/toolchain.sh cluster   etcd, kube-apiserver/-controller-manager/-scheduler, kwok
+#   scripts/toolchain.sh all       both of the above
+#   scripts/toolchain.sh env       print an `export PATH=...` line for the cached bin dirs
+#                                  (eval "$(scripts/toolchain.sh env)"), plus
+#                                  PULUMI_PYTHON_CMD=<repo>/.venv/bin/python if that exists
+#   scripts/toolchain.sh bindirs   print the cached bin dirs that exist, one per line
+#   scripts/toolchain.sh actionlint  build actionlint (GitHub workflow linter), print its path
+#   scripts/toolchain.sh check-pulumi  smoke test: `pulumi up` of a trivial program with a
+#                                  pulumi.dynamic resource (python: $PULUMI_PYTHON_CMD)
+#
+# Versions (environment overrides):
+#   PULUMI_VERSION          default: the `pulumi==X` pin in requirements.txt
+#   PULUMI_PYHOST_VERSION   default 3.79.0 (newest github.com/pulumi/pulumi/sdk/v3 that still
+#                           contains python/cmd/pulumi-language-python; later versions moved it to
+#                           its own module, which the module proxy here does not serve)
+#   K8S_VERSION             default 1.34.3
+#   ETCD_VERSION            default 3.6.16
+#   KWOK_VERSION            default 0.7.0
+#   GO_BUILD_JOBS           default 2 (go build -p)
+#
+# Running Python programs with this CLI: the 3.79 language host ignores Pulumi.yaml's
+# `virtualenv`/`toolchain` options (CLI 3.259 sends them over RPC; that host only reads a
+# -virtualenv flag). Select the interpreter with PULUMI_PYTHON_CMD=/abs/path/.venv/bin/python
+# (also used by dynamic providers), or put the venv's bin/ first on PATH.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+CACHE="${APIMGW_CACHE:-$HOME/.cache/apimgw-toolchain}"
+
+K8S_VERSION="${K8S_VERSION:-1.34.3}"
+ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-0.7.0}"
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-1.7.12}"
+PULUMI_PYHOST_VERSION="${PULUMI_PYHOST_VERSION:-3.79.0}"
+GO_BUILD_JOBS="${GO_BUILD_JOBS:-2}"
+DEFAULT_PULUMI_VERSION="3.259.0"
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+die() { printf '[toolchain] ERROR: %s\n' "$*" >&2; exit 1; }
+
+pulumi_version() {
+  if [[ -n "${PULUMI_VERSION:-}" ]]; then
+    echo "${PULUMI_VERSION#v}"
+    return
+  fi
+  local req="$REPO_ROOT/requirements.txt" v=""
+  if [[ -f "$req" ]]; then
+    v="$(sed -nE 's/^[[:space:]]*pulumi[[:space:]]*==[[:space:]]*([0-9][0-9A-Za-z.+-]*).*$/\1/p' "$req" | head -n1)"
+  fi
+  if [[ -z "$v" ]]; then
+    log "no 'pulumi==X' pin found in $req; using $DEFAULT_PULUMI_VERSION"
+    v="$DEFAULT_PULUMI_VERSION"
+  fi
+  echo "$v"
+}
+
+# Directory names of every component, in PATH order.
+pulumi_dir() { echo "$CACHE/bin/pulumi-$(pulumi_version)"; }
+pyhost_dir() { echo "$CACHE/bin/pulumi-language-python-$PULUMI_PYHOST_VERSION"; }
+kube_dir() { echo "$CACHE/bin/kube-$K8S_VERSION"; }
+etcd_dir() { echo "$CACHE/bin/etcd-$ETCD_VERSION"; }
+kwok_dir() { echo "$CACHE/bin/kwok-$KWOK_VERSION"; }
+actionlint_dir() { echo "$CACHE/bin/actionlint-$ACTIONLINT_VERSION"; }
+
+# --------------------------------------------------------------------------- go
+
+go_setup() {
+  command -v go >/dev/null 2>&1 || die "go not found on PATH (Go >= 1.26 is needed)"
+  local gv
+  gv="$(go env GOVERSION)"; gv="${gv#go}"
+  local major="${gv%%.*}" rest="${gv#*.}"
+  local minor="${rest%%.*}"
+  if (( major < 1 || (major == 1 && minor < 26) )); then
+    die "Go $gv is too old; etcd $ETCD_VERSION needs Go >= 1.26"
+  fi
+  # Never let the go command download a toolchain; build VCS stamping is meaningless here.
+  export GOTOOLCHAIN=local
+  export GOFLAGS="-buildvcs=false"
+}
+
+# Directory of a module in the module cache (downloads it through the proxy if needed).
+mod_field() { # module@version field
+  go mod download -json "$1" | sed -nE "s/^[[:space:]]*\"$2\": \"(.*)\",?\$/\\1/p"
+}
+
+# with_lock NAME cmd...  -- serialise concurrent builds of the same component.
+with_lock() {
+  local name="$1"; shift
+  mkdir -p "$CACHE/locks"
+  (
+    exec 9>"$CACHE/locks/$name.lock"
+    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    "$@"
+  )
+}
+
+is_complete() { # dir bin...
+  local dir="$1"; shift
+  [[ -f "$dir/.complete" ]] || return 1
+  local b
+  for b in "$@"; do [[ -x "$dir/$b" ]] || return 1; done
+}
+
+# run_logged LOGFILE cmd...  -- run, tee into a log, show the tail on failure.
+run_logged() {
+  local logf="$1"; shift
+  printf '+ %s\n' "$*" >>"$logf"
+  if ! "$@" >>"$logf" 2>&1; then
+    log "command failed: $*"
+    log "last lines of $logf:"
+    tail -n 40 "$logf" >&2
+    return 1
+  fi
+}
+
+# finish_install COMPONENT VERSION TMPDIR DESTDIR SECONDS -- atomically publish a build.
+finish_install() {
+  local comp="$1" ver="$2" tmp="$3" dest="$4" secs="$5"
+  {
+    echo "component=$comp"
+    echo "version=$ver"
+    echo "go=$(go env GOVERSION)"
+    echo "built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "build_seconds=$secs"
+  } >"$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  log "built $comp $ver in ${secs}s -> $dest"
+}
+
+# ----------------------------------------------------------------- pulumi CLI
+
+build_pulumi_cli() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/pulumi-$ver" logf="$CACHE/logs/pulumi-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building Pulumi CLI $ver from github.com/pulumi/pulumi/pkg/v3@v$ver (log: $logf)"
+  cat >"$src/go.mod" <<EOF
+module apimgw.local/toolchain/pulumi
+
+go 1.26
+
+require github.com/pulumi/pulumi/pkg/v3 v$ver
+EOF
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+EOF
+  rm -f "$src/go.sum"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    # No -trimpath/CGO change here on purpose: same build configuration as a plain
+    # `go build` of the CLI, so an existing Go build cache for it is reused.
+    run_logged "$logf" go build -p "$GO_BUILD_JOBS" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ver" \
+      -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+    # Python pieces that ship with the CLI, copied from the sdk module of the same version.
+    local sdkdir
+    sdkdir="$(mod_field "github.com/pulumi/pulumi/sdk/v3@v$ver" Dir)"
+    [[ -n "$sdkdir" && -d "$sdkdir" ]] || die "could not locate github.com/pulumi/pulumi/sdk/v3@v$ver"
+    install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$tmp/pulumi-language-python-exec"
+    install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$tmp/pulumi-resource-pulumi-python"
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install pulumi "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_pyhost() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/pulumi-language-python-$ver" logf="$CACHE/logs/pulumi-language-python-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building pulumi-language-python from github.com/pulumi/pulumi/sdk/v3@v$ver (log: $logf)"
+  cat >"$src/go.mod" <<EOF
+module apimgw.local/toolchain/pyhost
+
+go 1.20
+
+require github.com/pulumi/pulumi/sdk/v3 v$ver
+EOF
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python"
+EOF
+  rm -f "$src/go.sum"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ver" \
+      -o "$tmp/pulumi-language-python" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install pulumi-language-python "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+cmd_pulumi() {
+  local ver dest
+  ver="$(pulumi_version)"
+  dest="$(pulumi_dir)"
+  local onpath=""
+  onpath="$(command -v pulumi 2>/dev/null || true)"
+  if [[ -n "$onpath" && "$(dirname "$onpath")" != "$dest" ]]; then
+    local have
+    have="$(PULUMI_SKIP_UPDATE_CHECK=true pulumi version 2>/dev/null | head -n1 || true)"; have="${have#v}"
+    if [[ "$have" == "$ver" ]]; then
+      log "reusing Pulumi CLI $ver from PATH: $onpath"
+      if [[ -x "$(dirname "$onpath")/pulumi-language-python" ]]; then
+        log "reusing pulumi-language-python next to it: $(dirname "$onpath")/pulumi-language-python"
+        return 0
+      fi
+      log "no pulumi-language-python next to $onpath: using the cached CLI + Python host instead"
+    else
+      log "pulumi on PATH ($onpath) reports '${have:-?}', want $ver: using the cache"
+    fi
+  fi
+  go_setup
+  if is_complete "$dest" pulumi pulumi-language-python-exec pulumi-resource-pulumi-python; then
+    log "reusing Pulumi CLI $ver: $dest"
+  else
+    with_lock "pulumi-$ver" bash -c '
+      source "$0" __lib
+      if is_complete "$2" pulumi pulumi-language-python-exec pulumi-resource-pulumi-python; then
+        log "reusing Pulumi CLI $1: $2 (built concurrently)"
+      else
+        build_pulumi_cli "$1" "$2"
+      fi' "${BASH_SOURCE[0]}" "$ver" "$dest"
+  fi
+
+  local hdest
+  hdest="$(pyhost_dir)"
+  if is_complete "$hdest" pulumi-language-python; then
+    log "reusing pulumi-language-python $PULUMI_PYHOST_VERSION: $hdest"
+  else
+    with_lock "pulumi-language-python-$PULUMI_PYHOST_VERSION" bash -c '
+      source "$0" __lib
+      if is_complete "$2" pulumi-language-python; then
+        log "reusing pulumi-language-python $1: $2 (built concurrently)"
+      else
+        build_pyhost "$1" "$2"
+      fi' "${BASH_SOURCE[0]}" "$PULUMI_PYHOST_VERSION" "$hdest"
+  fi
+  # Install the host next to the CLI (a copy, not a symlink): the CLI then treats it as
+  # bundled (no "using pulumi-language-python from $PATH" warning), and the host runs the
+  # `pulumi-language-python-exec` found next to its own executable, i.e. the one from the
+  # sdk at the CLI's version, which accepts the arguments this older host passes.
+  if [[ -L "$dest/pulumi-language-python" ]] || ! cmp -s "$hdest/pulumi-language-python" "$dest/pulumi-language-python"; then
+    rm -f "$dest/pulumi-language-python"
+    install -m 0755 "$hdest/pulumi-language-python" "$dest/pulumi-language-python.tmp.$$"
+    mv -f "$dest/pulumi-language-python.tmp.$$" "$dest/pulumi-language-python"
+    log "installed pulumi-language-python $PULUMI_PYHOST_VERSION into $dest"
+  fi
+}
+
+# Smoke test: `pulumi up` of a program with one export and one pulumi.dynamic resource,
+# file:// backend in a temp dir. Python: $PULUMI_PYTHON_CMD (must have `pulumi` installed).
+# Note: the 3.79 host ignores Pulumi.yaml's `virtualenv` option (newer CLIs pass it over
+# RPC, the old host only reads a -virtualenv flag), so select the venv with
+# PULUMI_PYTHON_CMD=/path/to/venv/bin/python or by putting the venv's bin/ first on PATH.
+cmd_check_pulumi() {
+  local dest py tmp rc=0
+  dest="$(pulumi_dir)"
+  [[ -x "$dest/pulumi" ]] || die "Pulumi CLI not built yet: run scripts/toolchain.sh pulumi"
+  py="${PULUMI_PYTHON_CMD:-python3}"
+  export PULUMI_PYTHON_CMD="$py"
+  "$py" -c 'import pulumi' 2>/dev/null || die "$py cannot import pulumi; set PULUMI_PYTHON_CMD to a venv python"
+  tmp="$(mktemp -d)"
+  printf 'name: toolchain-smoke\nruntime: python\n' >"$tmp/Pulumi.yaml"
+  cat >"$tmp/__main__.py" <<'PY'
+import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+
+class Doubler(ResourceProvider):
+    def create(self, props):
+        return CreateResult(id_="doubled", outs={"value": props["value"] * 2})
+
+
+class Doubled(Resource):
+    value: pulumi.Output[int]
+
+    def __init__(self, name, value, opts=None):
+        super().__init__(Doubler(), name, {"value": value}, opts)
+
+
+pulumi.export("hello", "world")
+pulumi.export("doubled", Doubled("d", 21).value)
+PY
+  (
+    cd "$tmp"
+    export PATH="$dest:$PATH" PULUMI_HOME="$tmp/.pulumi"
+    export PULUMI_BACKEND_URL="file://$tmp/state" PULUMI_CONFIG_PASSPHRASE=smoke
+    export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    mkdir -p state
+    pulumi stack init smoke --non-interactive >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; exit 1; }
+    pulumi up --yes --skip-preview --non-interactive >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; exit 1; }
+    out="$(pulumi stack output --json)"
+    "$py" -c 'import json, sys; o = json.loads(sys.argv[1]); sys.exit(o != {"hello": "world", "doubled": 42})' "$out" \
+      || { echo "unexpected stack outputs: $out" >&2; exit 1; }
+    pulumi destroy --yes --skip-preview --non-interactive >>"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; exit 1; }
+  ) || rc=$?
+  rm -rf "$tmp"
+  (( rc == 0 )) || die "pulumi smoke test failed"
+  log "pulumi smoke test passed: CLI $("$dest/pulumi" version), python host $PULUMI_PYHOST_VERSION, $py"
+}
+
+# ------------------------------------------------------------- control plane
+
+build_kube() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/kube-$ver" logf="$CACHE/logs/kube-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler from k8s.io/kubernetes@v$ver (log: $logf)"
+  local kmod
+  kmod="$(cd "$CACHE" && mod_field "k8s.io/kubernetes@v$ver" GoMod)"
+  [[ -f "$kmod" ]] || die "could not download the go.mod of k8s.io/kubernetes@v$ver"
+  local staging_ver="v0.${ver#*.}"   # 1.34.3 -> v0.34.3
+  {
+    echo "module apimgw.local/toolchain/kube"
+    echo
+    sed -nE 's/^go ([0-9.]+)$/go \1/p' "$kmod"
+    grep -E '^godebug ' "$kmod" || true
+    echo
+    echo "require k8s.io/kubernetes v$ver"
+    echo
+    echo "// Every k8s.io/* staging module, pinned to its published release (from k8s.io/kubernetes's go.mod)."
+    echo "replace ("
+    sed -nE "s#^[[:space:]]*(k8s\.io/[A-Za-z0-9._-]+) => \./staging/src/k8s\.io/[A-Za-z0-9._-]+[[:space:]]*\$#\t\1 => \1 $staging_ver#p" "$kmod"
+    echo ")"
+  } >"$src/go.mod"
+  grep -q "k8s.io/api => k8s.io/api $staging_ver" "$src/go.mod" || die "failed to derive the staging replace list from $kmod"
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+EOF
+  rm -f "$src/go.sum"
+  local minor="${ver#*.}"; minor="${minor%%.*}"
+  local ld="-s -w" p
+  for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ld+=" -X $p.gitVersion=v$ver -X $p.gitMajor=${ver%%.*} -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath -ldflags "$ld" -o "$tmp/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install kube "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_etcd() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/etcd-$ver" logf="$CACHE/logs/etcd-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building etcd from go.etcd.io/etcd/server/v3@v$ver (log: $logf)"
+  cat >"$src/go.mod" <<EOF
+module apimgw.local/toolchain/etcd
+
+go 1.26
+
+require go.etcd.io/etcd/server/v3 v$ver
+EOF
+  # Same entry point as etcd's own main.go (root module, not served by the proxy here).
+  cat >"$src/main.go" <<'EOF'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+  rm -f "$src/go.sum"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath -ldflags "-s -w" -o "$tmp/etcd" .
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install etcd "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_kwok() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/kwok-$ver" logf="$CACHE/logs/kwok-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building kwok from sigs.k8s.io/kwok@v$ver (log: $logf)"
+  cat >"$src/go.mod" <<EOF
+module apimgw.local/toolchain/kwok
+
+go 1.24.0
+
+require sigs.k8s.io/kwok v$ver
+EOF
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "sigs.k8s.io/kwok/cmd/kwok"
+EOF
+  rm -f "$src/go.sum"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
+      -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install kwok "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_actionlint() {
+  local ver="$1" dest="$2"
+  local logf="$CACHE/logs/actionlint-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$CACHE/logs"; : >"$logf"
+  log "building actionlint from github.com/rhysd/actionlint@v$ver (log: $logf)"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  # actionlint's go.mod has no replace directives, so `go install mod@version` works.
+  CGO_ENABLED=0 GOBIN="$tmp" run_logged "$logf" go install -trimpath -ldflags "-s -w" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$ver" || { rm -rf "$tmp"; return 1; }
+  finish_install actionlint "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+# Prints the path of the actionlint binary (built once), for `"$(scripts/toolchain.sh actionlint)"`.
+cmd_actionlint() {
+  go_setup
+  ensure actionlint "$ACTIONLINT_VERSION" "$(actionlint_dir)" build_actionlint actionlint >&2
+  echo "$(actionlint_dir)/actionlint"
+}
+
+ensure() { # component version dest builder bins...
+  local comp="$1" ver="$2" dest="$3" builder="$4"; shift 4
+  if is_complete "$dest" "$@"; then
+    log "reusing $comp $ver: $dest"
+    return 0
+  fi
+  with_lock "$comp-$ver" bash -c '
+    source "$0" __lib
+    comp="$1" ver="$2" dest="$3" builder="$4"; shift 4
+    if is_complete "$dest" "$@"; then
+      log "reusing $comp $ver: $dest (built concurrently)"
+    else
+      "$builder" "$ver" "$dest"
+    fi' "${BASH_SOURCE[0]}" "$comp" "$ver" "$dest" "$builder" "$@"
+}
+
+cmd_cluster() {
+  go_setup
+  ensure etcd "$ETCD_VERSION" "$(etcd_dir)" build_etcd etcd
+  ensure kwok "$KWOK_VERSION" "$(kwok_dir)" build_kwok kwok
+  ensure kube "$K8S_VERSION" "$(kube_dir)" build_kube kube-apiserver kube-controller-manager kube-scheduler
+}
+
+# ------------------------------------------------------------------- env
+
+cmd_bindirs() {
+  local d
+  for d in "$(pulumi_dir)" "$(kube_dir)" "$(etcd_dir)" "$(kwok_dir)"; do
+    if [[ -f "$d/.complete" ]]; then
+      echo "$d"
+    else
+      log "not built yet: $d"
+    fi
+  done
+}
+
+cmd_env() {
+  local d dirs=""
+  while IFS= read -r d; do
+    dirs+="$d:"
+  done < <(cmd_bindirs)
+  [[ -z "$dirs" ]] || printf 'export PATH="%s$PATH"\n' "$dirs"
+  # The 3.79 Python host ignores Pulumi.yaml's virtualenv option (see the header): point it
+  # at the project's venv when there is one and nothing else was chosen.
+  if [[ -z "${PULUMI_PYTHON_CMD:-}" && -x "$REPO_ROOT/.venv/bin/python" ]]; then
+    printf 'export PULUMI_PYTHON_CMD="%s"\n' "$REPO_ROOT/.venv/bin/python"
+  fi
+}
+
+usage() {
+  sed -n '3,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p'
+}
+
+main() {
+  local cmd="${1:-}"
+  # Resolve once (warns at most once); exported so the locked sub-shells agree.
+  PULUMI_VERSION="$(pulumi_version)"
+  export PULUMI_VERSION
+  case "$cmd" in
+    pulumi) cmd_pulumi ;;
+    cluster) cmd_cluster ;;
+    all) cmd_pulumi; cmd_cluster ;;
+    env) cmd_env ;;
+    bindirs) cmd_bindirs ;;
+    check-pulumi) cmd_check_pulumi ;;
+    actionlint) cmd_actionlint ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+# Sourced with `__lib` by the locked sub-shells above: only define the functions.
+# Otherwise run and `exit` inside the same compound command, so bash never reads past it
+# (editing this file while it runs stays safe).
+if [[ "${1:-}" != "__lib" ]]; then
+  main "$@"
+  exit
+fi
