@@ -197,3 +197,30 @@ def test_invalid_config_fails_before_anything_reaches_the_cluster(local_cluster:
     assert "namespace.name = 'Bad_Namespace': must be a DNS-1123 label" in str(caught.value)
     after = {n.metadata.name for n in cluster.resource("v1", "Namespace").get().items}
     assert after == before
+
+
+def test_a_fleet_of_two_gateways_runs_in_two_namespaces(local_cluster: Any) -> None:
+    cluster = local_demo.Cluster(local_cluster.kubeconfig)
+    config, secret_keys = local_demo.stack_config("local")
+    first = copy.deepcopy(config[f"{NS}:gateways"][0])
+    second = copy.deepcopy(first)
+    first["name"], second["name"] = "fleet-a", "fleet-b"
+    for gateway in (first, second):
+        gateway["backup"] = {"enabled": False}  # one static volume only on the local cluster
+        gateway["replicas"] = 1
+    config[f"{NS}:gateways"] = [first, second]
+    config[f"{NS}:gatewayTokens"] = {g["name"]: local_demo.placeholder_token(g["name"]) for g in (first, second)}
+    # The fleet shares one kubeconfig here; each gateway could name its own context.
+    objects = local_demo.kubernetes_objects(local_demo.plan(config, secret_keys))
+    namespaces = sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Namespace")
+    assert namespaces == ["fleet-a", "fleet-b"]
+    for obj in objects:
+        cluster.apply(obj)
+    for name in ("fleet-a", "fleet-b"):
+        local_demo.wait_for(
+            f"{name} did not become Available",
+            lambda name=name: local_demo.deployment_available(cluster, name, name),  # type: ignore[misc]
+            timeout=180,
+        )
+        settings = cluster.get("v1", "ConfigMap", f"{name}-env", name).data
+        assert settings["neighborhood.host"] == f"{name}-instance-discovery"
