@@ -142,6 +142,17 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
+def restore_integers(value: Any) -> Any:
+    """The wire format carries every number as a float; Kubernetes wants integers back."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: restore_integers(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [restore_integers(child) for child in value]
+    return value
+
+
 def _strip_secrets(value: Any, redact: bool = False) -> Any:
     """The wire value with secrets unwrapped, or with ``redact`` replaced by "[secret]"."""
     if isinstance(value, dict):

@@ -114,7 +114,7 @@ def default_client_factory(subscription_id: str) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def _explain(error: Exception, props: dict[str, Any]) -> TokenGenerationError:
+def _explain(error: Exception, props: dict[str, Any], action: str, permission: str) -> TokenGenerationError:
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
     where = (
@@ -123,7 +123,7 @@ def _explain(error: Exception, props: dict[str, Any]) -> TokenGenerationError:
     )
     if isinstance(error, ClientAuthenticationError):
         return TokenGenerationError(
-            f"could not authenticate to Azure to generate the token for {where}: {error.message}. "
+            f"could not authenticate to Azure to {action} for {where}: {error.message}. "
             "Log in with 'az login', or set ARM_CLIENT_ID/ARM_TENANT_ID with ARM_CLIENT_SECRET, "
             "ARM_OIDC_TOKEN or ARM_USE_MSI, as for the azure-native provider."
         )
@@ -132,66 +132,93 @@ def _explain(error: Exception, props: dict[str, Any]) -> TokenGenerationError:
         code = getattr(error.error, "code", None) if error.error else None
         hint = {
             401: "the credential was not accepted",
-            403: "the identity running Pulumi needs the "
-            "'Microsoft.ApiManagement/service/gateways/generateToken/action' permission on the instance",
+            403: f"the identity running Pulumi needs the '{permission}' permission on the instance",
             404: "the instance or the gateway does not exist",
             400: "the request was refused; an expiry more than 30 days ahead is refused",
         }.get(status or 0, "see the message above")
         return TokenGenerationError(
-            f"Azure refused to generate a token for {where}: HTTP {status}"
+            f"Azure refused to {action} for {where}: HTTP {status}"
             f"{f' {code}' if code else ''}: {error.message} ({hint})"
         )
-    return TokenGenerationError(f"generating the token for {where} failed: {error}")
+    return TokenGenerationError(f"could not {action} for {where}: {error}")
 
 
-class GatewayTokenProvider(ResourceProvider):
-    """Dynamic provider calling ``Gateway - Generate Token``.
+class _GatewayOperationProvider(ResourceProvider):
+    """A dynamic provider around one gateway management operation.
 
     ``client_factory`` exists for tests, which pass a real ``ApiManagementClient``
     built on a fake transport and credential; production uses ``default_client_factory``.
     """
 
+    inputs: tuple[str, ...] = ()
+    """Inputs whose change re-runs the operation (an update in preview)."""
+    action = ""
+    """What the operation does, for error messages."""
+    permission = ""
+    """The Azure RBAC action the operation needs, for error messages."""
+
     def __init__(self, client_factory: ClientFactory | None = None) -> None:
         super().__init__()
         self._client_factory = client_factory
 
-    def _generate(self, props: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _resource_id(self, props: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         from azure.core.exceptions import AzureError
+
+        factory = self._client_factory or default_client_factory
+        try:
+            return self._call(factory(props["subscription_id"]), props)
+        except AzureError as error:
+            raise _explain(error, props, self.action, self.permission) from None
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=self._resource_id(props), outs=self._run(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in self.inputs if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._run(news))
+
+
+def _gateway_path(props: dict[str, Any]) -> str:
+    return (
+        f"/subscriptions/{props['subscription_id']}/resourceGroups/{props['resource_group_name']}"
+        f"/providers/Microsoft.ApiManagement/service/{props['service_name']}/gateways/{props['gateway_id']}"
+    )
+
+
+class GatewayTokenProvider(_GatewayOperationProvider):
+    """Dynamic provider calling ``Gateway - Generate Token``."""
+
+    inputs = TOKEN_INPUTS
+    action = "generate a token"
+    permission = "Microsoft.ApiManagement/service/gateways/generateToken/action"
+
+    def _call(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
         from azure.mgmt.apimanagement.models import GatewayTokenRequestContract
 
         expires_on = datetime.strptime(props["expires_on"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        factory = self._client_factory or default_client_factory
-        try:
-            client = factory(props["subscription_id"])
-            reply = client.gateway.generate_token(
-                props["resource_group_name"],
-                props["service_name"],
-                props["gateway_id"],
-                GatewayTokenRequestContract(key_type=props["key_type"], expiry=expires_on),
-            )
-        except AzureError as error:
-            raise _explain(error, props) from None
+        reply = client.gateway.generate_token(
+            props["resource_group_name"],
+            props["service_name"],
+            props["gateway_id"],
+            GatewayTokenRequestContract(key_type=props["key_type"], expiry=expires_on),
+        )
         if not reply or not reply.value:
             raise TokenGenerationError(
                 f"Azure returned no token for gateway {props['gateway_id']!r} of {props['service_name']!r}"
             )
         return {**props, "value": TOKEN_PREFIX + reply.value}
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._generate(props)
-        token_id = (
-            f"/subscriptions/{props['subscription_id']}/resourceGroups/{props['resource_group_name']}"
-            f"/providers/Microsoft.ApiManagement/service/{props['service_name']}"
-            f"/gateways/{props['gateway_id']}/tokens/{props['key_type']}"
-        )
-        return CreateResult(id_=token_id, outs=outs)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in TOKEN_INPUTS if olds.get(key) != news.get(key)]
-        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._generate(news))
+    def _resource_id(self, props: dict[str, Any]) -> str:
+        return f"{_gateway_path(props)}/tokens/{props['key_type']}"
 
 
 class GatewayTokenArgs:
@@ -245,43 +272,30 @@ RETIRED_KEY = {"primary": "secondary", "secondary": "primary"}
 REGENERATION_INPUTS = ("subscription_id", "resource_group_name", "service_name", "gateway_id", "key_type")
 
 
-class GatewayKeyRegenerationProvider(ResourceProvider):
+class GatewayKeyRegenerationProvider(_GatewayOperationProvider):
     """Dynamic provider calling ``Gateway - Regenerate Key`` for the key *not* in use.
 
     Registered after the Deployment, so the pods already run with a token from the
     active key when the retired key, and every token it signed, stops working.
     """
 
-    def __init__(self, client_factory: ClientFactory | None = None) -> None:
-        super().__init__()
-        self._client_factory = client_factory
+    inputs = REGENERATION_INPUTS
+    action = "regenerate the retired key"
+    permission = "Microsoft.ApiManagement/service/gateways/regenerateKey/action"
 
-    def _regenerate(self, props: dict[str, Any]) -> dict[str, Any]:
-        from azure.core.exceptions import AzureError
+    def _call(self, client: Any, props: dict[str, Any]) -> dict[str, Any]:
         from azure.mgmt.apimanagement.models import GatewayKeyRegenerationRequestContract
 
-        factory = self._client_factory or default_client_factory
-        try:
-            factory(props["subscription_id"]).gateway.regenerate_key(
-                props["resource_group_name"],
-                props["service_name"],
-                props["gateway_id"],
-                GatewayKeyRegenerationRequestContract(key_type=props["key_type"]),
-            )
-        except AzureError as error:
-            raise _explain(error, props) from None
+        client.gateway.regenerate_key(
+            props["resource_group_name"],
+            props["service_name"],
+            props["gateway_id"],
+            GatewayKeyRegenerationRequestContract(key_type=props["key_type"]),
+        )
         return dict(props)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = self._regenerate(props)
-        return CreateResult(id_=f"{props['gateway_id']}/keys/{props['key_type']}", outs=outs)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in REGENERATION_INPUTS if olds.get(key) != news.get(key)]
-        return DiffResult(changes=bool(changed), replaces=[], stables=[], delete_before_replace=False)
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self._regenerate(news))
+    def _resource_id(self, props: dict[str, Any]) -> str:
+        return f"{_gateway_path(props)}/keys/{props['key_type']}"
 
 
 class GatewayKeyRegeneration(pulumi.dynamic.Resource):

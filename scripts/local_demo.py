@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.offline import Recording, run_program  # noqa: E402
+from components.offline import Recording, restore_integers, run_program  # noqa: E402
 from scripts import local_cluster  # noqa: E402
 
 FIELD_MANAGER = "apim-gateway-local-demo"
@@ -77,16 +77,11 @@ def plan(config: dict[str, Any], secret_keys: Iterable[str] = (), stack: str = "
 def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
     """The recorded Kubernetes objects, integers restored, in apply order."""
 
-    def ints(value: Any) -> Any:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, dict):
-            return {key: ints(child) for key, child in value.items()}
-        if isinstance(value, list):
-            return [ints(child) for child in value]
-        return value
-
-    objects = [ints(r.inputs) for r in recording.resources if r.type.startswith("kubernetes:") and "kind" in r.inputs]
+    objects = [
+        restore_integers(r.inputs)
+        for r in recording.resources
+        if r.type.startswith("kubernetes:") and "kind" in r.inputs
+    ]
     return sorted(objects, key=lambda obj: APPLY_ORDER.index(obj["kind"]))
 
 

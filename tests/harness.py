@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from components import manifests
+from components.config import GatewayConfig
 from components.offline import (
     FAKE_KUBECONFIG,
     SUBSCRIPTION_ID,
@@ -26,6 +28,7 @@ __all__ = [
     "Recording",
     "Registered",
     "fake_token",
+    "gateway_objects",
     "run_main",
     "run_program",
     "stack_file_config",
@@ -45,3 +48,33 @@ def run_main(config: dict[str, Any], secret_keys: tuple[str, ...] = (), stack: s
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     return run_program(program, config, secret_keys, stack)
+
+
+def gateway_objects(gateway: GatewayConfig, endpoint: str) -> list[dict[str, Any]]:
+    """Every Kubernetes object the pure functions produce for ``gateway``, with placeholder
+    credentials: what the component registers, without Pulumi."""
+    from components.settings import gateway_settings
+
+    settings = gateway_settings(gateway, endpoint)
+    token = "GatewayKey gw&202612231200&sig=="
+    mode = gateway.auth.mode
+    credential = None if mode == "workloadIdentity" or gateway.auth.client_certificate_secret_name else token
+    objects = [
+        manifests.namespace(gateway),
+        manifests.token_secret(gateway, token) if mode == "token" else None,
+        manifests.entra_secret(gateway, "client-secret") if credential and mode == "entraApp" else None,
+        manifests.service_account(gateway, "00000000-0000-0000-0000-0000000000aa"),
+        manifests.settings_config_map(gateway, settings),
+        manifests.deployment(
+            gateway,
+            manifests.settings_checksum(settings),
+            manifests.credentials_checksum(credential) if credential else None,
+        ),
+        manifests.traffic_service(gateway),
+        manifests.discovery_service(gateway),
+        manifests.backup_claim(gateway),
+        manifests.disruption_budget(gateway),
+        manifests.autoscaler(gateway),
+        manifests.network_policy(gateway),
+    ]
+    return [obj for obj in objects if obj is not None]

@@ -19,6 +19,7 @@ import grpc  # type: ignore[import-untyped]
 import pytest
 import yaml
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
+from harness import gateway_objects
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
@@ -27,7 +28,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from components import config as component_config
 from components import manifests
 from components.config import GatewayConfig, parse_stack_config
-from components.settings import configuration_endpoint, gateway_settings
+from components.settings import configuration_endpoint
 from policy import pack, rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,23 +109,8 @@ def component_objects(stack: str, **overrides: Any) -> list[tuple[str, dict[str,
     """Every Kubernetes object ``SelfHostedGateway`` registers for the stack's first gateway
     (as in tests/unit/test_manifests.py), with its pulumi-kubernetes type."""
     gateway = gateway_of(stack, **overrides)
-    settings = gateway_settings(gateway, configuration_endpoint(gateway, f"contoso-apim-{stack}"))
-    token = "GatewayKey gw&202612231200&sig=="
-    objects = [
-        manifests.namespace(gateway),
-        manifests.token_secret(gateway, token) if gateway.auth.mode == "token" else None,
-        manifests.settings_config_map(gateway, settings),
-        manifests.deployment(gateway, manifests.settings_checksum(settings), manifests.credentials_checksum(token)),
-        manifests.traffic_service(gateway),
-        manifests.discovery_service(gateway),
-        manifests.backup_claim(gateway),
-        manifests.disruption_budget(gateway),
-        manifests.autoscaler(gateway),
-        manifests.network_policy(gateway),
-        manifests.service_account(gateway, "00000000-0000-0000-0000-0000000000aa"),
-        manifests.entra_secret(gateway, "client-secret") if gateway.auth.mode == "entraApp" else None,
-    ]
-    return [(resource_type(obj), obj) for obj in objects if obj is not None]
+    objects = gateway_objects(gateway, configuration_endpoint(gateway, f"contoso-apim-{stack}"))
+    return [(resource_type(obj), obj) for obj in objects]
 
 
 def violations(objects: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from harness import Recording, run_main, stack_file_config
 from components import manifests, parse_stack_config
 from components.config import ConfigError, GatewayConfig
 from components.settings import gateway_settings
-from components.token import GatewayKeyRegenerationProvider
+from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
 
 NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -303,3 +303,20 @@ def test_key_regeneration_calls_the_management_operation() -> None:
     assert json.loads(request.body or b"{}") == {"keyType": "primary"}
     assert provider.diff("id", props, {**props, "key_type": "secondary"}).changes is True
     assert provider.diff("id", props, dict(props)).changes is False
+
+
+def test_key_regeneration_refusal_names_its_own_permission() -> None:
+    adapter = FakeArm(403, {"error": {"code": "AuthorizationFailed", "message": "denied"}})
+    provider = GatewayKeyRegenerationProvider(client_factory=client_factory(adapter))
+    props = {
+        "subscription_id": "s",
+        "resource_group_name": "rg",
+        "service_name": "svc",
+        "gateway_id": "gw",
+        "key_type": "primary",
+    }
+    with pytest.raises(TokenGenerationError) as caught:
+        provider.create(props)
+    message = str(caught.value)
+    assert message.startswith("Azure refused to regenerate the retired key for gateway 'gw'")
+    assert "'Microsoft.ApiManagement/service/gateways/regenerateKey/action' permission" in message

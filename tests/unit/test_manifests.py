@@ -8,7 +8,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from harness import stack_file_config
+from harness import gateway_objects, stack_file_config
 
 from components import manifests
 from components.config import GatewayConfig, parse_stack_config
@@ -30,22 +30,7 @@ def with_overrides(**overrides: Any) -> GatewayConfig:
 
 
 def all_objects(gateway: GatewayConfig) -> list[dict[str, Any]]:
-    settings = gateway_settings(gateway, configuration_endpoint(gateway, "contoso-apim-prod"))
-    objects = [
-        manifests.namespace(gateway),
-        manifests.token_secret(gateway, "GatewayKey gw&202612231200&sig"),
-        manifests.settings_config_map(gateway, settings),
-        manifests.deployment(gateway, manifests.settings_checksum(settings), manifests.credentials_checksum("t")),
-        manifests.traffic_service(gateway),
-        manifests.discovery_service(gateway),
-        manifests.backup_claim(gateway),
-        manifests.disruption_budget(gateway),
-        manifests.autoscaler(gateway),
-        manifests.network_policy(gateway),
-        manifests.service_account(gateway, "00000000-0000-0000-0000-0000000000aa"),
-        manifests.entra_secret(gateway, "client-secret") if gateway.auth.mode == "entraApp" else None,
-    ]
-    return [obj for obj in objects if obj is not None]
+    return gateway_objects(gateway, configuration_endpoint(gateway, "contoso-apim-prod"))
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

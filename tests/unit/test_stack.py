@@ -13,6 +13,7 @@ import pytest
 from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
+from components.offline import restore_integers
 
 NS = "apim-gateway"
 KUBERNETES_VERSION = "1.34.0"
@@ -31,20 +32,9 @@ K8S_TYPES = {
 EXISTING_TOKEN = "contoso-dev-gw&203001010000&c2VjcmV0LXNpZ25hdHVyZQ=="
 
 
-def ints(value: Any) -> Any:
-    """The mock wire format carries numbers as floats; Kubernetes wants integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: ints(child) for key, child in value.items()}
-    if isinstance(value, list):
-        return [ints(child) for child in value]
-    return value
-
-
 def as_object(resource_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
     api_version, kind = K8S_TYPES[resource_type]
-    return {"apiVersion": api_version, "kind": kind, **ints(inputs)}
+    return {"apiVersion": api_version, "kind": kind, **restore_integers(inputs)}
 
 
 @pytest.fixture(scope="module")
@@ -133,16 +123,16 @@ def test_token_resource_inputs(prod: Recording) -> None:
 def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     config = parse_stack_config(stack_file_config("prod"))
     gateway = config.gateways[0]
-    registered = ints(prod.one("kubernetes:apps/v1:Deployment").inputs)
+    registered = restore_integers(prod.one("kubernetes:apps/v1:Deployment").inputs)
     annotations = registered["spec"]["template"]["metadata"]["annotations"]
     expected = manifests.deployment(gateway, annotations["checksum/settings"], annotations["checksum/credentials"])
     assert registered == expected
     assert (
-        ints(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
+        restore_integers(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
         == manifests.traffic_service(gateway)["spec"]
     )
     assert (
-        ints(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-discovery").inputs)["spec"]
+        restore_integers(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-discovery").inputs)["spec"]
         == manifests.discovery_service(gateway)["spec"]
     )
     claim = manifests.backup_claim(gateway)
