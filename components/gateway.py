@@ -419,6 +419,9 @@ class SelfHostedGateway(pulumi.ComponentResource):
         # In render mode the manifests are files: keep credentials out of them unless asked.
         render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
         credential = credentials.token if credentials.token is not None else credentials.client_secret
+        if not render_credentials:
+            # Rendered files hold everything in plain text: not even a digest of the credential.
+            credential = None
         if credentials.token is not None and render_credentials:
             secret = manifests.token_secret(gateway, credentials.token)
             pod_depends.append(self._secret(f"{name}-token", secret, in_namespace))

@@ -287,6 +287,10 @@ def test_render_mode_leaves_the_secret_out_unless_asked() -> None:
     config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered"}
     rendered = run_main(config, secret_keys)
     assert not rendered.of_type("kubernetes:core/v1:Secret")
+    annotations = rendered.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/credentials" not in annotations
+    for resource in rendered.resources:
+        assert "c2VjcmV0LXNpZ25hdHVyZQ" not in json.dumps(resource.inputs), resource.name
     provider = rendered.one("pulumi:providers:kubernetes").inputs
     assert provider["renderYamlToDirectory"] == "rendered"
     config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered", "renderSecrets": True}
