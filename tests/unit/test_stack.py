@@ -318,3 +318,31 @@ def test_several_gateways_in_one_stack() -> None:
     contexts = sorted(str(r.inputs.get("context")) for r in recording.of_type("pulumi:providers:kubernetes"))
     assert contexts == ["aks-contoso-prod-weu", "aks-neu"]
     assert set(recording.outputs["gateways"]) == {"contoso-weu-gw", "contoso-neu-gw"}
+
+
+def test_hostnames_certificate_authorities_and_kubeconfig_path() -> None:
+    config = stack_file_config("prod")
+    config[f"{NS}:gateways"][0].update(
+        hostnames=[{"hostname": "*.apis.contoso.com", "certificateId": "contoso-wildcard", "http2Enabled": False}],
+        certificateAuthorities=[{"certificateId": "contoso-root", "isTrusted": True}],
+        kubernetes={"kubeconfigPath": "/etc/kube/prod.yaml", "context": "aks-prod"},
+    )
+    recording = run_main(config, stack="prod")
+    hostname = recording.one("azure-native:apimanagement:GatewayHostnameConfiguration").inputs
+    assert hostname["hostname"] == "*.apis.contoso.com"
+    assert hostname["hcId"] == "wildcard-apis-contoso-com"
+    assert (hostname["certificateId"], hostname["http2Enabled"], hostname["tls10Enabled"]) == ("contoso-wildcard", False, False)
+    authority = recording.one("azure-native:apimanagement:GatewayCertificateAuthority").inputs
+    assert (authority["certificateId"], authority["isTrusted"], authority["gatewayId"]) == ("contoso-root", True, "contoso-weu-gw")
+    provider = recording.one("pulumi:providers:kubernetes")
+    assert (provider.inputs["kubeconfig"], provider.inputs["context"]) == ("/etc/kube/prod.yaml", "aks-prod")
+
+
+def test_every_kubernetes_object_carries_the_recommended_labels(prod: Recording) -> None:
+    for resource in prod.resources:
+        if resource.type in K8S_TYPES:
+            labels = resource.inputs["metadata"]["labels"]
+            assert labels["app.kubernetes.io/name"] == "azure-api-management-gateway", resource.name
+            assert labels["app.kubernetes.io/instance"] == "contoso-weu-gw", resource.name
+            assert labels["app.kubernetes.io/managed-by"] == "pulumi", resource.name
+            assert labels["app.kubernetes.io/version"] == "2.11.1", resource.name
