@@ -331,9 +331,17 @@ def test_hostnames_certificate_authorities_and_kubeconfig_path() -> None:
     hostname = recording.one("azure-native:apimanagement:GatewayHostnameConfiguration").inputs
     assert hostname["hostname"] == "*.apis.contoso.com"
     assert hostname["hcId"] == "wildcard-apis-contoso-com"
-    assert (hostname["certificateId"], hostname["http2Enabled"], hostname["tls10Enabled"]) == ("contoso-wildcard", False, False)
+    assert (hostname["certificateId"], hostname["http2Enabled"], hostname["tls10Enabled"]) == (
+        "contoso-wildcard",
+        False,
+        False,
+    )
     authority = recording.one("azure-native:apimanagement:GatewayCertificateAuthority").inputs
-    assert (authority["certificateId"], authority["isTrusted"], authority["gatewayId"]) == ("contoso-root", True, "contoso-weu-gw")
+    assert (authority["certificateId"], authority["isTrusted"], authority["gatewayId"]) == (
+        "contoso-root",
+        True,
+        "contoso-weu-gw",
+    )
     provider = recording.one("pulumi:providers:kubernetes")
     assert (provider.inputs["kubeconfig"], provider.inputs["context"]) == ("/etc/kube/prod.yaml", "aks-prod")
 
