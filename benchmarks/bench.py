@@ -83,7 +83,9 @@ def _pulumi(args: list[str], cwd: Path, env: dict[str, str]) -> str | None:
     done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode == 0:
         return None
-    return " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    errors = [line.strip() for line in lines if "error:" in line]
+    return errors[-1] if errors else " | ".join(lines[-3:])
 
 
 def engine_preview(
