@@ -143,6 +143,20 @@ finish_install() {
   log "built $comp $ver in ${secs}s -> $dest"
 }
 
+# write_tools_module SRC MODULE GO_VERSION REQUIREMENT PACKAGE... -- a small Go module of our
+# own that requires REQUIREMENT ("path vX") and imports the PACKAGEs to build (a tools.go), so
+# that modules whose go.mod carries replace directives can be built (`go install` refuses them).
+write_tools_module() {
+  local src="$1" module="$2" go_version="$3" requirement="$4"; shift 4
+  printf 'module %s\n\ngo %s\n\nrequire %s\n' "$module" "$go_version" "$requirement" >"$src/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    printf '\t_ "%s"\n' "$@"
+    printf ')\n'
+  } >"$src/tools.go"
+  rm -f "$src/go.sum"
+}
+
 # ----------------------------------------------------------------- pulumi CLI
 
 build_pulumi_cli() {
@@ -151,21 +165,8 @@ build_pulumi_cli() {
   local start=$SECONDS
   mkdir -p "$src" "$CACHE/logs"; : >"$logf"
   log "building Pulumi CLI $ver from github.com/pulumi/pulumi/pkg/v3@v$ver (log: $logf)"
-  cat >"$src/go.mod" <<EOF
-module apimgw.local/toolchain/pulumi
-
-go 1.26
-
-require github.com/pulumi/pulumi/pkg/v3 v$ver
-EOF
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-EOF
-  rm -f "$src/go.sum"
+  write_tools_module "$src" apimgw.local/toolchain/pulumi 1.26 "github.com/pulumi/pulumi/pkg/v3 v$ver" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
   local tmp="$dest.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp"
   (
@@ -192,21 +193,8 @@ build_pyhost() {
   local start=$SECONDS
   mkdir -p "$src" "$CACHE/logs"; : >"$logf"
   log "building pulumi-language-python from github.com/pulumi/pulumi/sdk/v3@v$ver (log: $logf)"
-  cat >"$src/go.mod" <<EOF
-module apimgw.local/toolchain/pyhost
-
-go 1.20
-
-require github.com/pulumi/pulumi/sdk/v3 v$ver
-EOF
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import _ "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python"
-EOF
-  rm -f "$src/go.sum"
+  write_tools_module "$src" apimgw.local/toolchain/pyhost 1.20 "github.com/pulumi/pulumi/sdk/v3 v$ver" \
+    github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
   local tmp="$dest.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp"
   (
@@ -427,21 +415,8 @@ build_kwok() {
   local start=$SECONDS
   mkdir -p "$src" "$CACHE/logs"; : >"$logf"
   log "building kwok from sigs.k8s.io/kwok@v$ver (log: $logf)"
-  cat >"$src/go.mod" <<EOF
-module apimgw.local/toolchain/kwok
-
-go 1.24.0
-
-require sigs.k8s.io/kwok v$ver
-EOF
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import _ "sigs.k8s.io/kwok/cmd/kwok"
-EOF
-  rm -f "$src/go.sum"
+  write_tools_module "$src" apimgw.local/toolchain/kwok 1.24.0 "sigs.k8s.io/kwok v$ver" \
+    sigs.k8s.io/kwok/cmd/kwok
   local tmp="$dest.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp"
   (
