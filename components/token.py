@@ -17,7 +17,7 @@ renews it. Because a window starts no later than now, the expiry is never more t
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,7 +75,30 @@ def format_expiry(moment: datetime) -> str:
 # Credentials: the same identity the azure-native provider uses.
 
 
-def azure_credential() -> Any:
+@dataclass(frozen=True)
+class AzureCloud:
+    """Endpoints of one Azure cloud, as the azure-native provider's ``ARM_ENVIRONMENT`` names them."""
+
+    resource_manager: str
+    authority: str
+
+
+AZURE_CLOUDS = {
+    "public": AzureCloud("https://management.azure.com", "login.microsoftonline.com"),
+    "usgovernment": AzureCloud("https://management.usgovcloudapi.net", "login.microsoftonline.us"),
+    "china": AzureCloud("https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
+}
+
+
+def azure_cloud(environment: Mapping[str, str] | None = None) -> AzureCloud:
+    """The cloud named by ``ARM_ENVIRONMENT`` (default ``public``), like the azure-native provider."""
+    name = ((environment if environment is not None else os.environ).get("ARM_ENVIRONMENT") or "public").lower()
+    if name not in AZURE_CLOUDS:
+        raise TokenGenerationError(f"ARM_ENVIRONMENT = {name!r}: allowed values are {', '.join(AZURE_CLOUDS)}")
+    return AZURE_CLOUDS[name]
+
+
+def azure_credential(cloud: AzureCloud) -> Any:
     """An azure-identity credential chosen like the azure-native provider chooses its own.
 
     ``ARM_*`` variables (service principal secret, OIDC token, managed identity) first, as
@@ -94,21 +117,33 @@ def azure_credential() -> Any:
     if env.get("ARM_USE_MSI", "").lower() == "true":
         return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
     if client_id and tenant_id and env.get("ARM_CLIENT_SECRET"):
-        return ClientSecretCredential(tenant_id, client_id, env["ARM_CLIENT_SECRET"])
+        return ClientSecretCredential(tenant_id, client_id, env["ARM_CLIENT_SECRET"], authority=cloud.authority)
     if client_id and tenant_id and env.get("ARM_OIDC_TOKEN"):
         oidc_token = env["ARM_OIDC_TOKEN"]
-        return ClientAssertionCredential(tenant_id, client_id, lambda: oidc_token)
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+        return ClientAssertionCredential(tenant_id, client_id, lambda: oidc_token, authority=cloud.authority)
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True, authority=cloud.authority)
 
 
 ClientFactory = Callable[[str], Any]
 """subscription id → ``azure.mgmt.apimanagement.ApiManagementClient``."""
 
 
-def default_client_factory(subscription_id: str) -> Any:
+def management_client(subscription_id: str, credential: Any, cloud: AzureCloud, **options: Any) -> Any:
+    """The official APIM management client for ``cloud`` (``options``: azure-core settings such as a transport)."""
     from azure.mgmt.apimanagement import ApiManagementClient
 
-    return ApiManagementClient(credential=azure_credential(), subscription_id=subscription_id)
+    return ApiManagementClient(
+        credential=credential,
+        subscription_id=subscription_id,
+        base_url=cloud.resource_manager,
+        credential_scopes=[f"{cloud.resource_manager}/.default"],
+        **options,
+    )
+
+
+def default_client_factory(subscription_id: str) -> Any:
+    cloud = azure_cloud()
+    return management_client(subscription_id, azure_credential(cloud), cloud)
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from azure.mgmt.apimanagement import ApiManagementClient
 from requests.adapters import BaseAdapter
 from urllib3.response import HTTPResponse
 
-from components.token import ClientFactory
+from components.token import AZURE_CLOUDS, AzureCloud, ClientFactory, management_client
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 SIGNED = "contoso-gw&202612222300&Zm9vYmFyc2lnbmF0dXJl=="
@@ -63,18 +63,22 @@ class FakeCredential:
         return AccessToken("fake-arm-token", int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))
 
 
-def client_factory(adapter: FakeArm, credential: FakeCredential | None = None) -> ClientFactory:
-    """Builds the real ApiManagementClient on the fake transport and credential."""
+def client_factory(
+    adapter: FakeArm, credential: FakeCredential | None = None, cloud: AzureCloud = AZURE_CLOUDS["public"]
+) -> ClientFactory:
+    """Builds the project's ApiManagementClient (``management_client``) on the fakes."""
     credential = credential or FakeCredential()
 
     def factory(subscription_id: str) -> ApiManagementClient:
         session = requests.Session()
         session.mount("https://", adapter)
-        return ApiManagementClient(
-            credential=credential,  # type: ignore[arg-type]
-            subscription_id=subscription_id,
+        client: ApiManagementClient = management_client(
+            subscription_id,
+            credential,
+            cloud,
             transport=RequestsTransport(session=session, session_owner=False),
             retry_total=0,
         )
+        return client
 
     return factory

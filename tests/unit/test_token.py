@@ -16,6 +16,7 @@ from components.token import (
     TOKEN_INPUTS,
     GatewayTokenProvider,
     TokenGenerationError,
+    azure_cloud,
     format_expiry,
     renewal_window,
 )
@@ -144,3 +145,17 @@ def test_window_arguments_are_checked() -> None:
         renewal_window(datetime.now(UTC), 7, 7)
     with pytest.raises(ValueError, match="timezone-aware"):
         renewal_window(datetime(2026, 1, 1), 30, 7)  # noqa: DTZ001 - the point of the test
+
+
+def test_sovereign_clouds_use_their_own_endpoints() -> None:
+    adapter, credential = FakeArm(), FakeCredential()
+    cloud = azure_cloud({"ARM_ENVIRONMENT": "USGovernment"})
+    GatewayTokenProvider(client_factory=client_factory(adapter, credential, cloud)).create(props())
+    assert urlparse(adapter.requests[0].url or "").hostname == "management.usgovcloudapi.net"
+    assert credential.scopes == [("https://management.usgovcloudapi.net/.default",)]
+    assert azure_cloud({}).resource_manager == "https://management.azure.com"
+    assert azure_cloud({"ARM_ENVIRONMENT": "china"}).authority == "login.chinacloudapi.cn"
+    with pytest.raises(
+        TokenGenerationError, match="ARM_ENVIRONMENT = 'germany': allowed values are public, usgovernment, china"
+    ):
+        azure_cloud({"ARM_ENVIRONMENT": "germany"})
