@@ -21,10 +21,34 @@ from components.offline import (
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Auth settings for the token-free modes, as a stack file would hold them.
+ENTRA_TENANT = "11111111-1111-1111-1111-111111111111"
+ENTRA_CLIENT = "22222222-2222-2222-2222-222222222222"
+ENTRA_SP_OBJECT = "33333333-3333-3333-3333-333333333333"
+ENTRA_AUTH: dict[str, Any] = {
+    "mode": "entraApp",
+    "tenantId": ENTRA_TENANT,
+    "clientId": ENTRA_CLIENT,
+    "servicePrincipalObjectId": ENTRA_SP_OBJECT,
+}
+WORKLOAD_AUTH: dict[str, Any] = {
+    "mode": "workloadIdentity",
+    "workloadIdentity": {
+        "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/",
+        "resourceGroupName": "rg-identities",
+        "location": "westeurope",
+    },
+}
+
 __all__ = [
+    "ENTRA_AUTH",
+    "ENTRA_CLIENT",
+    "ENTRA_SP_OBJECT",
+    "ENTRA_TENANT",
     "FAKE_KUBECONFIG",
     "ROOT",
     "SUBSCRIPTION_ID",
+    "WORKLOAD_AUTH",
     "Recording",
     "Registered",
     "fake_token",

@@ -19,7 +19,7 @@ import grpc  # type: ignore[import-untyped]
 import pytest
 import yaml
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
-from harness import gateway_objects
+from harness import ENTRA_AUTH, WORKLOAD_AUTH, gateway_objects
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
@@ -60,20 +60,7 @@ DEV_ADVISORIES = {"deployment-min-replicas", "gateway-config-backup"}
 # --------------------------------------------------------------------------- the component's real objects
 
 NS = "apim-gateway"
-ENTRA = {
-    "mode": "entraApp",
-    "tenantId": "11111111-1111-1111-1111-111111111111",
-    "clientId": "22222222-2222-2222-2222-222222222222",
-    "servicePrincipalObjectId": "33333333-3333-3333-3333-333333333333",
-}
-WORKLOAD = {
-    "mode": "workloadIdentity",
-    "workloadIdentity": {
-        "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/",
-        "resourceGroupName": "rg-identities",
-        "location": "westeurope",
-    },
-}
+ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
 PROD_VARIANTS: dict[str, dict[str, Any]] = {
     "entra-app": {"auth": ENTRA},
     "workload-identity": {"auth": WORKLOAD},

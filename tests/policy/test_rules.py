@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from policy import rules
+from policy import pack, rules
+
+RESOURCE_CHECKS = [spec.check for spec in pack.RESOURCE_RULES]
+"""Every resource rule the pack registers."""
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -95,16 +98,7 @@ def budget(selector: Any, namespace: str = "gateways") -> dict[str, Any]:
 
 
 def test_the_reference_deployment_passes_every_resource_rule() -> None:
-    for rule in (
-        rules.no_default_namespace,
-        rules.gateway_image_pinned,
-        rules.container_resource_requests,
-        rules.rolling_update_explicit,
-        rules.gateway_readiness_probe,
-        rules.gateway_token_in_secret,
-        rules.gateway_config_backup,
-        rules.load_balancer_local_traffic,
-    ):
+    for rule in RESOURCE_CHECKS:
         assert rule(DEPLOYMENT, deployment()) == [], rule.__name__
 
 
@@ -522,15 +516,6 @@ def test_rules_accept_read_only_mappings_and_sequences() -> None:
 
 
 def test_rules_tolerate_malformed_objects() -> None:
-    for rule in (
-        rules.no_default_namespace,
-        rules.gateway_image_pinned,
-        rules.container_resource_requests,
-        rules.rolling_update_explicit,
-        rules.gateway_readiness_probe,
-        rules.gateway_token_in_secret,
-        rules.gateway_config_backup,
-        rules.load_balancer_local_traffic,
-    ):
+    for rule in RESOURCE_CHECKS:
         for props in ({}, {"metadata": None, "spec": "x"}, {"spec": {"template": {"spec": {"containers": [None, 3]}}}}):
             assert isinstance(rule(DEPLOYMENT, props), list)

@@ -11,7 +11,16 @@ from typing import Any
 import kubernetes_validate
 import pytest
 from azure_fakes import FakeArm, client_factory
-from harness import Recording, run_main, stack_file_config
+from harness import (
+    ENTRA_AUTH,
+    ENTRA_CLIENT,
+    ENTRA_SP_OBJECT,
+    ENTRA_TENANT,
+    WORKLOAD_AUTH,
+    Recording,
+    run_main,
+    stack_file_config,
+)
 
 from components import manifests, parse_stack_config
 from components.config import ConfigError, GatewayConfig
@@ -20,17 +29,14 @@ from components.token import GatewayKeyRegenerationProvider, TokenGenerationErro
 
 NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
-TENANT = "11111111-1111-1111-1111-111111111111"
-CLIENT = "22222222-2222-2222-2222-222222222222"
-SP_OBJECT = "33333333-3333-3333-3333-333333333333"
-ENTRA = {"mode": "entraApp", "tenantId": TENANT, "clientId": CLIENT, "servicePrincipalObjectId": SP_OBJECT}
-WORKLOAD = {
-    "mode": "workloadIdentity",
-    "workloadIdentity": {
-        "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/",
-        "resourceGroupName": "rg-identities",
-        "location": "westeurope",
-    },
+TENANT, CLIENT, SP_OBJECT = ENTRA_TENANT, ENTRA_CLIENT, ENTRA_SP_OBJECT
+ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
+REGENERATION_PROPS = {
+    "subscription_id": "00000000-0000-0000-0000-000000000001",
+    "resource_group_name": "rg",
+    "service_name": "svc",
+    "gateway_id": "gw",
+    "key_type": "primary",
 }
 
 
@@ -289,13 +295,7 @@ def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -
 def test_key_regeneration_calls_the_management_operation() -> None:
     adapter = FakeArm(status=204)
     provider = GatewayKeyRegenerationProvider(client_factory=client_factory(adapter))
-    props = {
-        "subscription_id": "00000000-0000-0000-0000-000000000001",
-        "resource_group_name": "rg",
-        "service_name": "svc",
-        "gateway_id": "gw",
-        "key_type": "primary",
-    }
+    props = dict(REGENERATION_PROPS)
     provider.create(props)
     (request,) = adapter.requests
     assert request.method == "POST"
@@ -308,13 +308,7 @@ def test_key_regeneration_calls_the_management_operation() -> None:
 def test_key_regeneration_refusal_names_its_own_permission() -> None:
     adapter = FakeArm(403, {"error": {"code": "AuthorizationFailed", "message": "denied"}})
     provider = GatewayKeyRegenerationProvider(client_factory=client_factory(adapter))
-    props = {
-        "subscription_id": "s",
-        "resource_group_name": "rg",
-        "service_name": "svc",
-        "gateway_id": "gw",
-        "key_type": "primary",
-    }
+    props = dict(REGENERATION_PROPS)
     with pytest.raises(TokenGenerationError) as caught:
         provider.create(props)
     message = str(caught.value)
