@@ -1,7 +1,7 @@
 """Azure API Management self-hosted gateway on Kubernetes, as one Pulumi component.
 
 - ``SelfHostedGateway`` / ``SelfHostedGatewayArgs`` (``gateway.py``): the component.
-- ``config.py``: the stack configuration schema (frozen pydantic models).
+- ``config/``: the stack configuration schema (frozen pydantic models), its rules and parsing.
 - ``settings.py``: the gateway settings map (config → ConfigMap data).
 - ``manifests.py``: pure functions producing each Kubernetes object.
 - ``token.py``: the access token resource and its renewal windows.

@@ -12,7 +12,7 @@
 #
 # Usage:
 #   scripts/toolchain.sh pulumi    Pulumi CLI + Python language host pieces
-#   scripts/toolchain.sh cluster   etcd, kube-apiserver/-controller-manager/-scheduler, kwok
+#   scripts/toolchain.sh cluster   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl, kwok
 #   scripts/toolchain.sh all       both of the above
 #   scripts/toolchain.sh env       print an `export PATH=...` line for the cached bin dirs
 #                                  (eval "$(scripts/toolchain.sh env)"), plus
@@ -324,7 +324,7 @@ build_kube() {
   local src="$CACHE/src/kube-$ver" logf="$CACHE/logs/kube-$ver.log"
   local start=$SECONDS
   mkdir -p "$src" "$CACHE/logs"; : >"$logf"
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler from k8s.io/kubernetes@v$ver (log: $logf)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl from k8s.io/kubernetes@v$ver (log: $logf)"
   local kmod
   kmod="$(cd "$CACHE" && mod_field "k8s.io/kubernetes@v$ver" GoMod)"
   [[ -f "$kmod" ]] || die "could not download the go.mod of k8s.io/kubernetes@v$ver"
@@ -352,6 +352,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
   rm -f "$src/go.sum"
@@ -368,7 +369,7 @@ EOF
     run_logged "$logf" go mod tidy
     CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath -ldflags "$ld" -o "$tmp/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
   ) || { rm -rf "$tmp"; return 1; }
   finish_install kube "$ver" "$tmp" "$dest" $((SECONDS - start))
 }
@@ -469,7 +470,7 @@ cmd_cluster() {
   go_setup
   ensure etcd "$ETCD_VERSION" "$(etcd_dir)" build_etcd etcd
   ensure kwok "$KWOK_VERSION" "$(kwok_dir)" build_kwok kwok
-  ensure kube "$K8S_VERSION" "$(kube_dir)" build_kube kube-apiserver kube-controller-manager kube-scheduler
+  ensure kube "$K8S_VERSION" "$(kube_dir)" build_kube kube-apiserver kube-controller-manager kube-scheduler kubectl
 }
 
 # ------------------------------------------------------------------- env

@@ -1,0 +1,161 @@
+"""Azure-side models: the APIM instance, the gateway resource, its token and its identity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .fields import MAX_TOKEN_VALIDITY_DAYS, DnsName, EndpointHost, Guid, Model
+
+
+class ApimSettings(Model):
+    """The existing API Management instance the gateways belong to."""
+
+    mode: Literal["managed", "existing"] = "managed"
+    """``managed``: the stack creates the gateway resource and generates its token.
+    ``existing`` (bring your own gateway): the gateway resource is managed elsewhere; its
+    token comes from the secret ``gatewayTokens`` config and no Azure resource is created."""
+    resource_group_name: str | None = Field(default=None, min_length=1, max_length=90)
+    """Resource group of the APIM instance. Required in ``managed`` mode."""
+    service_name: str | None = Field(default=None, pattern=r"^[a-zA-Z](?:[a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?$")
+    """Name of the APIM instance. Required in ``managed`` mode; in ``existing`` mode it is only
+    used to derive the configuration endpoint."""
+
+    @model_validator(mode="after")
+    def _managed_needs_instance(self) -> ApimSettings:
+        if self.mode == "managed":
+            missing = [
+                key
+                for key, value in (("resourceGroupName", self.resource_group_name), ("serviceName", self.service_name))
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"mode 'managed' requires {' and '.join(missing)}")
+        return self
+
+
+class LocationData(Model):
+    """Where the gateway runs, as shown in the Azure portal."""
+
+    name: str = Field(min_length=1, max_length=256)
+    """Location name shown in the portal (required)."""
+    city: str | None = Field(default=None, max_length=256)
+    """City of the location."""
+    district: str | None = Field(default=None, max_length=256)
+    """District, state or province of the location."""
+    country_or_region: str | None = Field(default=None, max_length=256)
+    """Country or region of the location."""
+
+
+class HostnameConfiguration(Model):
+    """A hostname the gateway serves, with its certificate (``GatewayHostnameConfiguration``)."""
+
+    hostname: EndpointHost
+    """Host name, a full name or a wildcard such as ``*.apis.contoso.com``."""
+    certificate_id: str | None = None
+    """APIM certificate entity id used for TLS on this hostname."""
+    negotiate_client_certificate: bool = False
+    """Ask clients for a certificate on this hostname."""
+    http2_enabled: bool = True
+    """Accept HTTP/2 on this hostname."""
+    tls10_enabled: bool = False
+    """Accept TLS 1.0 (off: it is obsolete)."""
+    tls11_enabled: bool = False
+    """Accept TLS 1.1 (off: it is obsolete)."""
+
+
+class CertificateAuthority(Model):
+    """An APIM certificate entity the gateway trusts as a CA (``GatewayCertificateAuthority``)."""
+
+    certificate_id: str = Field(min_length=1)
+    """APIM certificate entity id of the CA."""
+    is_trusted: bool = True
+    """Trust the CA (false: intermediate only)."""
+
+
+class TokenSettings(Model):
+    """How the gateway access token is generated and renewed (``managed`` mode)."""
+
+    key_type: Literal["primary", "secondary"] = "primary"
+    """Gateway key that signs the token."""
+    validity_days: int = Field(default=MAX_TOKEN_VALIDITY_DAYS, ge=1, le=MAX_TOKEN_VALIDITY_DAYS)
+    """Lifetime of each token, counted from the start of its renewal window (1–30 days)."""
+    renewal_interval_days: int = Field(default=7, ge=1, le=MAX_TOKEN_VALIDITY_DAYS - 1)
+    """Length of the renewal window: the first ``pulumi up`` in a new window renews the token."""
+    regenerate_retired_key: bool = False
+    """Key rotation: after the pods run with a token from ``keyType``, regenerate the other key,
+    so that every token signed with it (a leaked one included) stops working."""
+
+    @model_validator(mode="after")
+    def _renewal_before_expiry(self) -> TokenSettings:
+        if self.renewal_interval_days >= self.validity_days:
+            raise ValueError(
+                f"renewalIntervalDays ({self.renewal_interval_days}) must be smaller than "
+                f"validityDays ({self.validity_days}), or a token could expire before it is renewed"
+            )
+        return self
+
+
+class WorkloadIdentitySettings(Model):
+    """``auth.mode: workloadIdentity``: the managed identity the stack creates for the gateway."""
+
+    oidc_issuer_url: str = Field(pattern=r"^https://")
+    """OIDC issuer URL of the cluster (``az aks show --query oidcIssuerProfile.issuerUrl``)."""
+    resource_group_name: str = Field(min_length=1, max_length=90)
+    """Resource group for the user-assigned managed identity."""
+    location: str = Field(min_length=1)
+    """Azure region of the managed identity, for example ``westeurope``."""
+    service_account_name: DnsName | None = None
+    """Kubernetes ServiceAccount of the gateway pods; defaults to the gateway name."""
+
+
+class AuthSettings(Model):
+    """How the gateway authenticates to its configuration endpoint."""
+
+    mode: Literal["token", "entraApp", "workloadIdentity"] = "token"
+    """``token``: a gateway token, generated and renewed by the stack (or from config in
+    ``existing`` mode). ``entraApp``: an Entra ID application (gateway 2.3+).
+    ``workloadIdentity``: Kubernetes workload identity, no secret at all (gateway 2.11+)."""
+    tenant_id: Guid | None = None
+    """``entraApp``: Entra ID tenant of the application."""
+    client_id: Guid | None = None
+    """``entraApp``: client (application) id. Its client secret is the secret config
+    ``entraClientSecrets.<gateway>``, unless ``clientCertificateSecretName`` is set."""
+    service_principal_object_id: Guid | None = None
+    """``entraApp``: object id of the application's service principal, for the role assignment."""
+    client_certificate_secret_name: DnsName | None = None
+    """``entraApp``: existing Secret holding the application's certificate (instead of a client secret)."""
+    client_certificate_key: str = "certificate.pfx"
+    """``entraApp``: key of the certificate inside that Secret."""
+    authority: str = Field(default="https://login.microsoftonline.com", pattern=r"^https://")
+    """``entraApp``: Entra ID authority (sovereign clouds differ)."""
+    token_audience: str | None = None
+    """Token audience, when not ``https://azure-api.net/configuration`` (sovereign clouds)."""
+    role_definition_id: str | None = Field(default=None, pattern=r"^/subscriptions/.+/roleDefinitions/.+$")
+    """An existing role holding ``gateways/getConfiguration/action``; by default the stack
+    creates one, scoped to the APIM instance."""
+    create_apim_validator_role: bool = False
+    """Also give the APIM instance's system-assigned identity ``Microsoft.Authorization/*/read``
+    (it needs it to validate the gateway's identity). Once per instance: turn it on in one stack."""
+    workload_identity: WorkloadIdentitySettings | None = None
+
+    @model_validator(mode="after")
+    def _mode_requirements(self) -> AuthSettings:
+        if self.mode == "entraApp":
+            missing = [
+                key
+                for key, value in (
+                    ("tenantId", self.tenant_id),
+                    ("clientId", self.client_id),
+                    ("servicePrincipalObjectId", self.service_principal_object_id),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"mode 'entraApp' requires {', '.join(missing)}")
+        if self.mode == "workloadIdentity" and self.workload_identity is None:
+            raise ValueError("mode 'workloadIdentity' requires the workloadIdentity block")
+        if self.mode != "workloadIdentity" and self.workload_identity is not None:
+            raise ValueError(f"workloadIdentity only applies to mode 'workloadIdentity', not {self.mode!r}")
+        return self

@@ -1,0 +1,104 @@
+"""Shared pieces of the config schema: constants, field validators and the model base."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+CONFIG_NAMESPACE = "apim-gateway"
+"""Pulumi config namespace (the project name in ``Pulumi.yaml``)."""
+
+GATEWAY_IMAGE_REPOSITORY = "mcr.microsoft.com/azure-api-management/gateway"
+DEFAULT_GATEWAY_TAG = "2.11.1"
+"""Gateway image tag used when a stack does not pin one (a ``major.minor.patch`` tag)."""
+
+MAX_TOKEN_VALIDITY_DAYS = 30
+"""The management API refuses a token expiry more than 30 days ahead."""
+
+MAX_GATEWAY_NAME_LENGTH = 43
+"""Longest gateway name whose derived Kubernetes names (``<name>-instance-discovery``)
+still fit the 63-character DNS label limit."""
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)+$"
+)
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_PERCENT_OR_INT = re.compile(r"^(100|[1-9]?[0-9])%$")
+_PINNED_TAG = re.compile(r"^\d+\.\d+\.\d+$")
+_SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GATEWAY_TOKEN = re.compile(r"^(?:GatewayKey )?(?P<gateway>[^&\s]+)&(?P<expiry>\d{12})&(?P<signature>[^&\s]+)$")
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: lowercase letters, digits and '-', starting and "
+            "ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _dns_name(value: str) -> str:
+    if not _DNS_NAME.match(value):
+        raise ValueError("must be a lowercase DNS-1123 name (letters, digits, '-' and '.')")
+    return value
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError("must be a Kubernetes quantity such as '500m', '2', '512Mi' or '2Gi'")
+    return value
+
+
+def _int_or_percent(value: int | str) -> int | str:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("must be a non-negative integer or a percentage such as '25%'")
+        return value
+    if not _PERCENT_OR_INT.match(value):
+        raise ValueError("must be a non-negative integer or a percentage such as '25%'")
+    return value
+
+
+def _endpoint_host(value: str) -> str:
+    if "://" in value or "/" in value or not _HOSTNAME.match(value):
+        raise ValueError(
+            "must be a host name without scheme or path, such as "
+            "'contoso.configuration.azure-api.net' or 'config.apis.contoso.com'"
+        )
+    return value.lower()
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+IntOrPercent = Annotated[int | str, AfterValidator(_int_or_percent)]
+EndpointHost = Annotated[str, AfterValidator(_endpoint_host)]
+
+
+class Model(BaseModel):
+    """Base of every config model: frozen, camelCase keys, unknown keys refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def _guid(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError("must be a GUID such as 00000000-0000-0000-0000-000000000000")
+    return value.lower()
+
+
+Guid = Annotated[str, AfterValidator(_guid)]

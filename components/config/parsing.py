@@ -1,0 +1,213 @@
+"""Parsing a stack's raw config into a ``StackConfig``, and its one error message."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from .azure import ApimSettings
+from .fields import CONFIG_NAMESPACE
+from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems
+from .stack import GatewayConfig, StackConfig
+
+SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
+"""Top-level keys that must be set with ``pulumi config set --secret``."""
+
+
+class ConfigError(ValueError):
+    """Stack configuration is invalid. The message lists every problem found."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"invalid stack configuration ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands object values to programs as JSON strings; stack files hold them as YAML."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _show(value: Any, secret: bool) -> str:
+    if secret:
+        return "[secret]"
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _lookup(raw: Any, loc: tuple[int | str, ...]) -> tuple[bool, Any]:
+    node = raw
+    for part in loc:
+        if isinstance(node, Mapping):
+            if part not in node:
+                return False, None
+            node = node[part]
+        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False, None
+    return True, node
+
+
+def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = False) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+        # pydantic reports union branches as loc parts such as 'int' / 'str'; drop them.
+        loc = tuple(part for part in loc if part not in ("int", "str", "float", "bool", "is-instance[str]"))
+        key = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        found, value = _lookup(raw, loc)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "missing":
+            problems.append(f"{key}: required setting is missing")
+        elif item["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown setting (check the spelling; keys are camelCase)")
+        elif found:
+            problems.append(f"{key} = {_show(value, secret)}: {message}")
+        else:
+            problems.append(f"{key}: {message}")
+    return problems
+
+
+def parse_stack_config(
+    raw: Mapping[str, Any],
+    secret_keys: Iterable[str] = (),
+    now: datetime | None = None,
+) -> StackConfig:
+    """Validate a stack's ``apim-gateway:*`` config into a ``StackConfig``.
+
+    ``raw`` maps full keys (``apim-gateway:gateways``) to values, as the stack file or
+    the Pulumi runtime holds them. ``secret_keys`` lists the full keys set with
+    ``--secret``. Raises ``ConfigError`` naming every problem; returns only valid config.
+    """
+    now = now or datetime.now(UTC)
+    secret_keys = set(secret_keys)
+    prefix = f"{CONFIG_NAMESPACE}:"
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for full_key, value in raw.items():
+        if full_key.startswith(prefix):
+            values[full_key[len(prefix) :]] = _decode(value)
+
+    known = {"environment", "apim", "defaults", "gateways", *SECRET_KEYS}
+    for key in sorted(set(values) - known):
+        problems.append(f"{prefix}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
+    for key in SECRET_KEYS:
+        if key in values and f"{prefix}{key}" not in secret_keys:
+            problems.append(
+                f"{prefix}{key}: must be set as a secret (pulumi config set --secret {key} ...), "
+                "so that it is encrypted in the stack file and in state"
+            )
+
+    environment = values.get("environment")
+    if environment is None:
+        problems.append(f"{prefix}environment: required setting is missing (allowed: 'dev', 'prod')")
+    elif environment not in ENVIRONMENT_DEFAULTS:
+        problems.append(f"{prefix}environment = {_show(environment, False)}: allowed values are 'dev', 'prod'")
+    env_defaults = ENVIRONMENT_DEFAULTS.get(str(environment), ENVIRONMENT_DEFAULTS["dev"])
+
+    defaults = values.get("defaults", {})
+    if not isinstance(defaults, Mapping):
+        problems.append(f"{prefix}defaults = {_show(defaults, False)}: must be an object of gateway settings")
+        defaults = {}
+    raw_gateways = values.get("gateways")
+    gateways: list[GatewayConfig] = []
+    if raw_gateways is None:
+        problems.append(f"{prefix}gateways: required setting is missing (a list with at least one gateway)")
+        raw_gateways = []
+    elif not isinstance(raw_gateways, list) or not raw_gateways:
+        problems.append(f"{prefix}gateways = {_show(raw_gateways, False)}: must be a non-empty list of gateways")
+        raw_gateways = []
+
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(raw_gateways):
+        label = f"{prefix}gateways[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{label} = {_show(entry, False)}: must be an object with at least name and locationData")
+            continue
+        if isinstance(entry.get("name"), str):
+            label = f"{label}({entry['name']})"
+        merged = _deep_merge(_deep_merge(env_defaults, defaults), entry)
+        try:
+            gateway = GatewayConfig.model_validate(merged)
+        except ValidationError as error:
+            problems.extend(_problems(error, label, merged))
+            continue
+        if gateway.name in seen:
+            problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
+        seen[gateway.name] = index
+        problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
+        gateways.append(gateway)
+
+    apim: ApimSettings | None = None
+    try:
+        apim = ApimSettings.model_validate(values.get("apim", {}))
+    except ValidationError as error:
+        problems.extend(_problems(error, f"{prefix}apim", values.get("apim", {})))
+    else:
+        # 'managed' already requires serviceName; 'existing' needs it only to derive endpoints.
+        if not apim.service_name and not all(g.configuration_endpoint for g in gateways):
+            problems.append(
+                f"{prefix}apim.serviceName: required setting is missing (needed to derive the "
+                "configuration endpoint when a gateway sets no configurationEndpoint)"
+            )
+
+    raw_tokens = values.get("gatewayTokens", {})
+    if not isinstance(raw_tokens, Mapping):
+        problems.append(f"{prefix}gatewayTokens = [secret]: must be an object mapping gateway name to token")
+        raw_tokens = {}
+    raw_client_secrets = values.get("entraClientSecrets", {})
+    if not isinstance(raw_client_secrets, Mapping):
+        problems.append(f"{prefix}entraClientSecrets = [secret]: must be an object mapping gateway name to secret")
+        raw_client_secrets = {}
+    kubeconfig = values.get("kubeconfig")
+    if kubeconfig is not None and not isinstance(kubeconfig, str):
+        problems.append(f"{prefix}kubeconfig = [secret]: must be the kubeconfig file's content as a string")
+        kubeconfig = None
+
+    if problems or apim is None:
+        raise ConfigError(problems)
+
+    config = StackConfig(
+        environment=environment,
+        apim=apim,
+        gateways=tuple(gateways),
+        kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
+        gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
+        entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
+    )
+    secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
+    if secret_problems:
+        raise ConfigError(secret_problems)
+    return config
+
+
+def read_pulumi_config() -> StackConfig:
+    """Read and validate the running stack's config through the Pulumi runtime."""
+    from pulumi.runtime import config as runtime_config
+
+    raw: dict[str, Any] = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    secret_keys = [key for key in raw if runtime_config.is_config_secret(key)]
+    secret_keys += runtime_config.get_config_secret_keys_env()
+    return parse_stack_config(raw, secret_keys)
