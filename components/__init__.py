@@ -1,6 +1,7 @@
 """Azure API Management self-hosted gateway on Kubernetes, as one Pulumi component.
 
-- ``SelfHostedGateway`` / ``SelfHostedGatewayArgs`` (``gateway.py``): the component.
+- ``SelfHostedGateway`` (``gateway.py``) and ``SelfHostedGatewayArgs`` (``args.py``): the component;
+  ``azure_side.py`` and ``kubernetes_side.py`` register its two sides.
 - ``config/``: the stack configuration schema (frozen pydantic models), its rules and parsing.
 - ``settings.py``: the gateway settings map (config → ConfigMap data).
 - ``manifests.py``: pure functions producing each Kubernetes object.

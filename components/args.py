@@ -1,0 +1,66 @@
+"""The component's inputs (``SelfHostedGatewayArgs``) and what its Azure side hands to its Kubernetes side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .config import GatewayConfig
+from .token import GatewayKeyRegenerationProvider, GatewayTokenArgs, GatewayTokenProvider
+
+
+@dataclass
+class SelfHostedGatewayArgs:
+    """Inputs of ``SelfHostedGateway``."""
+
+    gateway: GatewayConfig
+    """Validated settings of this gateway (see ``components.config.GatewayConfig``)."""
+
+    apim_mode: Literal["managed", "existing"] = "managed"
+    """``managed`` creates the gateway resource in APIM (and, in token mode, generates its
+    token); ``existing`` deploys a gateway whose resource is managed elsewhere."""
+
+    apim_resource_group_name: pulumi.Input[str] | None = None
+    """Resource group of the APIM instance (``managed`` mode and the token-free auth modes)."""
+
+    apim_service_name: pulumi.Input[str] | None = None
+    """Name of the APIM instance; may be another resource's output. Required in ``managed``
+    mode, and in ``existing`` mode unless the gateway sets ``configurationEndpoint``."""
+
+    token: pulumi.Input[str] | None = None
+    """``existing`` mode with token auth: the gateway token (``GatewayKey …`` or bare). Always secret."""
+
+    entra_client_secret: pulumi.Input[str] | None = None
+    """``auth.mode: entraApp`` without a certificate: the application's client secret. Always secret."""
+
+    kubeconfig: pulumi.Input[str] | None = None
+    """Kubeconfig content; may be another resource's output. Always treated as secret.
+    Without it, ``gateway.kubernetes.kubeconfigPath`` or the ambient kubeconfig is used."""
+
+    kubernetes_provider: k8s.Provider | None = None
+    """An existing Kubernetes provider to deploy with; overrides ``kubeconfig``."""
+
+    now: datetime | None = None
+    """Clock for the token renewal window; defaults to the current time (tests pin it)."""
+
+    token_provider: GatewayTokenProvider | None = field(default=None, repr=False)
+    """Dynamic provider for the token; tests pass one with a fake Azure transport."""
+
+    key_regeneration_provider: GatewayKeyRegenerationProvider | None = field(default=None, repr=False)
+    """Dynamic provider for key rotation; tests pass one with a fake Azure transport."""
+
+
+@dataclass
+class Credentials:
+    """What the Azure side hands to the Kubernetes side."""
+
+    gateway_id: pulumi.Output[str]
+    token: pulumi.Output[str] | None = None
+    token_expires_on: pulumi.Output[str] | None = None
+    client_secret: pulumi.Output[str] | None = None
+    workload_client_id: pulumi.Output[str] | None = None
+    token_args: GatewayTokenArgs | None = None

@@ -1,0 +1,131 @@
+"""The Kubernetes side of ``SelfHostedGateway``: registers the objects ``manifests.py`` describes.
+
+One place per object; every object is a child of the component, on the stack's Kubernetes provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import manifests
+from .args import Credentials, SelfHostedGatewayArgs
+
+
+def kubernetes_side(
+    component: pulumi.ComponentResource,
+    name: str,
+    args: SelfHostedGatewayArgs,
+    credentials: Credentials,
+    settings: pulumi.Output[dict[str, str]],
+) -> k8s.apps.v1.Deployment:
+    gateway = args.gateway
+    provider = args.kubernetes_provider or _kubernetes_provider(component, name, args)
+    k8s_opts = pulumi.ResourceOptions(parent=component, provider=provider)
+    namespace_depends: list[pulumi.Resource] = []
+    if gateway.namespace.create:
+        ns = manifests.namespace(gateway)
+        namespace_depends.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=k8s_opts))
+    in_namespace = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespace_depends))
+
+    pod_depends: list[pulumi.Resource] = []
+    # In render mode the manifests are files: keep credentials out of them unless asked.
+    render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
+    credential = credentials.token if credentials.token is not None else credentials.client_secret
+    if not render_credentials:
+        # Rendered files hold everything in plain text: not even a digest of the credential.
+        credential = None
+    if credentials.token is not None and render_credentials:
+        secret = manifests.token_secret(gateway, credentials.token)
+        pod_depends.append(_secret(f"{name}-token", secret, in_namespace))
+    if credentials.client_secret is not None and render_credentials:
+        secret = manifests.entra_secret(gateway, credentials.client_secret)
+        pod_depends.append(_secret(f"{name}-entra-secret", secret, in_namespace))
+    if credentials.workload_client_id is not None:
+        account = manifests.service_account(gateway, credentials.workload_client_id)
+        assert account is not None
+        pod_depends.append(
+            k8s.core.v1.ServiceAccount(
+                f"{name}-service-account",
+                metadata=account["metadata"],
+                automount_service_account_token=account["automountServiceAccountToken"],
+                opts=in_namespace,
+            )
+        )
+
+    config_map = manifests.settings_config_map(gateway, settings)
+    pod_depends.append(
+        k8s.core.v1.ConfigMap(
+            f"{name}-settings", metadata=config_map["metadata"], data=config_map["data"], opts=in_namespace
+        )
+    )
+
+    claim = manifests.backup_claim(gateway)
+    if claim is not None:
+        pod_depends.append(
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-config-backup",
+                metadata=claim["metadata"],
+                spec=claim["spec"],
+                opts=pulumi.ResourceOptions.merge(
+                    in_namespace, pulumi.ResourceOptions(retain_on_delete=gateway.backup.keep_on_destroy)
+                ),
+            )
+        )
+
+    spec = manifests.deployment(
+        gateway,
+        settings_digest=settings.apply(manifests.settings_checksum),
+        credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
+    )
+    deployment = k8s.apps.v1.Deployment(
+        f"{name}-deployment",
+        metadata=spec["metadata"],
+        spec=spec["spec"],
+        opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=pod_depends)),
+    )
+    for key, service in (
+        ("traffic", manifests.traffic_service(gateway)),
+        ("discovery", manifests.discovery_service(gateway)),
+    ):
+        k8s.core.v1.Service(f"{name}-{key}", metadata=service["metadata"], spec=service["spec"], opts=in_namespace)
+    budget = manifests.disruption_budget(gateway)
+    if budget is not None:
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-disruption-budget", metadata=budget["metadata"], spec=budget["spec"], opts=in_namespace
+        )
+    scaler = manifests.autoscaler(gateway)
+    if scaler is not None:
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-autoscaler", metadata=scaler["metadata"], spec=scaler["spec"], opts=in_namespace
+        )
+    policy = manifests.network_policy(gateway)
+    if policy is not None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=in_namespace
+        )
+    return deployment
+
+
+def _secret(name: str, secret: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
+    return k8s.core.v1.Secret(
+        name, metadata=secret["metadata"], type=secret["type"], string_data=secret["stringData"], opts=opts
+    )
+
+
+def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs) -> k8s.Provider:
+    settings = args.gateway.kubernetes
+    kubeconfig: pulumi.Input[str] | None = None
+    if args.kubeconfig is not None:
+        kubeconfig = pulumi.Output.secret(args.kubeconfig)
+    elif settings.kubeconfig_path:
+        kubeconfig = settings.kubeconfig_path  # the provider accepts a path as well as content
+    return k8s.Provider(
+        f"{name}-kubernetes",
+        kubeconfig=kubeconfig,
+        context=settings.context,
+        render_yaml_to_directory=settings.render_yaml_to_directory,
+        opts=pulumi.ResourceOptions(parent=component),
+    )
