@@ -16,8 +16,6 @@ renews it. Because a window starts no later than now, the expiry is never more t
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +23,35 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from .azure_credentials import (
+    AZURE_CLOUDS,
+    AzureCloud,
+    ClientFactory,
+    TokenGenerationError,
+    azure_cloud,
+    azure_credential,
+    default_client_factory,
+    management_client,
+)
 from .config import MAX_TOKEN_VALIDITY_DAYS
+
+__all__ = [
+    "AZURE_CLOUDS",
+    "AzureCloud",
+    "ClientFactory",
+    "GatewayKeyRegeneration",
+    "GatewayKeyRegenerationProvider",
+    "GatewayToken",
+    "GatewayTokenArgs",
+    "GatewayTokenProvider",
+    "TokenGenerationError",
+    "azure_cloud",
+    "azure_credential",
+    "default_client_factory",
+    "format_expiry",
+    "management_client",
+    "renewal_window",
+]
 
 TOKEN_PREFIX = "GatewayKey "  # noqa: S105 - the scheme word the gateway expects, not a secret
 CLOCK_SKEW_MARGIN = timedelta(hours=1)
@@ -33,10 +59,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Inputs whose change means a new token is needed.
 TOKEN_INPUTS = ("subscription_id", "resource_group_name", "service_name", "gateway_id", "key_type", "expires_on")
-
-
-class TokenGenerationError(RuntimeError):
-    """Azure refused (or could not be asked) to generate a gateway token."""
 
 
 @dataclass(frozen=True)
@@ -72,81 +94,6 @@ def format_expiry(moment: datetime) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Credentials: the same identity the azure-native provider uses.
-
-
-@dataclass(frozen=True)
-class AzureCloud:
-    """Endpoints of one Azure cloud, as the azure-native provider's ``ARM_ENVIRONMENT`` names them."""
-
-    resource_manager: str
-    authority: str
-
-
-AZURE_CLOUDS = {
-    "public": AzureCloud("https://management.azure.com", "login.microsoftonline.com"),
-    "usgovernment": AzureCloud("https://management.usgovcloudapi.net", "login.microsoftonline.us"),
-    "china": AzureCloud("https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
-}
-
-
-def azure_cloud(environment: Mapping[str, str] | None = None) -> AzureCloud:
-    """The cloud named by ``ARM_ENVIRONMENT`` (default ``public``), like the azure-native provider."""
-    name = ((environment if environment is not None else os.environ).get("ARM_ENVIRONMENT") or "public").lower()
-    if name not in AZURE_CLOUDS:
-        raise TokenGenerationError(f"ARM_ENVIRONMENT = {name!r}: allowed values are {', '.join(AZURE_CLOUDS)}")
-    return AZURE_CLOUDS[name]
-
-
-def azure_credential(cloud: AzureCloud) -> Any:
-    """An azure-identity credential chosen like the azure-native provider chooses its own.
-
-    ``ARM_*`` variables (service principal secret, OIDC token, managed identity) first, as
-    azure-native reads them; otherwise ``DefaultAzureCredential``, which covers the
-    ``AZURE_*`` variables, workload identity, managed identity and ``az login``.
-    """
-    from azure.identity import (
-        ClientAssertionCredential,
-        ClientSecretCredential,
-        DefaultAzureCredential,
-        ManagedIdentityCredential,
-    )
-
-    env = os.environ
-    client_id, tenant_id = env.get("ARM_CLIENT_ID"), env.get("ARM_TENANT_ID")
-    if env.get("ARM_USE_MSI", "").lower() == "true":
-        return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
-    if client_id and tenant_id and env.get("ARM_CLIENT_SECRET"):
-        return ClientSecretCredential(tenant_id, client_id, env["ARM_CLIENT_SECRET"], authority=cloud.authority)
-    if client_id and tenant_id and env.get("ARM_OIDC_TOKEN"):
-        oidc_token = env["ARM_OIDC_TOKEN"]
-        return ClientAssertionCredential(tenant_id, client_id, lambda: oidc_token, authority=cloud.authority)
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True, authority=cloud.authority)
-
-
-ClientFactory = Callable[[str], Any]
-"""subscription id → ``azure.mgmt.apimanagement.ApiManagementClient``."""
-
-
-def management_client(subscription_id: str, credential: Any, cloud: AzureCloud, **options: Any) -> Any:
-    """The official APIM management client for ``cloud`` (``options``: azure-core settings such as a transport)."""
-    from azure.mgmt.apimanagement import ApiManagementClient
-
-    return ApiManagementClient(
-        credential=credential,
-        subscription_id=subscription_id,
-        base_url=cloud.resource_manager,
-        credential_scopes=[f"{cloud.resource_manager}/.default"],
-        **options,
-    )
-
-
-def default_client_factory(subscription_id: str) -> Any:
-    cloud = azure_cloud()
-    return management_client(subscription_id, azure_credential(cloud), cloud)
-
-
-# ---------------------------------------------------------------------------
 
 
 def _explain(error: Exception, props: dict[str, Any], action: str, permission: str) -> TokenGenerationError:
@@ -160,7 +107,7 @@ def _explain(error: Exception, props: dict[str, Any], action: str, permission: s
         return TokenGenerationError(
             f"could not authenticate to Azure to {action} for {where}: {error.message}. "
             "Log in with 'az login', or set ARM_CLIENT_ID/ARM_TENANT_ID with ARM_CLIENT_SECRET, "
-            "ARM_OIDC_TOKEN or ARM_USE_MSI, as for the azure-native provider."
+            "ARM_USE_OIDC=true or ARM_USE_MSI=true, as for the azure-native provider (docs/azure-identity.md)."
         )
     if isinstance(error, HttpResponseError):
         status = error.status_code

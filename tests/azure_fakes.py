@@ -1,12 +1,21 @@
-"""Fakes at the edges of the official Azure SDK: a credential, and an HTTP adapter under
-azure-core's RequestsTransport that answers Azure Resource Manager from a script."""
+"""Fakes at the edges of the official Azure SDK: a credential, an HTTP adapter under
+azure-core's RequestsTransport that answers Azure Resource Manager from a script, and real
+HTTP(S) servers on 127.0.0.1 standing in for GitHub's OIDC token endpoint and Entra ID."""
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from azure.core.credentials import AccessToken
@@ -64,17 +73,23 @@ class FakeCredential:
 
 
 def client_factory(
-    adapter: FakeArm, credential: FakeCredential | None = None, cloud: AzureCloud = AZURE_CLOUDS["public"]
+    adapter: FakeArm,
+    credential: FakeCredential | None = None,
+    cloud: AzureCloud = AZURE_CLOUDS["public"],
+    credential_factory: Callable[[], Any] | None = None,
 ) -> ClientFactory:
-    """Builds the project's ApiManagementClient (``management_client``) on the fakes."""
-    credential = credential or FakeCredential()
+    """Builds the project's ApiManagementClient (``management_client``) on the fake ARM.
+
+    ``credential_factory`` (for example the project's own ``azure_credential``) builds a fresh
+    credential per client, as production does; otherwise ``credential`` (a fake) is used."""
+    fake = credential or FakeCredential()
 
     def factory(subscription_id: str) -> ApiManagementClient:
         session = requests.Session()
         session.mount("https://", adapter)
         client: ApiManagementClient = management_client(
             subscription_id,
-            credential,
+            credential_factory() if credential_factory else fake,
             cloud,
             transport=RequestsTransport(session=session, session_owner=False),
             retry_total=0,
@@ -82,3 +97,115 @@ def client_factory(
         return client
 
     return factory
+
+
+# ---------------------------------------------------------------------------
+# Real servers on the loopback interface
+
+
+@dataclass
+class Received:
+    """One request a loopback server answered."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+
+
+Answer = Callable[[Received], tuple[int, dict[str, Any]]]
+
+
+@dataclass
+class LoopbackServer:
+    """``http.server`` on 127.0.0.1 (an ephemeral port) in a thread, answering JSON from ``answer``;
+    HTTPS when given a ``tls`` context. A context manager: stopped and joined on exit."""
+
+    answer: Answer
+    tls: ssl.SSLContext | None = None
+    received: list[Received] = field(default_factory=list)
+
+    def __enter__(self) -> LoopbackServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 5  # bounded reads: a stuck client cannot hold the test
+
+            def _reply(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                request = Received(
+                    method=self.command,
+                    path=url.path,
+                    query=parse_qs(url.query),
+                    headers={key.lower(): value for key, value in self.headers.items()},
+                    form=parse_qs(body),
+                )
+                server.received.append(request)
+                status, reply = server.answer(request)
+                content = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = _reply  # noqa: N815 - http.server's method names
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+
+def loopback_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a self-signed certificate for 127.0.0.1, and the certificate's
+    path (to trust it as a CA bundle). Made with ``cryptography``, valid for one hour."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = directory / "loopback.pem", directory / "loopback.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate_path, key_path)
+    return context, certificate_path

@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from azure_fakes import SIGNED, SUBSCRIPTION, FakeArm, FakeCredential, client_factory
+from azure_fakes import (
+    SIGNED,
+    SUBSCRIPTION,
+    FakeArm,
+    FakeCredential,
+    LoopbackServer,
+    Received,
+    client_factory,
+    loopback_tls,
+)
 
+from components.azure_credentials import AzureCloud, azure_credential, oidc_assertion
 from components.token import (
     TOKEN_INPUTS,
     GatewayTokenProvider,
@@ -159,3 +170,139 @@ def test_sovereign_clouds_use_their_own_endpoints() -> None:
         TokenGenerationError, match="ARM_ENVIRONMENT = 'germany': allowed values are public, usgovernment, china"
     ):
         azure_cloud({"ARM_ENVIRONMENT": "germany"})
+
+
+# -- the credential in CI: ARM_USE_OIDC, as azure-native ---------------------------------
+
+OIDC_TENANT = "72f988bf-0000-4000-8000-000000000001"
+OIDC_CLIENT = "0b6f1d2e-0000-4000-8000-000000000002"
+ARM_CREDENTIAL_VARIABLES = (
+    "ARM_CLIENT_ID",
+    "ARM_TENANT_ID",
+    "ARM_CLIENT_SECRET",
+    "ARM_USE_OIDC",
+    "ARM_USE_MSI",
+    "ARM_OIDC_TOKEN",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "ARM_OIDC_REQUEST_URL",
+    "ARM_OIDC_REQUEST_TOKEN",
+    "ARM_OIDC_AUDIENCE",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ARM_ENVIRONMENT",
+)
+
+
+@pytest.fixture
+def oidc_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A CI-like environment: ARM_USE_OIDC with the client and tenant, nothing else."""
+    for name in ARM_CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARM_USE_OIDC", "true")
+    monkeypatch.setenv("ARM_CLIENT_ID", OIDC_CLIENT)
+    monkeypatch.setenv("ARM_TENANT_ID", OIDC_TENANT)
+    return monkeypatch
+
+
+def test_oidc_credential_exchanges_a_fresh_github_token_at_the_clouds_authority(
+    oidc_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With ``ARM_USE_OIDC=true`` and GitHub's request variables, the provider's credential asks
+    GitHub for an ID token (GET ``$ACTIONS_ID_TOKEN_REQUEST_URL&audience=api://AzureADTokenExchange``,
+    ``Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN``, reply ``{"value": <jwt>}``: GitHub Docs,
+    "About security hardening with OpenID Connect", "Updating your actions for OIDC"), sends it as
+    ``client_assertion`` to ``<authority>/<tenant>/oauth2/v2.0/token`` (azure-identity 1.27.0
+    ``ClientAssertionCredential`` → ``_internal/aad_client_base.py`` ``_get_token_url``), and ARM gets
+    the resulting bearer token; azure-native does the same (pulumi-azure-native
+    ``provider/pkg/provider/auth_azidentity.go``, ``newOidcCredential`` and
+    ``getOidcTokenExchangeAssertion``). A new ID token is requested for every Entra token request.
+
+    Both endpoints are real servers on 127.0.0.1. azure-identity refuses a non-https authority
+    (``_internal/utils.py`` ``normalize_authority``), so the fake Entra ID serves TLS with a
+    certificate made here, trusted through ``REQUESTS_CA_BUNDLE`` (read by requests, under
+    azure-core's RequestsTransport); ARM is the transport-level fake of the other tests."""
+    issued: list[str] = []
+
+    def github(request: Received) -> tuple[int, dict[str, Any]]:
+        issued.append(f"github-id-token-{len(issued) + 1}")
+        return 200, {"value": issued[-1]}
+
+    def entra(request: Received) -> tuple[int, dict[str, Any]]:
+        return 200, {"token_type": "Bearer", "expires_in": 3600, "access_token": "entra-access-token"}
+
+    tls, ca_bundle = loopback_tls(tmp_path)
+    oidc_env.setenv("REQUESTS_CA_BUNDLE", str(ca_bundle))
+    with LoopbackServer(github) as github_server, LoopbackServer(entra, tls=tls) as entra_server:
+        # GitHub's request URL already carries a query string, hence '&audience=' in its docs.
+        oidc_env.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", f"{github_server.url}/_apis/idtoken?api-version=2.0")
+        oidc_env.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "github-request-bearer")
+        cloud = AzureCloud("https://management.azure.com", authority=f"127.0.0.1:{entra_server.port}")
+        adapter = FakeArm()
+        provider = GatewayTokenProvider(
+            client_factory=client_factory(adapter, cloud=cloud, credential_factory=lambda: azure_credential(cloud))
+        )
+        provider.create(props())
+        provider.update("id", props(), props(expires_on="2026-12-29T23:00:00Z"))
+
+        credential = azure_credential(cloud)  # one credential, two token requests: two ID tokens
+        credential.get_token("https://management.azure.com/.default")
+        credential.get_token("https://graph.microsoft.com/.default")
+
+    assert len(github_server.received) == 4
+    for request in github_server.received:
+        assert (request.method, request.path) == ("GET", "/_apis/idtoken")
+        assert request.query == {"api-version": ["2.0"], "audience": ["api://AzureADTokenExchange"]}
+        scheme, _, bearer = request.headers["authorization"].partition(" ")
+        assert (scheme.lower(), bearer) == ("bearer", "github-request-bearer")
+
+    assert [request.path for request in entra_server.received] == [f"/{OIDC_TENANT}/oauth2/v2.0/token"] * 4
+    forms = [request.form for request in entra_server.received]
+    assert [form["client_assertion"] for form in forms] == [[token] for token in issued]
+    assert len(set(issued)) == 4  # a fresh assertion for each token request
+    for form in forms:
+        assert form["client_assertion_type"] == ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]
+        assert form["client_id"] == [OIDC_CLIENT]
+        assert form["grant_type"] == ["client_credentials"]
+    assert forms[0]["scope"] == ["https://management.azure.com/.default"]
+    assert forms[3]["scope"] == ["https://graph.microsoft.com/.default"]
+
+    assert [request.headers["Authorization"] for request in adapter.requests] == ["Bearer entra-access-token"] * 2
+
+
+def test_oidc_token_file_is_read_for_every_assertion_and_a_given_token_comes_first(tmp_path: Path) -> None:
+    """azure-native's order: ``ARM_OIDC_TOKEN``, then ``ARM_OIDC_TOKEN_FILE_PATH``, then the request
+    endpoint (pulumi-azure-native ``auth_azidentity.go`` ``newOidcCredential``). The file is read for
+    each assertion (azure-native reads it once), so a rotated projected token is picked up."""
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token\n")
+    assertion = oidc_assertion({"ARM_OIDC_TOKEN_FILE_PATH": str(token_file), "ARM_OIDC_REQUEST_URL": "http://x"})
+    assert assertion() == "first-token"
+    token_file.write_text("rotated-token")
+    assert assertion() == "rotated-token"
+    given = oidc_assertion({"ARM_OIDC_TOKEN": "given", "ARM_OIDC_TOKEN_FILE_PATH": str(token_file)})
+    assert given() == "given"
+
+
+def test_oidc_without_any_token_source_is_one_clear_error(oidc_env: pytest.MonkeyPatch) -> None:
+    """``ARM_USE_OIDC=true`` with neither a token nor a request URL stops, naming every variable that
+    would do, as azure-native stops ("OIDC token or request URL and token" must be configured:
+    ``auth_azidentity.go`` ``newOidcCredential``), instead of falling back to another login."""
+    with pytest.raises(TokenGenerationError) as caught:
+        GatewayTokenProvider().create(props())  # the production client factory
+    message = str(caught.value)
+    assert message.startswith("ARM_USE_OIDC is 'true' but no OIDC token is available: set ")
+    for name in (
+        "ARM_OIDC_TOKEN,",
+        "ARM_OIDC_TOKEN_FILE_PATH",
+        "ARM_OIDC_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ARM_OIDC_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    ):
+        assert name in message
+    oidc_env.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/idtoken?api-version=2.0")
+    with pytest.raises(TokenGenerationError, match=r"found the request URL but not the request token"):
+        GatewayTokenProvider().create(props())
+    oidc_env.delenv("ARM_TENANT_ID")
+    with pytest.raises(TokenGenerationError, match=r"ARM_USE_OIDC is 'true': ARM_TENANT_ID must be set as well"):
+        GatewayTokenProvider().create(props())
