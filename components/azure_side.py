@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,18 +90,11 @@ def azure_side(
         )
     else:
         assert client is not None
-        apim_scope = pulumi.Output.concat(
-            "/subscriptions/",
-            client.subscription_id,
-            "/resourceGroups/",
-            args.apim_resource_group_name,  # type: ignore[arg-type]
-            "/providers/Microsoft.ApiManagement/service/",
-            args.apim_service_name,  # type: ignore[arg-type]
-        )
+        scopes = _role_scopes(args, client.subscription_id)
         principal_id = _identity(component, name, args, credentials, child)
-        _configuration_reader(component, name, args, apim_scope, principal_id, child)
+        _configuration_reader(component, name, args, scopes, principal_id, child)
         if auth.create_apim_validator_role:
-            _apim_validator(component, name, args, apim_scope, child)
+            _apim_validator(component, name, args, scopes, child)
     return credentials
 
 
@@ -197,79 +191,159 @@ def _identity(
     return pulumi.Output.from_input(identity.principal_id)
 
 
+@dataclass(frozen=True)
+class RoleScopes:
+    """Where the custom roles are defined, and where they are assigned."""
+
+    definition: pulumi.Output[str]
+    """The APIM instance's resource group or subscription (``auth.customRoleScope``): the role
+    definitions' scope and their only ``assignableScopes`` entry. Microsoft documents management
+    groups, subscriptions and resource groups there, and advises against a single resource
+    (Microsoft Learn, "Understand Azure role definitions", AssignableScopes)."""
+    instance: pulumi.Output[str]
+    """The APIM instance's resource id: where the configuration reader is assigned."""
+    service_name: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+
+
+def _role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]) -> RoleScopes:
+    subscription = pulumi.Output.concat("/subscriptions/", subscription_id)
+    resource_group_name = pulumi.Output.from_input(args.apim_resource_group_name).apply(str)
+    service_name = pulumi.Output.from_input(args.apim_service_name).apply(str)
+    resource_group = pulumi.Output.concat(subscription, "/resourceGroups/", resource_group_name)
+    return RoleScopes(
+        definition=resource_group if args.gateway.auth.custom_role_scope == "resourceGroup" else subscription,
+        instance=pulumi.Output.concat(resource_group, "/providers/Microsoft.ApiManagement/service/", service_name),
+        service_name=service_name,
+        resource_group_name=resource_group_name,
+    )
+
+
 def _configuration_reader(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,
-    apim_scope: pulumi.Output[str],
+    scopes: RoleScopes,
     principal_id: pulumi.Input[str],
     child: pulumi.ResourceOptions,
 ) -> None:
-    """The role holding getConfiguration (there is no built-in one), assigned on the instance."""
+    """The role holding getConfiguration (there is no built-in one): defined at the resource group
+    or subscription, assigned to the gateway's identity on the instance only. Microsoft's
+    self-hosted gateway Entra ID and workload identity articles ("Assign API Management Gateway
+    Configuration Reader Role": scope "The API Management instance") and their role template."""
     gateway = args.gateway
     role_id: pulumi.Input[str]
+    role_key: pulumi.Output[str]
     if gateway.auth.role_definition_id:
         role_id = gateway.auth.role_definition_id
+        role_key = pulumi.Output.from_input(gateway.auth.role_definition_id)
     else:
+        # Stable per scope: the same definition scope, instance and gateway always give the same GUID.
+        role_key = pulumi.Output.all(scopes.definition, scopes.service_name).apply(
+            lambda parts: _guid(parts[0], parts[1], gateway.name, "configuration-reader")
+        )
         role = azure_native.authorization.RoleDefinition(
             f"{name}-configuration-reader",
-            role_definition_id=apim_scope.apply(lambda scope: _guid(scope, gateway.name, "configuration-reader")),
-            role_name=apim_scope.apply(
-                lambda scope: f"API Management Gateway Configuration Reader ({scope.rsplit('/', 1)[-1]}/{gateway.name})"
+            role_definition_id=role_key,
+            # Role names are unique per tenant (Microsoft Learn, "Azure custom roles", roleName):
+            # the definition scope in the name keeps two stacks' roles apart.
+            role_name=pulumi.Output.all(scopes.definition, scopes.service_name).apply(
+                lambda parts: f"API Management Gateway Configuration Reader: {gateway.name} of {parts[1]} ({parts[0]})"
             ),
-            description="Lets a self-hosted gateway download its configuration.",
-            scope=apim_scope,
-            assignable_scopes=[apim_scope],
+            description="Can read self-hosted gateway configuration from Configuration API",
+            scope=scopes.definition,
+            assignable_scopes=[scopes.definition],
             permissions=[azure_native.authorization.PermissionArgs(data_actions=[GET_CONFIGURATION_ACTION])],
             opts=child,
         )
         role_id = role.id
     azure_native.authorization.RoleAssignment(
         f"{name}-configuration-reader",
-        role_assignment_name=apim_scope.apply(
-            lambda scope: _guid(scope, gateway.name, "configuration-reader-assignment")
+        # The role is part of the assignment's name: an assignment cannot change its role, so a new
+        # role (or a new definition scope) is a new assignment, created before the old one goes.
+        role_assignment_name=pulumi.Output.all(scopes.instance, role_key).apply(
+            lambda parts: _guid(parts[0], gateway.name, parts[1], "configuration-reader-assignment")
         ),
         principal_id=principal_id,
         principal_type="ServicePrincipal",
         role_definition_id=role_id,
-        scope=apim_scope,
+        scope=scopes.instance,
         opts=child,
     )
+
+
+class ApimIdentityError(pulumi.RunError):
+    """The APIM instance has no system-assigned managed identity to give the validator role to."""
+
+
+def _identity_field(identity: Any, key: str) -> Any:
+    """A field of the invoke's identity: a typed object, or a plain mapping once ``Output.all`` unwrapped it."""
+    if identity is None:
+        return None
+    if isinstance(identity, dict):
+        return identity.get(key)
+    return getattr(identity, key, None)
+
+
+def _system_assigned_principal(identity: Any, service_name: str, resource_group_name: str) -> str:
+    principal_id = _identity_field(identity, "principal_id")
+    if not principal_id:
+        kind = _identity_field(identity, "type") or "None"
+        raise ApimIdentityError(
+            f"API Management instance {service_name!r} (resource group {resource_group_name!r}) has no "
+            f"system-assigned managed identity (identity type: {kind}); auth.createApimValidatorRole gives "
+            "that identity the role it needs to validate the gateway's Entra ID tokens. Enable the "
+            "instance's system-assigned managed identity and run again, or set "
+            "auth.createApimValidatorRole: false and assign the role yourself (docs/azure-identity.md)."
+        )
+    return str(principal_id)
 
 
 def _apim_validator(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,
-    apim_scope: pulumi.Output[str],
+    scopes: RoleScopes,
     child: pulumi.ResourceOptions,
 ) -> None:
-    """The APIM instance's own identity must read role assignments to validate callers."""
+    """The APIM instance's own identity must read role assignments to validate callers: Microsoft's
+    "API Management Configuration API Access Validator Service Role" (``Microsoft.Authorization/*/read``),
+    assigned to the instance's system-assigned identity (the only kind supported) at the resource
+    group or subscription the instance is deployed in (the self-hosted gateway Entra ID and workload
+    identity articles, "Assign API Management Configuration API Access Validator Service Role")."""
     instance = azure_native.apimanagement.get_api_management_service_output(
         resource_group_name=args.apim_resource_group_name,  # type: ignore[arg-type]
         service_name=args.apim_service_name,  # type: ignore[arg-type]
         opts=pulumi.InvokeOutputOptions(parent=component),
     )
+    # Checked inside the apply, so preview stops as well; never an assignment with an empty principal.
+    principal_id = pulumi.Output.all(instance.identity, scopes.service_name, scopes.resource_group_name).apply(
+        lambda parts: _system_assigned_principal(parts[0], parts[1], parts[2])
+    )
+    role_key = pulumi.Output.all(scopes.definition, scopes.service_name).apply(
+        lambda parts: _guid(parts[0], parts[1], "apim-validator")
+    )
     role = azure_native.authorization.RoleDefinition(
         f"{name}-apim-validator",
-        role_definition_id=apim_scope.apply(lambda scope: _guid(scope, "apim-validator")),
-        role_name=apim_scope.apply(
-            lambda scope: f"API Management Gateway Identity Validator ({scope.rsplit('/', 1)[-1]})"
+        role_definition_id=role_key,
+        role_name=pulumi.Output.all(scopes.definition, scopes.service_name).apply(
+            lambda parts: f"API Management Configuration API Access Validator Service Role: {parts[1]} ({parts[0]})"
         ),
-        description="Lets the API Management instance validate its self-hosted gateways' identities.",
-        scope=apim_scope,
-        assignable_scopes=[apim_scope],
+        description="Can access RBAC permissions on the API Management resource to authorize requests in "
+        "Configuration API.",
+        scope=scopes.definition,
+        assignable_scopes=[scopes.definition],
         permissions=[azure_native.authorization.PermissionArgs(actions=["Microsoft.Authorization/*/read"])],
         opts=child,
     )
     azure_native.authorization.RoleAssignment(
         f"{name}-apim-validator",
-        role_assignment_name=apim_scope.apply(lambda scope: _guid(scope, "apim-validator-assignment")),
-        principal_id=instance.identity.apply(
-            lambda identity: identity.principal_id if identity and identity.principal_id else ""
+        role_assignment_name=pulumi.Output.all(scopes.definition, scopes.service_name, role_key).apply(
+            lambda parts: _guid(parts[0], parts[1], parts[2], "apim-validator-assignment")
         ),
+        principal_id=principal_id,
         principal_type="ServicePrincipal",
         role_definition_id=role.id,
-        scope=apim_scope,
+        scope=scopes.definition,
         opts=child,
     )

@@ -25,6 +25,9 @@ from pulumi.runtime import mocks, settings
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi's wire marker for secrets
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
+TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
+APIM_PRINCIPAL_ID = "00000000-0000-0000-0000-0000000000dd"
+"""Principal id of the mocked APIM instance's system-assigned identity."""
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
 
 
@@ -103,9 +106,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if invoke == "azure-native:authorization:getClientConfig":
             return {
                 "subscriptionId": SUBSCRIPTION_ID,
-                "tenantId": "00000000-0000-0000-0000-0000000000aa",
+                "tenantId": TENANT_ID,
                 "clientId": "00000000-0000-0000-0000-0000000000bb",
                 "objectId": "00000000-0000-0000-0000-0000000000cc",
+            }, []
+        if invoke == "azure-native:apimanagement:getApiManagementService":
+            # An instance with its system-assigned identity enabled (the validator role needs it).
+            return {
+                "name": args.args.get("serviceName"),
+                "identity": {"type": "SystemAssigned", "principalId": APIM_PRINCIPAL_ID, "tenantId": TENANT_ID},
             }, []
         return {}, []
 
@@ -169,15 +178,17 @@ def run_program(
     config: dict[str, Any] | None = None,
     secret_keys: tuple[str, ...] = (),
     stack: str = "dev",
+    preview: bool = False,
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
-    ``secret_keys`` lists the config keys to treat as set with ``--secret``.
+    ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs it
+    as ``pulumi preview`` would (a dry run).
     """
     recording = Recording()
     monitor = RecordingMonitor(recording)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
         list(secret_keys),

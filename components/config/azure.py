@@ -134,10 +134,17 @@ class AuthSettings(Model):
     """Token audience, when not ``https://azure-api.net/configuration`` (sovereign clouds)."""
     role_definition_id: str | None = Field(default=None, pattern=r"^/subscriptions/.+/roleDefinitions/.+$")
     """An existing role holding ``gateways/getConfiguration/action``; by default the stack
-    creates one, scoped to the APIM instance."""
+    creates one (defined at ``customRoleScope``). Either way it is assigned on the APIM instance."""
+    custom_role_scope: Literal["resourceGroup", "subscription"] = "resourceGroup"
+    """Where the stack defines its custom roles (their ``assignableScopes``): the APIM instance's
+    resource group or its subscription. Azure takes management groups, subscriptions and
+    resource groups there, not a single resource (Microsoft Learn, "Understand Azure role
+    definitions", AssignableScopes); the configuration reader is still assigned on the instance only."""
     create_apim_validator_role: bool = False
     """Also give the APIM instance's system-assigned identity ``Microsoft.Authorization/*/read``
-    (it needs it to validate the gateway's identity). Once per instance: turn it on in one stack."""
+    at ``customRoleScope`` (it needs it to validate the gateway's identity; Microsoft's
+    self-hosted gateway Entra ID article). The instance needs a system-assigned identity.
+    Once per instance: turn it on in one stack."""
     workload_identity: WorkloadIdentitySettings | None = None
 
     @model_validator(mode="after")

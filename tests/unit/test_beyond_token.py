@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import runpy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,14 +17,19 @@ from harness import (
     ENTRA_CLIENT,
     ENTRA_SP_OBJECT,
     ENTRA_TENANT,
+    ROOT,
+    SUBSCRIPTION_ID,
     WORKLOAD_AUTH,
     Recording,
     run_main,
+    run_program,
     stack_file_config,
 )
 
 from components import manifests, parse_stack_config
+from components.azure_side import ApimIdentityError
 from components.config import ConfigError, GatewayConfig
+from components.offline import APIM_PRINCIPAL_ID, OfflineMocks
 from components.settings import gateway_settings
 from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
 
@@ -31,6 +37,9 @@ NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 TENANT, CLIENT, SP_OBJECT = ENTRA_TENANT, ENTRA_CLIENT, ENTRA_SP_OBJECT
 ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
+SUBSCRIPTION_SCOPE = f"/subscriptions/{SUBSCRIPTION_ID}"
+RESOURCE_GROUP_SCOPE = f"{SUBSCRIPTION_SCOPE}/resourceGroups/rg-apim-prod"
+INSTANCE_SCOPE = f"{RESOURCE_GROUP_SCOPE}/providers/Microsoft.ApiManagement/service/contoso-apim-prod"
 REGENERATION_PROPS = {
     "subscription_id": "00000000-0000-0000-0000-000000000001",
     "resource_group_name": "rg",
@@ -211,19 +220,121 @@ def test_entra_app_stack() -> None:
     recording = run_main(*with_client_secret(stack(auth=ENTRA)), stack="prod")
     assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token
     role = recording.one("azure-native:authorization:RoleDefinition").inputs
-    scope = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-apim-prod/providers/Microsoft.ApiManagement/service/contoso-apim-prod"
-    assert role["scope"] == scope and role["assignableScopes"] == [scope]
+    assert role["scope"] == RESOURCE_GROUP_SCOPE and role["assignableScopes"] == [RESOURCE_GROUP_SCOPE]
     assert role["permissions"] == [
         {"dataActions": ["Microsoft.ApiManagement/service/gateways/getConfiguration/action"]}
     ]
     assignment = recording.one("azure-native:authorization:RoleAssignment").inputs
-    assert assignment["principalId"] == SP_OBJECT and assignment["scope"] == scope
+    assert assignment["principalId"] == SP_OBJECT and assignment["scope"] == INSTANCE_SCOPE
     secret = recording.one("kubernetes:core/v1:Secret")
     assert secret.name == "contoso-weu-gw-entra-secret" and "stringData" in secret.secret_paths
     for resource in recording.resources:
         assert "entra-client-secret-value" not in json.dumps(resource.plain), resource.name
     annotations = recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"]
     assert "checksum/credentials" in annotations
+
+
+def roles(recording: Recording) -> dict[str, dict[str, Any]]:
+    """Role definitions and assignments by ``<kind>:<name>``."""
+    found = recording.of_type("azure-native:authorization:RoleDefinition")
+    found += recording.of_type("azure-native:authorization:RoleAssignment")
+    return {f"{r.type.rsplit(':', 1)[1]}:{r.name.removeprefix('contoso-weu-gw-')}": r.inputs for r in found}
+
+
+@pytest.mark.parametrize("auth", [ENTRA, WORKLOAD], ids=["entraApp", "workloadIdentity"])
+def test_custom_roles_are_defined_at_the_resource_group_or_subscription_and_assigned_as_microsoft_says(
+    auth: dict[str, Any],
+) -> None:
+    """A custom role's ``assignableScopes`` (and so its definition scope) is a management group,
+    subscription or resource group; a single resource is advised against (Microsoft Learn,
+    "Understand Azure role definitions", AssignableScopes: azure-docs
+    ``articles/role-based-access-control/role-definitions.md``). Microsoft's self-hosted gateway
+    articles (``articles/api-management/self-hosted-gateway-enable-azure-ad.md``,
+    ``self-hosted-gateway-enable-workload-identity.md`` with
+    ``includes/api-management-gateway-role-assignments.md``) assign the "Gateway Configuration
+    Reader" role to the gateway's identity with scope "The API Management instance", and the
+    "Configuration API Access Validator Service Role" (``Microsoft.Authorization/*/read``) to the
+    instance's system-assigned identity with scope "The resource group or subscription in which the
+    API Management instance is deployed". The role GUIDs are pinned: stable per scope, so a later
+    run (or release) never replaces a role for nothing; role names, unique per tenant (Microsoft
+    Learn, "Azure custom roles", roleName), name the scope."""
+    runs = {}
+    for custom_role_scope in ("resourceGroup", "subscription"):
+        raw = stack(auth={**auth, "createApimValidatorRole": True, "customRoleScope": custom_role_scope})
+        raw, keys = with_client_secret(raw) if auth["mode"] == "entraApp" else (raw, ())
+        runs[custom_role_scope] = [roles(run_main(raw, keys, stack="prod")) for _ in range(2)]
+    expected = {
+        "resourceGroup": (
+            RESOURCE_GROUP_SCOPE,
+            "db2be3ed-f194-5fff-bd8b-2af5138d9df4",
+            "b80baeb0-37cf-5598-90d9-9d5f102ce33a",
+        ),
+        "subscription": (
+            SUBSCRIPTION_SCOPE,
+            "759c20b3-27bb-57e5-af17-c944ada2a9ee",
+            "303095d3-dc18-5afe-86a8-053eba29ab9d",
+        ),
+    }
+    for custom_role_scope, (first, again) in runs.items():
+        definition_scope, reader_guid, validator_guid = expected[custom_role_scope]
+        assert first == again  # deterministic: the same names and GUIDs on every run
+        reader, validator = first["RoleDefinition:configuration-reader"], first["RoleDefinition:apim-validator"]
+        for role in (reader, validator):
+            assert role["scope"] == definition_scope and role["assignableScopes"] == [definition_scope]
+            assert definition_scope in role["roleName"]
+        assert reader["roleDefinitionId"] == reader_guid
+        assert validator["roleDefinitionId"] == validator_guid
+        assert validator["permissions"] == [{"actions": ["Microsoft.Authorization/*/read"]}]
+        reader_assignment = first["RoleAssignment:configuration-reader"]
+        assert reader_assignment["scope"] == INSTANCE_SCOPE
+        assert reader_assignment["roleDefinitionId"] == "contoso-weu-gw-configuration-reader-id"
+        validator_assignment = first["RoleAssignment:apim-validator"]
+        assert validator_assignment["scope"] == definition_scope
+        assert validator_assignment["principalId"] == APIM_PRINCIPAL_ID
+        assert validator_assignment["roleDefinitionId"] == "contoso-weu-gw-apim-validator-id"
+    # Moving the definitions is a new role and a new assignment, not an update Azure refuses.
+    names = [
+        {key: run[0][key]["roleAssignmentName"] for key in run[0] if key.startswith("RoleAssignment")}
+        for run in runs.values()
+    ]
+    assert set(names[0].values()).isdisjoint(names[1].values())
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
+@pytest.mark.parametrize("identity", [None, {"type": "UserAssigned", "userAssignedIdentities": {}}])
+def test_validator_stops_when_the_instance_has_no_system_assigned_identity(
+    monkeypatch: pytest.MonkeyPatch, preview: bool, identity: dict[str, Any] | None
+) -> None:
+    """Only the instance's system-assigned identity can be the validator (Microsoft's self-hosted
+    gateway Entra ID article: prerequisite "Enable a system-assigned managed identity on the
+    instance", limitation "Only system-assigned managed identity is supported"). Without one the
+    program stops, in preview as in up, naming the instance and what to enable, and no role
+    assignment with an empty principal is ever registered."""
+    recordings: list[Recording] = []
+    answer = OfflineMocks.call
+
+    def call(self: OfflineMocks, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        recordings.append(self.recording)
+        if args.token == "azure-native:apimanagement:getApiManagementService":
+            return ({"name": "contoso-apim-prod"} | ({"identity": identity} if identity else {})), []
+        return answer(self, args)
+
+    monkeypatch.setattr(OfflineMocks, "call", call)
+    raw, keys = with_client_secret(stack(auth={**ENTRA, "createApimValidatorRole": True}))
+    with pytest.raises(ApimIdentityError) as caught:
+        run_program(
+            lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"), raw, keys, "prod", preview=preview
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        "API Management instance 'contoso-apim-prod' (resource group 'rg-apim-prod') has no system-assigned "
+        "managed identity"
+    )
+    assert "Enable the instance's system-assigned managed identity" in message
+    assert "auth.createApimValidatorRole: false" in message
+    assignments = recordings[0].of_type("azure-native:authorization:RoleAssignment")
+    assert [r.name for r in assignments] == ["contoso-weu-gw-configuration-reader"]
+    assert all(r.inputs.get("principalId") for r in assignments)
 
 
 def test_existing_role_is_used_instead_of_creating_one() -> None:
