@@ -321,10 +321,12 @@ def test_validator_stops_when_the_instance_has_no_system_assigned_identity(
 
     monkeypatch.setattr(OfflineMocks, "call", call)
     raw, keys = with_client_secret(stack(auth={**ENTRA, "createApimValidatorRole": True}))
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
     with pytest.raises(ApimIdentityError) as caught:
-        run_program(
-            lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"), raw, keys, "prod", preview=preview
-        )
+        run_program(program, raw, keys, "prod", preview=preview)
     message = str(caught.value)
     assert message.startswith(
         "API Management instance 'contoso-apim-prod' (resource group 'rg-apim-prod') has no system-assigned "
