@@ -5,10 +5,11 @@ must sign in as the azure-native provider does, from the same ``ARM_*`` variable
 would deploy with one identity and generate tokens with another (or with none).
 
 The order follows azure-native's ``newSingleMethodAuthCredential``
-(pulumi/pulumi-azure-native ``provider/pkg/provider/auth_azidentity.go``): client secret, then
-OIDC when ``ARM_USE_OIDC=true``, then managed identity when ``ARM_USE_MSI=true``. Without any of
-them ``DefaultAzureCredential`` (the ``AZURE_*`` variables, workload identity, managed identity,
-``az login``) stands in for azure-native's last resort, the Azure CLI.
+(pulumi/pulumi-azure-native ``provider/pkg/provider/auth_azidentity.go``):
+``ARM_USE_DEFAULT_AZURE_CREDENTIAL=true``, client secret, OIDC when ``ARM_USE_OIDC=true``, then
+managed identity when ``ARM_USE_MSI=true``. Without any of them ``DefaultAzureCredential`` (the
+``AZURE_*`` variables, workload identity, managed identity, ``az login``) stands in for
+azure-native's last resort, the Azure CLI.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ def azure_credential(cloud: AzureCloud, environment: Mapping[str, str] | None = 
 
     env = environment if environment is not None else os.environ
     client_id, tenant_id = env.get("ARM_CLIENT_ID", ""), env.get("ARM_TENANT_ID", "")
+    if env.get("ARM_USE_DEFAULT_AZURE_CREDENTIAL", "").lower() == "true":
+        return DefaultAzureCredential(exclude_interactive_browser_credential=True, authority=cloud.authority)
     if env.get("ARM_CLIENT_SECRET"):
         if not (client_id and tenant_id):
             raise TokenGenerationError("ARM_CLIENT_SECRET is set: ARM_CLIENT_ID and ARM_TENANT_ID are needed with it")

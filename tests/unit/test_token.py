@@ -306,3 +306,29 @@ def test_oidc_without_any_token_source_is_one_clear_error(oidc_env: pytest.Monke
     oidc_env.delenv("ARM_TENANT_ID")
     with pytest.raises(TokenGenerationError, match=r"ARM_USE_OIDC is 'true': ARM_TENANT_ID must be set as well"):
         GatewayTokenProvider().create(props())
+
+
+def test_credential_kinds_follow_azure_natives_order() -> None:
+    """azure-native tries, in order, the default credential (``ARM_USE_DEFAULT_AZURE_CREDENTIAL``),
+    a client secret, OIDC (``ARM_USE_OIDC``), managed identity (``ARM_USE_MSI``), then the CLI
+    (pulumi-azure-native ``auth_azidentity.go`` ``newSingleMethodAuthCredential``); an
+    ``ARM_OIDC_TOKEN`` alone, without ``ARM_USE_OIDC``, does not select OIDC there either."""
+    from azure.identity import (
+        ClientAssertionCredential,
+        ClientSecretCredential,
+        DefaultAzureCredential,
+        ManagedIdentityCredential,
+    )
+
+    cloud = azure_cloud({})
+    ids = {"ARM_CLIENT_ID": OIDC_CLIENT, "ARM_TENANT_ID": OIDC_TENANT}
+    oidc = {"ARM_USE_OIDC": "true", "ARM_OIDC_TOKEN": "federated"}
+    cases: list[tuple[dict[str, str], type]] = [
+        ({**ids, **oidc, "ARM_CLIENT_SECRET": "s", "ARM_USE_DEFAULT_AZURE_CREDENTIAL": "true"}, DefaultAzureCredential),
+        ({**ids, **oidc, "ARM_CLIENT_SECRET": "s", "ARM_USE_MSI": "true"}, ClientSecretCredential),
+        ({**ids, **oidc, "ARM_USE_MSI": "true"}, ClientAssertionCredential),
+        ({**ids, "ARM_OIDC_TOKEN": "federated", "ARM_USE_MSI": "true"}, ManagedIdentityCredential),
+        ({**ids, "ARM_OIDC_TOKEN": "federated"}, DefaultAzureCredential),
+    ]
+    for environment, kind in cases:
+        assert type(azure_credential(cloud, environment)) is kind, environment
