@@ -259,8 +259,8 @@ def _configuration_reader(
         role_id = role.id
     azure_native.authorization.RoleAssignment(
         f"{name}-configuration-reader",
-        # The role is part of the assignment's name: an assignment cannot change its role, so a new
-        # role (or a new definition scope) is a new assignment, created before the old one goes.
+        # The role is part of the assignment's name, so a new role (or a new definition scope) is a
+        # new assignment, created before the old one is deleted, never an update of an assignment's role.
         role_assignment_name=pulumi.Output.all(scopes.instance, role_key).apply(
             lambda parts: _guid(parts[0], gateway.name, parts[1], "configuration-reader-assignment")
         ),
