@@ -137,9 +137,9 @@ class AuthSettings(Model):
     creates one (defined at ``customRoleScope``). Either way it is assigned on the APIM instance."""
     custom_role_scope: Literal["resourceGroup", "subscription"] = "resourceGroup"
     """Where the stack defines its custom roles (their ``assignableScopes``): the APIM instance's
-    resource group or its subscription. Azure takes management groups, subscriptions and
-    resource groups there, not a single resource (Microsoft Learn, "Understand Azure role
-    definitions", AssignableScopes); the configuration reader is still assigned on the instance only."""
+    resource group or its subscription. Microsoft documents management groups, subscriptions and
+    resource groups there and advises against a single resource (Microsoft Learn, "Understand Azure
+    role definitions", AssignableScopes); the configuration reader is still assigned on the instance only."""
     create_apim_validator_role: bool = False
     """Also give the APIM instance's system-assigned identity ``Microsoft.Authorization/*/read``
     at ``customRoleScope`` (it needs it to validate the gateway's identity; Microsoft's
