@@ -45,6 +45,8 @@ class Registered:
     secret_paths: set[str]
     parent: str
     provider: str
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource was registered as depending on (``depends_on`` and input dependencies)."""
 
 
 @dataclass
@@ -128,6 +130,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     secret_paths=set(_walk_secrets(wire)),
                     parent=request.parent,
                     provider=request.provider,
+                    dependencies=list(request.dependencies),
                 )
             )
         return response
@@ -169,15 +172,17 @@ def run_program(
     config: dict[str, Any] | None = None,
     secret_keys: tuple[str, ...] = (),
     stack: str = "dev",
+    preview: bool = False,
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
-    ``secret_keys`` lists the config keys to treat as set with ``--secret``.
+    ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs
+    it as ``pulumi preview`` does (outputs the mocks leave out are unknown).
     """
     recording = Recording()
     monitor = RecordingMonitor(recording)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in (config or {}).items()},
         list(secret_keys),
