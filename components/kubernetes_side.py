@@ -5,7 +5,6 @@ One place per object; every object is a child of the component, on the stack's K
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -137,8 +136,8 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
       (``util.go`` ``parseKubeconfigString`` falls back to reading the path as content). An
       empty string is not replaced by the SDK, and ``Configure`` treats it as "load the ambient
       kubeconfig" in the provider's own process (``provider.go`` ``Configure``: "the Python SDK
-      was setting the kubeconfig value to "" by default"). A ``kubeconfigPath`` is read here
-      and passed as secret content, so the path never reaches state.
+      was setting the kubeconfig value to "" by default"). An explicit ``kubeconfigPath`` is
+      passed as the stack file spells it (see docs/provider-behaviour.md for why not its content).
     - clusterIdentifier: while it is present and unchanged, ``DiffConfig`` drops every
       replacement (``provider.go`` ``DiffConfig``), so a CA rotation or a switch to a private
       server FQDN is a provider update, not a replacement of every object.
@@ -151,7 +150,9 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
     if args.kubeconfig is not None:
         kubeconfig = pulumi.Output.secret(args.kubeconfig)
     elif settings.kubeconfig_path:
-        kubeconfig = pulumi.Output.secret(read_kubeconfig_file(settings.kubeconfig_path))
+        # The path as the stack file spells it: the same string on every machine. Not the file's
+        # content: per-user credentials in it would show a provider diff on every other runner.
+        kubeconfig = settings.kubeconfig_path
     # Registered first: a delivery-mode switch fails here, before the provider is diffed.
     guard = DeliveryModeGuard(
         f"{name}-delivery-mode",
@@ -169,12 +170,3 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
         render_yaml_to_directory=settings.render_yaml_to_directory,
         opts=pulumi.ResourceOptions(parent=component, depends_on=[guard]),
     )
-
-
-def read_kubeconfig_file(path: str) -> str:
-    """The content of the kubeconfig file at ``path`` (``~`` expanded, as the provider does)."""
-    file = Path(path).expanduser()
-    try:
-        return file.read_text()
-    except OSError as error:
-        raise ValueError(f"kubernetes.kubeconfigPath = {path!r}: cannot read the kubeconfig file ({error})") from None

@@ -27,8 +27,8 @@ class KubernetesSettings(Model):
     kubeconfig (``KUBECONFIG`` or ``~/.kube/config``) is used."""
 
     kubeconfig_path: str | None = None
-    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content). The program
-    reads the file and hands its content to the provider as a secret: the path is never an input."""
+    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content), passed to the
+    provider as written here; it must exist at this path wherever the stack runs."""
     context: str | None = None
     """Context to use from the kubeconfig (its current context by default)."""
     cluster_identifier: str | None = Field(default=None, min_length=1)
