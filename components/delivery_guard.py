@@ -37,8 +37,9 @@ def delivery_mode(render_yaml_to_directory: str | None) -> str:
 def switch_refusal(gateway: str, old: str, new: str) -> str:
     """The message that stops a delivery-mode switch, naming the safe paths."""
     return (
-        f"gateway {gateway!r}: kubernetes.renderYamlToDirectory would switch this stack from {old!r} to {new!r} "
-        "delivery. The Kubernetes provider cannot switch a live stack safely (it would delete the live "
+        f"apim-gateway:gateways({gateway}).kubernetes.renderYamlToDirectory: this change would switch the "
+        f"stack from {old!r} to {new!r} delivery. "
+        "The Kubernetes provider cannot switch a live stack safely (it would delete the live "
         "gateway, or keep it in state under a provider that only writes files). Safe paths: run "
         "'pulumi destroy' with the current setting first and then 'pulumi up' with the new one, or use "
         "a new stack for the new delivery mode."
