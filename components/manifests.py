@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config import GatewayConfig
+from .config import GatewayConfig, rules
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 
 STATUS_PATH = "/status-0123456789abcdef"
@@ -39,7 +39,7 @@ TOKEN_SECRET_KEY = "value"  # noqa: S105 - the key name inside the Secret, not a
 AUTH_SETTING = "config.service.auth"
 APP_NAME = "azure-api-management-gateway"
 VERSION_LABEL = "app.kubernetes.io/version"
-AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+AZURE_LOAD_BALANCER_IPV4 = rules.AZURE_LOAD_BALANCER_IPV4
 """AKS's replacement for ``spec.loadBalancerIP`` (deprecated since Kubernetes 1.24): Microsoft
 Learn, "Use a static public IP address and DNS label with the AKS load balancer"
 (learn.microsoft.com/azure/aks/static-ip) and "Use a public standard load balancer in AKS",

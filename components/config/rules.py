@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{'.'.join(map(str, minimum))} or newer"
         )
     problems.extend(_render_mode_rules(gateway, key))
+    problems.extend(_load_balancer_ip_rules(gateway, key))
     if not production:
         return problems
     if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag:
@@ -49,6 +51,25 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "set image.allowMovingTag to true to accept it anyway"
         )
     return problems
+
+
+AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+
+
+def _load_balancer_ip_rules(gateway: GatewayConfig, key: str) -> list[str]:
+    """``service.loadBalancerIP`` becomes AKS's IPv4 annotation (``manifests.traffic_service``)."""
+    address = gateway.service.load_balancer_ip
+    if address is None:
+        return []
+    setting = f"{key}.service.loadBalancerIP = {address!r}"
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        return [f"{setting}: must be an IPv4 address (it is set as the annotation {AZURE_LOAD_BALANCER_IPV4})"]
+    annotated = gateway.service.annotations.get(AZURE_LOAD_BALANCER_IPV4)
+    if annotated is not None and annotated != address:
+        return [f"{setting}: service.annotations sets {AZURE_LOAD_BALANCER_IPV4} to {annotated!r}; set one of them"]
+    return []
 
 
 def _render_mode_rules(gateway: GatewayConfig, key: str) -> list[str]:

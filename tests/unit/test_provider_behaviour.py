@@ -259,6 +259,23 @@ def test_load_balancer_ip_is_the_aks_annotation_not_the_deprecated_field() -> No
     assert traffic["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "10.20.0.50"
 
 
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ({"loadBalancerIP": "fd00::10"}, "must be an IPv4 address"),
+        (
+            {"loadBalancerIP": "10.20.0.50", "annotations": {manifests.AZURE_LOAD_BALANCER_IPV4: "10.20.0.51"}},
+            "set one of them",
+        ),
+    ],
+)
+def test_load_balancer_ip_that_the_annotation_cannot_carry_is_refused(service: dict[str, Any], message: str) -> None:
+    config = stack_file_config("prod")
+    config[f"{NS}:gateways"][0]["service"] = service
+    with pytest.raises(ConfigError, match=rf"gateways\[0\]\(contoso-weu-gw\)\.service\.loadBalancerIP = .*{message}"):
+        parse_stack_config(config)
+
+
 def test_version_label_only_where_an_update_awaits_nothing_costly() -> None:
     """Updates run the same awaiters as creates (``await/await.go``:454-530). A Service update
     waits until its endpoints settle on ready pods and, for a LoadBalancer, an address
