@@ -42,7 +42,15 @@ class SelfHostedGatewayArgs:
     Without it, ``gateway.kubernetes.kubeconfigPath`` or the ambient kubeconfig is used."""
 
     kubernetes_provider: k8s.Provider | None = None
-    """An existing Kubernetes provider to deploy with; overrides ``kubeconfig``."""
+    """An existing Kubernetes provider to deploy with; overrides ``kubeconfig``. It should set
+    ``enable_secret_mutable=True`` and ``enable_config_map_mutable=True`` (see
+    ``docs/provider-behaviour.md``); the component cannot read a provider's inputs, so it warns
+    unless ``kubernetes_provider_updates_in_place`` says so."""
+
+    kubernetes_provider_updates_in_place: bool = False
+    """Set when ``kubernetes_provider`` sets ``enableSecretMutable`` and ``enableConfigMapMutable``
+    (or its runs set ``PULUMI_K8S_ENABLE_SECRET_MUTABLE`` / ``PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE``):
+    silences the warning that renewals would otherwise replace the Secret delete-first."""
 
     now: datetime | None = None
     """Clock for the token renewal window; defaults to the current time (tests pin it)."""

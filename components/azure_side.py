@@ -48,11 +48,15 @@ def azure_side(
             "needs the APIM resource group and service name"
         )
 
+    # The literal id, never the gateway resource's ``name`` output: that output is unknown in
+    # the preview of any gateway update, and an unknown id makes preview show a new token, a
+    # Secret update and a rollout that ``up`` will not do. The dependency stays explicit.
+    gateway_id = gateway.name
+    after_gateway = child
     if args.apim_mode == "managed":
-        gateway_id = _gateway_resource(component, name, args, apim, child)
-    else:
-        gateway_id = pulumi.Output.from_input(gateway.name)
-    credentials = Credentials(gateway_id=gateway_id)
+        gateway_resource = _gateway_resource(component, name, args, apim, child)
+        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
+    credentials = Credentials(gateway_id=pulumi.Output.from_input(gateway_id))
 
     client = None
     if needs_apim_scope:
@@ -72,7 +76,7 @@ def azure_side(
             key_type=gateway.token.key_type,
             expires_on=format_expiry(window.expires_on),
         )
-        token = GatewayToken(f"{name}-access-token", token_args, opts=child, provider=args.token_provider)
+        token = GatewayToken(f"{name}-access-token", token_args, opts=after_gateway, provider=args.token_provider)
         # additional_secret_outputs makes the engine store the value encrypted; wrapping it
         # here keeps everything derived from it (Secret data, pod digest) secret as well.
         credentials.token = pulumi.Output.secret(token.value)
@@ -104,7 +108,7 @@ def _gateway_resource(
     args: SelfHostedGatewayArgs,
     apim: dict[str, Any],
     child: pulumi.ResourceOptions,
-) -> pulumi.Output[str]:
+) -> azure_native.apimanagement.Gateway:
     gateway = args.gateway
     location = gateway.location_data
     gateway_resource = azure_native.apimanagement.Gateway(
@@ -120,7 +124,8 @@ def _gateway_resource(
         **apim,
         opts=child,
     )
-    gateway_id: pulumi.Output[str] = pulumi.Output.from_input(gateway_resource.name)
+    gateway_id = gateway.name  # literal: see azure_side
+    child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
     for api_id in gateway.apis:
         azure_native.apimanagement.GatewayApiEntityTag(
             f"{name}-api-{_safe_id(api_id)}", gateway_id=gateway_id, api_id=api_id, **apim, opts=child
@@ -148,7 +153,7 @@ def _gateway_resource(
             **apim,
             opts=child,
         )
-    return gateway_id
+    return gateway_resource
 
 
 def _identity(

@@ -12,6 +12,15 @@ import pulumi_kubernetes as k8s
 
 from . import manifests
 from .args import Credentials, SelfHostedGatewayArgs
+from .delivery_guard import DeliveryModeGuard, delivery_mode
+
+USER_PROVIDER_WARNING = (
+    "gateway {gateway!r}: the Kubernetes provider passed in must set enableSecretMutable and "
+    "enableConfigMapMutable (or run with PULUMI_K8S_ENABLE_SECRET_MUTABLE=true and "
+    "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE=true); without them every token renewal or settings change "
+    "deletes the Secret or ConfigMap before creating it again. Set "
+    "SelfHostedGatewayArgs.kubernetes_provider_updates_in_place once it does."
+)
 
 
 def kubernetes_side(
@@ -23,6 +32,8 @@ def kubernetes_side(
 ) -> k8s.apps.v1.Deployment:
     gateway = args.gateway
     provider = args.kubernetes_provider or _kubernetes_provider(component, name, args)
+    if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
+        pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     k8s_opts = pulumi.ResourceOptions(parent=component, provider=provider)
     namespace_depends: list[pulumi.Resource] = []
     if gateway.namespace.create:
@@ -116,16 +127,46 @@ def _secret(name: str, secret: dict[str, Any], opts: pulumi.ResourceOptions) -> 
 
 
 def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs) -> k8s.Provider:
+    """The stack's own provider; every input is independent of where a kubeconfig file lives.
+
+    Evidence (pulumi-kubernetes at commit 94977969, ``provider/pkg/provider/``):
+
+    - kubeconfig: the SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (``provider.py``),
+      so state would hold a runner's path, which ``DiffConfig`` then fails to parse elsewhere
+      (``util.go`` ``parseKubeconfigString`` falls back to reading the path as content). An
+      empty string is not replaced by the SDK, and ``Configure`` treats it as "load the ambient
+      kubeconfig" in the provider's own process (``provider.go`` ``Configure``: "the Python SDK
+      was setting the kubeconfig value to "" by default"). An explicit ``kubeconfigPath`` is
+      passed as the stack file spells it (see docs/provider-behaviour.md for why not its content).
+    - clusterIdentifier: while it is present and unchanged, ``DiffConfig`` drops every
+      replacement (``provider.go`` ``DiffConfig``), so a CA rotation or a switch to a private
+      server FQDN is a provider update, not a replacement of every object.
+    - enableSecretMutable / enableConfigMapMutable: without them a change to a Secret's or
+      ConfigMap's data is a replacement (``diff.go`` ``forceNewProperties``), done delete-first
+      for named objects (``provider.go`` ``Diff``, ``deleteBeforeReplace``).
+    """
     settings = args.gateway.kubernetes
-    kubeconfig: pulumi.Input[str] | None = None
+    kubeconfig: pulumi.Input[str] = ""  # the provider loads the ambient kubeconfig itself
     if args.kubeconfig is not None:
         kubeconfig = pulumi.Output.secret(args.kubeconfig)
     elif settings.kubeconfig_path:
-        kubeconfig = settings.kubeconfig_path  # the provider accepts a path as well as content
+        # The path as the stack file spells it: the same string on every machine. Not the file's
+        # content: per-user credentials in it would show a provider diff on every other runner.
+        kubeconfig = settings.kubeconfig_path
+    # Registered first: a delivery-mode switch fails here, before the provider is diffed.
+    guard = DeliveryModeGuard(
+        f"{name}-delivery-mode",
+        args.gateway.name,
+        delivery_mode(settings.render_yaml_to_directory),
+        opts=pulumi.ResourceOptions(parent=component),
+    )
     return k8s.Provider(
         f"{name}-kubernetes",
         kubeconfig=kubeconfig,
         context=settings.context,
+        cluster_identifier=settings.effective_cluster_identifier,
+        enable_secret_mutable=True,
+        enable_config_map_mutable=True,
         render_yaml_to_directory=settings.render_yaml_to_directory,
-        opts=pulumi.ResourceOptions(parent=component),
+        opts=pulumi.ResourceOptions(parent=component, depends_on=[guard]),
     )

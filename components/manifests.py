@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config import GatewayConfig
+from .config import GatewayConfig, rules
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 
 STATUS_PATH = "/status-0123456789abcdef"
@@ -38,6 +38,12 @@ AUTH_MODE_SETTING = {"entraApp": "azureAdApp", "workloadIdentity": "workloadIden
 TOKEN_SECRET_KEY = "value"  # noqa: S105 - the key name inside the Secret, not a secret
 AUTH_SETTING = "config.service.auth"
 APP_NAME = "azure-api-management-gateway"
+VERSION_LABEL = "app.kubernetes.io/version"
+AZURE_LOAD_BALANCER_IPV4 = rules.AZURE_LOAD_BALANCER_IPV4
+"""AKS's replacement for ``spec.loadBalancerIP`` (deprecated since Kubernetes 1.24): Microsoft
+Learn, "Use a static public IP address and DNS label with the AKS load balancer"
+(learn.microsoft.com/azure/aks/static-ip) and "Use a public standard load balancer in AKS",
+section "Specify the load balancer IP address" (learn.microsoft.com/azure/aks/load-balancer-standard)."""
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -85,13 +91,24 @@ def common_labels(gateway: GatewayConfig) -> dict[str, str]:
     return {
         **selector_labels(gateway),
         "app.kubernetes.io/component": "self-hosted-gateway",
-        "app.kubernetes.io/version": gateway.image.tag,
+        VERSION_LABEL: gateway.image.tag,
         "app.kubernetes.io/managed-by": "pulumi",
     }
 
 
 def _metadata(gateway: GatewayConfig, name: str, **extra: Any) -> Obj:
     return {"name": name, "namespace": gateway.namespace_name, "labels": common_labels(gateway), **extra}
+
+
+def _service_metadata(gateway: GatewayConfig, name: str) -> Obj:
+    """Service metadata without the version label. pulumi-kubernetes awaits every Service update
+    until its endpoints settle and target ready pods (``await/service.go`` ``Await``; the same
+    awaiters run on update, ``await/await.go`` ``Update``), so a label that changes with the image
+    tag would tie each upgrade's Service updates to the rollout's pods. Objects without an awaiter
+    (ConfigMap, PodDisruptionBudget, HPA, NetworkPolicy: ``await/awaiters.go``) and the Deployment
+    (an image change rolls it out anyway) keep it."""
+    labels = {key: value for key, value in common_labels(gateway).items() if key != VERSION_LABEL}
+    return {"name": name, "namespace": gateway.namespace_name, "labels": labels}
 
 
 def settings_checksum(settings: Mapping[str, str]) -> str:
@@ -363,11 +380,13 @@ def traffic_service(gateway: GatewayConfig) -> Obj:
     if service.type != "ClusterIP":
         # Local keeps the caller's IP and avoids a second hop between nodes.
         spec["externalTrafficPolicy"] = service.external_traffic_policy
+    metadata = _service_metadata(gateway, object_names(gateway).traffic_service)
+    annotations = dict(service.annotations)
     if service.load_balancer_ip and service.type == "LoadBalancer":
-        spec["loadBalancerIP"] = service.load_balancer_ip
-    metadata = _metadata(gateway, object_names(gateway).traffic_service)
-    if service.annotations:
-        metadata["annotations"] = dict(service.annotations)
+        # Not spec.loadBalancerIP: deprecated since Kubernetes 1.24; AKS reads this annotation.
+        annotations[AZURE_LOAD_BALANCER_IPV4] = service.load_balancer_ip
+    if annotations:
+        metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
 
 
@@ -376,7 +395,7 @@ def discovery_service(gateway: GatewayConfig) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(gateway, object_names(gateway).discovery_service),
+        "metadata": _service_metadata(gateway, object_names(gateway).discovery_service),
         "spec": {
             "clusterIP": "None",
             "selector": selector_labels(gateway),

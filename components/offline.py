@@ -48,6 +48,8 @@ class Registered:
     secret_paths: set[str]
     parent: str
     provider: str
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource was registered as depending on (``depends_on`` and input dependencies)."""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     secret_paths=set(_walk_secrets(wire)),
                     parent=request.parent,
                     provider=request.provider,
+                    dependencies=list(request.dependencies),
                 )
             )
         return response
@@ -182,8 +185,8 @@ def run_program(
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
-    ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs it
-    as ``pulumi preview`` would (a dry run).
+    ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs
+    it as ``pulumi preview`` does (outputs the mocks leave out are unknown).
     """
     recording = Recording()
     monitor = RecordingMonitor(recording)

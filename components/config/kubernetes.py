@@ -17,6 +17,9 @@ from .fields import (
     Quantity,
 )
 
+DEFAULT_CLUSTER_IDENTIFIER = "current-context"
+"""``clusterIdentifier`` when neither it nor ``context`` is set: the kubeconfig's current context."""
+
 
 class KubernetesSettings(Model):
     """How the stack reaches the cluster. The kubeconfig content itself is the secret
@@ -24,15 +27,24 @@ class KubernetesSettings(Model):
     kubeconfig (``KUBECONFIG`` or ``~/.kube/config``) is used."""
 
     kubeconfig_path: str | None = None
-    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content)."""
+    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content), passed to the
+    provider as written here; it must exist at this path wherever the stack runs."""
     context: str | None = None
     """Context to use from the kubeconfig (its current context by default)."""
+    cluster_identifier: str | None = Field(default=None, min_length=1)
+    """The provider's ``clusterIdentifier``: objects are replaced only when it changes, not when
+    the kubeconfig's server address or CA changes. Defaults to ``context`` (or ``current-context``).
+    Change it when the stack must move to another cluster under the same context name."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
     render_secrets: bool = False
     """With ``renderYamlToDirectory``: also render the token Secret, in plain text. Off by
     default: the rendered Deployment then expects the Secret ``<gateway>-token`` to be
     provided out of band (for example through Sealed Secrets or External Secrets)."""
+
+    @property
+    def effective_cluster_identifier(self) -> str:
+        return self.cluster_identifier or self.context or DEFAULT_CLUSTER_IDENTIFIER
 
     @model_validator(mode="after")
     def _render_only(self) -> KubernetesSettings:
@@ -143,7 +155,8 @@ class ServiceSettings(Model):
     annotations: dict[str, str] = Field(default_factory=dict)
     """Annotations of the traffic Service (for example an internal load balancer)."""
     load_balancer_ip: str | None = Field(default=None, alias="loadBalancerIP")
-    """Requested load balancer IP (LoadBalancer only)."""
+    """Requested load balancer IP (LoadBalancer only), set as AKS's annotation
+    ``service.beta.kubernetes.io/azure-load-balancer-ipv4`` (``spec.loadBalancerIP`` is deprecated)."""
     http_port: int = Field(default=80, ge=1, le=65535)
     """Service port for HTTP (to container port 8080)."""
     https_port: int = Field(default=443, ge=1, le=65535)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,8 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{key}.image.tag = {gateway.image.tag!r}: auth.mode {gateway.auth.mode!r} needs gateway "
             f"{'.'.join(map(str, minimum))} or newer"
         )
+    problems.extend(_render_mode_rules(gateway, key))
+    problems.extend(_load_balancer_ip_rules(gateway, key))
     if not production:
         return problems
     if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag:
@@ -46,6 +49,51 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{key}.image.tag = {gateway.image.tag!r}: prod needs a pinned major.minor.patch tag such as "
             f"'{DEFAULT_GATEWAY_TAG}' (moving tags like 'v2' or 'latest' upgrade silently); "
             "set image.allowMovingTag to true to accept it anyway"
+        )
+    return problems
+
+
+AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+
+
+def _load_balancer_ip_rules(gateway: GatewayConfig, key: str) -> list[str]:
+    """``service.loadBalancerIP`` becomes AKS's IPv4 annotation (``manifests.traffic_service``)."""
+    address = gateway.service.load_balancer_ip
+    if address is None:
+        return []
+    setting = f"{key}.service.loadBalancerIP = {address!r}"
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        return [f"{setting}: must be an IPv4 address (it is set as the annotation {AZURE_LOAD_BALANCER_IPV4})"]
+    annotated = gateway.service.annotations.get(AZURE_LOAD_BALANCER_IPV4)
+    if annotated is not None and annotated != address:
+        return [f"{setting}: service.annotations sets {AZURE_LOAD_BALANCER_IPV4} to {annotated!r}; set one of them"]
+    return []
+
+
+def _render_mode_rules(gateway: GatewayConfig, key: str) -> list[str]:
+    """Settings render mode cannot honour. The provider's CheckConfig refuses ``context`` and a
+    kubeconfig with ``renderYamlToDirectory`` (pulumi-kubernetes ``provider.go`` ``CheckConfig``)."""
+    directory = gateway.kubernetes.render_yaml_to_directory
+    if not directory:
+        return []
+    setting = f"{key}.kubernetes.renderYamlToDirectory = {directory!r}"
+    problems = []
+    for name, value in (
+        ("context", gateway.kubernetes.context),
+        ("kubeconfigPath", gateway.kubernetes.kubeconfig_path),
+    ):
+        if value:
+            problems.append(
+                f"{setting}: the Kubernetes provider refuses kubernetes.{name} in render mode; remove "
+                f"kubernetes.{name} ({value!r})"
+            )
+    if gateway.token.regenerate_retired_key:
+        problems.append(
+            f"{setting}: token.regenerateRetiredKey would regenerate the retired key when 'pulumi up' "
+            "renders the files, before any GitOps rollout gives the pods the new token; rotate keys "
+            "outside render mode, or set token.regenerateRetiredKey to false"
         )
     return problems
 
@@ -66,6 +114,25 @@ def _secret_problems(
     for gateway in config.gateways:
         label = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
         auth = gateway.auth
+        kubernetes = gateway.kubernetes
+        if (
+            kubernetes.render_yaml_to_directory
+            and not kubernetes.render_secrets
+            and config.apim.mode == "managed"
+            and auth.mode == "token"
+        ):
+            problems.append(
+                f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: with "
+                "apim.mode 'managed' and auth.mode 'token' the stack generates the token, and without "
+                "kubernetes.renderSecrets it is rendered nowhere, so it never reaches the pods; set "
+                "kubernetes.renderSecrets to true (an encrypted repository only), or use apim.mode "
+                "'existing' with a token provided out of band, or auth.mode 'workloadIdentity'"
+            )
+        if kubernetes.render_yaml_to_directory and config.kubeconfig is not None:
+            problems.append(
+                f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: the "
+                f"Kubernetes provider refuses a kubeconfig in render mode; remove {CONFIG_NAMESPACE}:kubeconfig"
+            )
         needs_token = config.apim.mode == "existing" and auth.mode == "token"
         needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
         if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):

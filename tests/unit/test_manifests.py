@@ -155,9 +155,11 @@ def test_services() -> None:
     assert traffic["metadata"]["name"] == "contoso-weu-gw-live-traffic"
     assert traffic["spec"]["type"] == "LoadBalancer"
     assert traffic["spec"]["externalTrafficPolicy"] == "Local"
-    assert traffic["spec"]["loadBalancerIP"] == "10.20.0.50"
     assert [(p["port"], p["targetPort"]) for p in traffic["spec"]["ports"]] == [(80, "http"), (443, "https")]
-    assert traffic["metadata"]["annotations"] == {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+    assert traffic["metadata"]["annotations"] == {
+        "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+        "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.20.0.50",
+    }
     discovery = manifests.discovery_service(gateway)
     assert discovery["spec"]["clusterIP"] == "None"
     assert [(p["port"], p["protocol"]) for p in discovery["spec"]["ports"]] == [(4290, "UDP"), (4291, "UDP")]

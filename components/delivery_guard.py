@@ -1,0 +1,81 @@
+"""A guard that refuses to switch a live stack between applying and rendering manifests.
+
+``kubernetes.renderYamlToDirectory`` is an input of the Kubernetes provider. Switching it on
+a live stack is never what it looks like (pulumi-kubernetes, ``provider/pkg/provider/provider.go``
+``DiffConfig``, read at commit 94977969 of github.com/pulumi/pulumi-kubernetes):
+
+- without ``clusterIdentifier`` the provider is replaced (``case "renderYamlToDirectory"``),
+  so the engine replaces every object on it: going to render mode, the old provider deletes
+  the live gateway from the cluster while the new one writes files;
+- with a ``clusterIdentifier`` that stays the same (what this project sets), ``DiffConfig``
+  drops every replacement, the provider is updated in place, and no object shows a change:
+  nothing is rendered, and the live objects stay in state, managed by a provider that now
+  only writes files.
+
+Neither is a safe switch, so this dynamic resource, registered before the provider, records
+how the stack delivers its manifests and fails ``check`` (and so ``pulumi preview``) when that
+changes, naming the safe path. Changing only the render directory is allowed: nothing is
+live in render mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+APPLY = "apply"
+RENDER = "render"
+
+
+def delivery_mode(render_yaml_to_directory: str | None) -> str:
+    """``render`` when manifests are written to files, ``apply`` when they go to the cluster."""
+    return RENDER if render_yaml_to_directory else APPLY
+
+
+def switch_refusal(gateway: str, old: str, new: str) -> str:
+    """The message that stops a delivery-mode switch, naming the safe paths."""
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.renderYamlToDirectory: this change would switch the "
+        f"stack from {old!r} to {new!r} delivery. "
+        "The Kubernetes provider cannot switch a live stack safely (it would delete the live "
+        "gateway, or keep it in state under a provider that only writes files). Safe paths: run "
+        "'pulumi destroy' with the current setting first and then 'pulumi up' with the new one, or use "
+        "a new stack for the new delivery mode."
+    )
+
+
+class DeliveryModeGuardProvider(ResourceProvider):
+    """Fails ``check`` and ``diff`` when the recorded delivery mode changes."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        old = _olds.get("mode") if _olds else None
+        new = news.get("mode")
+        if old and new and old != new:
+            return CheckResult(news, [CheckFailure("mode", switch_refusal(str(news.get("gateway")), old, new))])
+        return CheckResult(news, [])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=f"{props['gateway']}-delivery-mode", outs=dict(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if olds.get("mode") != news.get("mode"):
+            # Second line of defence, should an engine skip check for an unchanged program.
+            raise ValueError(switch_refusal(str(news.get("gateway")), str(olds.get("mode")), str(news.get("mode"))))
+        return DiffResult(changes=olds != news, replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=dict(news))
+
+
+GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard"
+
+
+class DeliveryModeGuard(pulumi.dynamic.Resource, module="apim-gateway", name="DeliveryModeGuard"):
+    """Records whether a gateway's manifests are applied or rendered; refuses a switch."""
+
+    mode: pulumi.Output[str]
+
+    def __init__(self, name: str, gateway: str, mode: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(DeliveryModeGuardProvider(), name, {"gateway": gateway, "mode": mode}, opts)

@@ -1,0 +1,292 @@
+"""What the real pulumi-kubernetes provider does with what the program registers.
+
+Sources: pulumi-kubernetes read at commit 94977969 (master of 2026-07-01, the newest in the
+mirror; it has no 4.34 tag, and ``provider.go``/``util.go``/``diff.go``/``await/`` differ from
+v4.32.0 by one line), cited as ``provider.go:<line>``; the Python SDK pinned in
+requirements.txt (``pulumi_kubernetes/provider.py``, 4.34.2). See docs/provider-behaviour.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+from harness import Recording, run_main, run_program, stack_file_config
+from pulumi.dynamic import CheckResult
+
+from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
+from components.config import ConfigError
+from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
+from components.offline import OfflineMocks
+
+NS = "apim-gateway"
+PROVIDER = "pulumi:providers:kubernetes"
+EXISTING_TOKEN = "contoso-dev-gw&203001010000&c2VjcmV0LXNpZ25hdHVyZQ=="
+
+
+def provider_inputs(recording: Recording) -> dict[str, Any]:
+    return recording.one(PROVIDER).inputs
+
+
+# -- 1. the kubeconfig's location never reaches state ------------------------------------
+
+
+def test_provider_inputs_do_not_depend_on_the_ambient_kubeconfig_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (SDK ``provider.py``:591), so
+    state would hold a runner's path; on another machine ``DiffConfig`` reads that path as
+    kubeconfig content and fails (``util.go``:158-169 falls back to the string itself,
+    ``provider.go``:518). The program passes ``""`` instead, which the SDK keeps and the provider
+    treats as "load the ambient kubeconfig" in its own process (``provider.go``:872-898)."""
+    runs = []
+    for path in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
+        monkeypatch.setenv("KUBECONFIG", path)
+        runs.append(provider_inputs(run_main(stack_file_config("dev"))))
+    assert runs[0] == runs[1]
+    assert runs[0]["kubeconfig"] == ""
+    assert "runner" not in json.dumps(runs[0])
+
+
+def test_an_explicit_kubeconfig_path_is_passed_as_the_stack_file_spells_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kubeconfigPath`` comes from the stack file, so it is the same string on every runner,
+    whatever ``KUBECONFIG`` says; ``~`` is expanded by the provider (``util.go``:140-152)."""
+    runs = []
+    for ambient in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
+        monkeypatch.setenv("KUBECONFIG", ambient)
+        config = stack_file_config("dev")
+        config[f"{NS}:gateways"][0]["kubernetes"] = {"kubeconfigPath": "~/.kube/aks-dev.yaml"}
+        runs.append(provider_inputs(run_main(config)))
+    assert runs[0] == runs[1]
+    assert runs[0]["kubeconfig"] == "~/.kube/aks-dev.yaml"
+
+
+def test_cluster_identifier_is_stable_and_configurable() -> None:
+    """While ``clusterIdentifier`` is present and unchanged, ``DiffConfig`` drops every
+    replacement (``provider.go``:495-502): a CA rotation or a new server FQDN in the kubeconfig
+    is a provider update, not a replacement of every object. Adding it to a stack that had none
+    is not a replacement either (``provider.go``:486-491 replaces only on ``Updated``)."""
+    dev = provider_inputs(run_main(stack_file_config("dev")))
+    assert dev["clusterIdentifier"] == "aks-contoso-dev"  # defaults to the context
+    config = stack_file_config("dev")
+    config[f"{NS}:gateways"][0]["kubernetes"] = {"clusterIdentifier": "aks-dev-westeurope-2026"}
+    assert provider_inputs(run_main(config))["clusterIdentifier"] == "aks-dev-westeurope-2026"
+    config.pop(f"{NS}:defaults")
+    config[f"{NS}:gateways"][0]["kubernetes"] = {}
+    assert provider_inputs(run_main(config))["clusterIdentifier"] == "current-context"
+
+
+# -- 2. renewals and setting changes update in place --------------------------------------
+
+
+def test_secrets_and_config_maps_update_in_place() -> None:
+    """Without ``enableSecretMutable``/``enableConfigMapMutable`` a change of a Secret's
+    ``stringData``/``data`` or a ConfigMap's ``data`` is a replacement (``diff.go``:23-37), and a
+    named object is replaced delete-first (``provider.go``:1647-1660): a pod starting in that gap
+    cannot start. Set explicitly, so neither the SDK's nor the provider's environment fallback
+    (``PULUMI_K8S_ENABLE_SECRET_MUTABLE``, ``provider.go``:712-726) decides."""
+    inputs = provider_inputs(run_main(stack_file_config("prod"), stack="prod"))
+    assert inputs["enableSecretMutable"] == "true"
+    assert inputs["enableConfigMapMutable"] == "true"
+
+
+def test_renewal_changes_secret_data_and_pod_template_but_no_names() -> None:
+    """What ``pulumi preview`` shows for a renewal: the token updated, the Secret updated in place
+    (same name, new ``stringData``), the Deployment updated (the credentials digest: a rollout)."""
+    config = stack_file_config("dev")
+    config[f"{NS}:apim"] = {"mode": "existing", "serviceName": "contoso-apim-dev"}
+    runs = []
+    for token in (EXISTING_TOKEN, "contoso-dev-gw&203002010000&b3RoZXItc2lnbmF0dXJl"):
+        config[f"{NS}:gatewayTokens"] = {"contoso-dev-gw": token}
+        runs.append(run_main(config, (f"{NS}:gatewayTokens",)))
+    secrets = [r.one("kubernetes:core/v1:Secret").inputs for r in runs]
+    assert secrets[0]["metadata"] == secrets[1]["metadata"]
+    assert secrets[0]["stringData"] != secrets[1]["stringData"]
+    deployments = [r.one("kubernetes:apps/v1:Deployment").inputs for r in runs]
+    assert deployments[0]["metadata"] == deployments[1]["metadata"]
+    assert deployments[0]["spec"]["template"] != deployments[1]["spec"]["template"]
+
+
+def test_a_provider_passed_in_without_the_flags_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The component cannot read another provider's inputs; it warns unless told they are set."""
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    gateway = parse_stack_config(stack_file_config("dev")).gateways[0]
+
+    def program(updates_in_place: bool) -> None:
+        import pulumi_kubernetes as k8s
+
+        SelfHostedGateway(
+            "gw",
+            SelfHostedGatewayArgs(
+                gateway=gateway,
+                apim_resource_group_name="rg",
+                apim_service_name="svc",
+                kubernetes_provider=k8s.Provider("theirs", kubeconfig=""),
+                kubernetes_provider_updates_in_place=updates_in_place,
+            ),
+        )
+
+    recording = run_program(lambda: program(False))
+    assert not recording.of_type(GUARD_TYPE)  # their provider, their delivery mode
+    assert any("enableSecretMutable" in warning for warning in warnings)
+    warnings.clear()
+    run_program(lambda: program(True))
+    assert warnings == []
+
+
+# -- 5. render mode ----------------------------------------------------------------------
+
+
+def test_delivery_mode_switch_is_refused_with_the_safe_path() -> None:
+    """A switch of ``renderYamlToDirectory`` replaces the provider (``provider.go``:531-535) and so
+    every object; with an unchanged ``clusterIdentifier`` nothing is replaced (``provider.go``:
+    495-502) and the live objects stay under a provider that only writes files. The guard's
+    ``check`` refuses both directions and names the safe path."""
+    provider = DeliveryModeGuardProvider()
+    for old, new in ((APPLY, RENDER), (RENDER, APPLY)):
+        result: CheckResult = provider.check({"gateway": "gw", "mode": old}, {"gateway": "gw", "mode": new})
+        assert len(result.failures) == 1
+        reason = result.failures[0].reason
+        assert "renderYamlToDirectory" in reason and "pulumi destroy" in reason and "new stack" in reason
+        with pytest.raises(ValueError, match="pulumi destroy"):
+            provider.diff("id", {"gateway": "gw", "mode": old}, {"gateway": "gw", "mode": new})
+    assert provider.check({}, {"gateway": "gw", "mode": RENDER}).failures == []  # first deploy
+    assert provider.check({"gateway": "gw", "mode": RENDER}, {"gateway": "gw", "mode": RENDER}).failures == []
+
+
+def test_the_guard_is_registered_before_the_provider_which_depends_on_it() -> None:
+    recording = run_main(stack_file_config("dev"))
+    names = [resource.type for resource in recording.resources]
+    assert names.index(GUARD_TYPE) < names.index(PROVIDER)
+    guard = recording.one(GUARD_TYPE)
+    assert (guard.inputs["gateway"], guard.inputs["mode"]) == ("contoso-dev-gw", APPLY)
+    assert any(urn.endswith("::contoso-dev-gw-delivery-mode") for urn in recording.one(PROVIDER).dependencies)
+
+
+def render_config(**gateway: Any) -> dict[str, Any]:
+    config = stack_file_config("dev")
+    config.pop(f"{NS}:defaults")
+    config[f"{NS}:gateways"][0].update(gateway)
+    return config
+
+
+def test_render_mode_with_a_generated_token_and_no_rendered_secret_is_refused() -> None:
+    """The stack generates the token (apim.mode managed, auth.mode token), and without
+    ``renderSecrets`` it is rendered nowhere: the pods would never get it."""
+    config = render_config(kubernetes={"renderYamlToDirectory": "rendered"})
+    with pytest.raises(pulumi.RunError) as raised:
+        run_main(config)
+    message = str(raised.value)
+    assert message.count("\n  - ") == 1
+    assert "apim-gateway:gateways(contoso-dev-gw).kubernetes.renderYamlToDirectory = 'rendered'" in message
+    assert "renderSecrets" in message
+    config = render_config(kubernetes={"renderYamlToDirectory": "rendered", "renderSecrets": True})
+    assert run_main(config).of_type("kubernetes:core/v1:Secret")
+
+
+def test_render_mode_with_key_regeneration_is_refused() -> None:
+    """Regeneration runs when ``pulumi up`` renders the files, before any GitOps rollout."""
+    config = render_config(
+        kubernetes={"renderYamlToDirectory": "rendered", "renderSecrets": True},
+        token={"regenerateRetiredKey": True, "keyType": "secondary"},
+    )
+    with pytest.raises(ConfigError, match=r"gateways\[0\]\(contoso-dev-gw\)\.kubernetes\.renderYamlToDirectory"):
+        parse_stack_config(config)
+
+
+def test_render_mode_refuses_what_the_provider_refuses() -> None:
+    """``CheckConfig`` rejects ``context`` and a kubeconfig with ``renderYamlToDirectory``
+    (``provider.go``:400-425); say so before anything is registered."""
+    config = stack_file_config("dev")  # defaults set kubernetes.context
+    config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered", "renderSecrets": True}
+    with pytest.raises(ConfigError, match=r"refuses kubernetes\.context in render mode"):
+        parse_stack_config(config)
+
+
+# -- 7. literal gateway id, load balancer IP, version labels ------------------------------
+
+
+def test_gateway_id_is_known_in_the_preview_of_a_gateway_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the preview of an update to the gateway resource its ``name`` output is unknown; a token
+    keyed on it would show a new token, a Secret update and a rollout that ``up`` does not do.
+    The literal ``gateway.name`` is known, and ``depends_on`` keeps the ordering."""
+    original = OfflineMocks.new_resource
+
+    def unknown_gateway_name(self: OfflineMocks, args: pulumi.runtime.MockResourceArgs) -> Any:
+        resource_id, state = original(self, args)
+        if args.typ == "azure-native:apimanagement:Gateway":
+            state = {key: value for key, value in state.items() if key != "name"}  # as in preview
+        return resource_id, state
+
+    monkeypatch.setattr(OfflineMocks, "new_resource", unknown_gateway_name)
+    config = stack_file_config("prod")
+    config[f"{NS}:gateways"][0].update(
+        hostnames=[{"hostname": "api.contoso.com", "certificateId": "contoso-api"}],
+        certificateAuthorities=[{"certificateId": "contoso-root"}],
+    )
+    recording = run_program(lambda: run_main_program(), config, stack="prod", preview=True)
+    token = recording.one("pulumi-python:dynamic:Resource")
+    assert token.inputs["gateway_id"] == "contoso-weu-gw"
+    children = [
+        token,
+        *recording.of_type("azure-native:apimanagement:GatewayApiEntityTag"),
+        recording.one("azure-native:apimanagement:GatewayHostnameConfiguration"),
+        recording.one("azure-native:apimanagement:GatewayCertificateAuthority"),
+    ]
+    for child in children:
+        assert child.inputs["gatewayId" if child is not token else "gateway_id"] == "contoso-weu-gw", child.name
+        assert any(urn.endswith("::contoso-weu-gw-gateway") for urn in child.dependencies), child.name
+
+
+def run_main_program() -> None:
+    import runpy
+
+    from harness import ROOT
+
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+def test_load_balancer_ip_is_the_aks_annotation_not_the_deprecated_field() -> None:
+    """``spec.loadBalancerIP`` is deprecated since Kubernetes 1.24; AKS reads
+    ``service.beta.kubernetes.io/azure-load-balancer-ipv4`` (Microsoft Learn, "Use a static public
+    IP address and DNS label with the AKS load balancer", learn.microsoft.com/azure/aks/static-ip;
+    "Use a public standard load balancer in AKS", learn.microsoft.com/azure/aks/load-balancer-standard)."""
+    gateway = parse_stack_config(stack_file_config("prod")).gateways[0]
+    assert gateway.service.load_balancer_ip == "10.20.0.50"
+    traffic = manifests.traffic_service(gateway)
+    assert "loadBalancerIP" not in traffic["spec"]
+    assert traffic["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "10.20.0.50"
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ({"loadBalancerIP": "fd00::10"}, "must be an IPv4 address"),
+        (
+            {"loadBalancerIP": "10.20.0.50", "annotations": {manifests.AZURE_LOAD_BALANCER_IPV4: "10.20.0.51"}},
+            "set one of them",
+        ),
+    ],
+)
+def test_load_balancer_ip_that_the_annotation_cannot_carry_is_refused(service: dict[str, Any], message: str) -> None:
+    config = stack_file_config("prod")
+    config[f"{NS}:gateways"][0]["service"] = service
+    with pytest.raises(ConfigError, match=rf"gateways\[0\]\(contoso-weu-gw\)\.service\.loadBalancerIP = .*{message}"):
+        parse_stack_config(config)
+
+
+def test_version_label_only_where_an_update_awaits_nothing_costly() -> None:
+    """Updates run the same awaiters as creates (``await/await.go``:454-530). A Service update
+    waits until its endpoints settle on ready pods and, for a LoadBalancer, an address
+    (``await/service.go``:124-130), so a label that changes with the image tag is kept off the
+    Services. ConfigMap, PodDisruptionBudget (policy/v1), HPA (autoscaling/v2) and NetworkPolicy
+    have no awaiter (``await/awaiters.go``:184-240), and the Deployment rolls out on a new image
+    anyway: they keep it."""
+    gateway = parse_stack_config(stack_file_config("prod")).gateways[0]
+    upgraded = gateway.model_copy(update={"image": gateway.image.model_copy(update={"tag": "2.11.2"})})
+    for build in (manifests.traffic_service, manifests.discovery_service):
+        assert build(gateway)["metadata"]["labels"] == build(upgraded)["metadata"]["labels"]
+        assert manifests.VERSION_LABEL not in build(gateway)["metadata"]["labels"]
+    config_map = manifests.settings_config_map(gateway, {})
+    assert config_map["metadata"]["labels"][manifests.VERSION_LABEL] == "2.11.1"
