@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from .certificates import ca_bundle, read_ca_bundle_file
 from .fields import (
+    _IMAGE_DIGEST,
     _SETTING_KEY,
     DEFAULT_GATEWAY_TAG,
     GATEWAY_IMAGE_REPOSITORY,
@@ -29,6 +31,10 @@ class KubernetesSettings(Model):
     """Context to use from the kubeconfig (its current context by default)."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
+    cluster_domain: DnsName = "cluster.local"
+    """DNS domain of the cluster (the kubelet's ``clusterDomain``); ``cluster.local`` is the
+    Kubernetes default ("DNS for Services and Pods"). ``neighborhood.host`` is the discovery
+    Service's full name in it, so it resolves under every DNS policy the stack accepts."""
     render_secrets: bool = False
     """With ``renderYamlToDirectory``: also render the token Secret, in plain text. Off by
     default: the rendered Deployment then expects the Secret ``<gateway>-token`` to be
@@ -54,11 +60,28 @@ class ImageSettings(Model):
     tag: str = Field(default=DEFAULT_GATEWAY_TAG, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
     """Pin a ``major.minor.patch`` tag; moving tags (``v2``, ``latest``…) are refused in prod."""
     allow_moving_tag: bool = False
-    """Accept a tag that is not ``major.minor.patch`` in prod."""
+    """Accept a tag that is not ``major.minor.patch`` in prod (not needed with ``digest``)."""
+    digest: str | None = None
+    """Optional image digest, ``sha256:<64 hex>``: the pod then runs ``repository:tag@digest``,
+    which the container runtime resolves by digest alone. Optional in prod too; see
+    docs/gateway-settings.md."""
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     """Image pull policy."""
     pull_secrets: tuple[DnsName, ...] = ()
     """Names of image pull Secrets in the namespace (for a mirrored registry)."""
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_form(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_DIGEST.match(value):
+            raise ValueError("must be an image digest 'sha256:' followed by 64 lowercase hex digits")
+        return value
+
+    @property
+    def reference(self) -> str:
+        """The image reference of the container: ``repository:tag``, plus ``@digest`` when pinned."""
+        reference = f"{self.repository}:{self.tag}"
+        return f"{reference}@{self.digest}" if self.digest else reference
 
 
 class RolloutSettings(Model):
@@ -124,15 +147,83 @@ class DnsSettings(Model):
     def _none_needs_nameservers(self) -> DnsSettings:
         if self.policy == "None" and not self.nameservers:
             raise ValueError("policy 'None' requires at least one entry in nameservers")
+        if self.policy == "Default":
+            # Kubernetes "DNS for Services and Pods": Default inherits the node's resolver,
+            # which does not answer for cluster Services.
+            raise ValueError(
+                "policy 'Default' gives the pods the node's resolver, which does not resolve cluster "
+                "Services: neighborhood.host (the instance-discovery Service) would not resolve; use "
+                "ClusterFirst, or None with the cluster DNS among nameservers"
+            )
         return self
 
 
 class CustomCaSettings(Model):
+    """CA certificates the gateway trusts besides the image's public roots, for example for a
+    configuration endpoint on a custom domain signed by a company CA. Set one of
+    ``certificates``, ``certificatesFile`` or ``secretName``. The container gets
+    ``SSL_CERT_FILE`` (the bundle) and ``SSL_CERT_DIR`` (the public roots); see
+    docs/gateway-settings.md."""
+
+    certificates: str | None = None
+    """PEM text of one or more CA certificates (public data, kept in the stack file); the stack
+    creates the Secret holding them."""
+    certificates_file: str | None = None
+    """Path of a PEM file of CA certificates, read when the program runs (relative paths from the
+    project directory); the stack creates the Secret holding them."""
     secret_name: DnsName | None = None
-    """Existing Secret (in the gateway namespace) whose entries are PEM CA certificates.
-    Setting it mounts them and turns on ``certificates.local.ca.enabled``."""
-    mount_path: str = Field(default="/usr/local/share/ca-certificates/apim", pattern=r"^/")
-    """Where the CA certificates are mounted in the container."""
+    """An existing Secret in the gateway namespace holding the PEM bundle; only with
+    ``namespace.create: false`` (a namespace the stack creates has no Secret before its first run)."""
+    secret_key: str = Field(default="ca.crt", pattern=r"^[-._a-zA-Z0-9]+$")
+    """Key of the PEM bundle in ``secretName``."""
+    system_certificate_directory: str = Field(default="/etc/ssl/certs", pattern=r"^/")
+    """Directory of the image's public root certificates, kept trusted through ``SSL_CERT_DIR``.
+    ``/etc/ssl/certs`` is .NET's own fallback (dotnet/runtime ``OpenSslCachedSystemStoreProvider.cs``);
+    that the gateway image keeps its roots there is assumed, not verified."""
+
+    _bundle: str | None = PrivateAttr(default=None)
+
+    @field_validator("certificates")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        return ca_bundle(value) if value is not None else None
+
+    @field_validator("certificates_file")
+    @classmethod
+    def _pem_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            read_ca_bundle_file(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomCaSettings:
+        given = [
+            key
+            for key, value in (
+                ("certificates", self.certificates),
+                ("certificatesFile", self.certificates_file),
+                ("secretName", self.secret_name),
+            )
+            if value
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"set only one of certificates, certificatesFile and secretName (got {' and '.join(given)})"
+            )
+        if self.certificates is not None:
+            self._bundle = self.certificates
+        elif self.certificates_file is not None:
+            self._bundle = read_ca_bundle_file(self.certificates_file)
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._bundle or self.secret_name)
+
+    @property
+    def bundle(self) -> str | None:
+        """The PEM bundle the stack puts in its own Secret (None with ``secretName``)."""
+        return self._bundle
 
 
 class ServiceSettings(Model):
@@ -183,6 +274,39 @@ class TopologySpreadSettings(Model):
     """``ScheduleAnyway`` prefers spreading; ``DoNotSchedule`` requires it."""
 
 
+HIGHEST_USER_PRIORITY = 1_000_000_000
+"""Kubernetes ``HighestUserDefinablePriority`` (``pkg/apis/scheduling/types.go``): larger values
+are reserved for the system classes."""
+SYSTEM_PRIORITY_PREFIX = "system-"
+"""Kubernetes ``SystemPriorityClassPrefix``: reserved for ``system-cluster-critical`` and
+``system-node-critical``, which are for critical cluster add-ons, not workloads."""
+
+
+class PriorityClassSettings(Model):
+    """The pods' PriorityClass: an existing one, or one the stack creates (cluster-wide)."""
+
+    name: DnsName
+    """Name of the PriorityClass; ``system-`` names are reserved for cluster add-ons."""
+    create: bool = False
+    """Create the PriorityClass (a cluster-scoped object; only one gateway of a stack may create a given name)."""
+    value: int = Field(default=1_000_000, ge=-HIGHEST_USER_PRIORITY, le=HIGHEST_USER_PRIORITY)
+    """Priority of the class when created (at most 1,000,000,000, the highest user-definable value)."""
+    preemption_policy: Literal["PreemptLowerPriority", "Never"] = "PreemptLowerPriority"
+    """Whether pods of this class may preempt lower-priority pods."""
+    description: str = "Azure API Management self-hosted gateway"
+    """Description of the class when created."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_system(cls, value: str) -> str:
+        if value.startswith(SYSTEM_PRIORITY_PREFIX):
+            raise ValueError(
+                "'system-' priority classes are reserved for critical cluster add-ons (Kubernetes "
+                "SystemPriorityClassPrefix); use a class of your own, for example with create: true"
+            )
+        return value
+
+
 class SchedulingSettings(Model):
     node_selector: dict[str, str] = Field(default_factory=dict)
     """Node labels the pods require."""
@@ -190,8 +314,8 @@ class SchedulingSettings(Model):
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
-    priority_class_name: str | None = None
-    """Priority class of the pods."""
+    priority_class: PriorityClassSettings | None = None
+    """Priority class of the pods (none by default)."""
 
 
 class LogSettings(Model):
@@ -204,13 +328,44 @@ class LogSettings(Model):
     local: Literal["none", "auto", "localsyslog", "rfc5424", "journal", "json"] = "auto"
     """Local log sink, kept when Azure is unreachable (``telemetry.logs.local``)."""
     local_endpoint: str | None = None
-    """Endpoint of the local sink; required for ``rfc5424`` and ``journal``."""
+    """Endpoint of the local sink (``host:port`` of a collector outside the pod); required for
+    ``rfc5424`` and ``json``."""
 
     @model_validator(mode="after")
     def _sink_endpoint(self) -> LogSettings:
-        if self.local in ("rfc5424", "journal") and not self.local_endpoint:
-            raise ValueError(f"local '{self.local}' requires localEndpoint")
+        if self.local in HOST_SOCKET_SINKS:
+            # The chart mounts the node's /dev/log by hostPath for localsyslog (templates/
+            # deployment.yaml, volumes 'logs'); hostPath is forbidden by the restricted (and
+            # baseline) Pod Security Standard the stack's namespace enforces.
+            raise ValueError(
+                f"local {self.local!r} writes to a socket of the node ({HOST_SOCKET_SINKS[self.local]}), "
+                "which needs a hostPath volume; the namespace enforces the restricted Pod Security "
+                "Standard, which forbids hostPath. Use 'rfc5424' or 'json' with localEndpoint set to a "
+                "collector Service, or 'none'"
+            )
+        if self.local in ("rfc5424", "json") and not self.local_endpoint:
+            raise ValueError(f"local {self.local!r} requires localEndpoint (host:port of a collector)")
+        if self.local in ("rfc5424", "json") and self.local_endpoint and _is_loopback(self.local_endpoint):
+            raise ValueError(
+                f"localEndpoint {self.local_endpoint!r} is the pod's own loopback, where nothing listens "
+                "(the pod runs the gateway container only): give a collector Service such as "
+                "'syslog.logging.svc.cluster.local:514'"
+            )
         return self
+
+
+HOST_SOCKET_SINKS = {"localsyslog": "/dev/log", "journal": "journald's socket"}
+"""Local log sinks that write to a Unix socket of the node."""
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104 - compared, not bound
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = endpoint.removeprefix("udp://").removeprefix("tcp://")
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.lower() in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
 class StatsdSettings(Model):
@@ -297,8 +452,9 @@ RESERVED_SETTINGS = frozenset(
         "config.service.endpoint",
         "config.service.auth",
         "neighborhood.host",
-        "certificates.local.ca.enabled",
         "gateway.name",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
     }
 )
 

@@ -12,7 +12,7 @@ from pydantic import SecretStr, ValidationError
 
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
-from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems
+from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
 from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
@@ -140,6 +140,7 @@ def parse_stack_config(
         raw_gateways = []
 
     seen: dict[str, int] = {}
+    labelled: dict[str, tuple[str, GatewayConfig]] = {}
     for index, entry in enumerate(raw_gateways):
         label = f"{prefix}gateways[{index}]"
         if not isinstance(entry, Mapping):
@@ -156,6 +157,7 @@ def parse_stack_config(
         if gateway.name in seen:
             problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
         seen[gateway.name] = index
+        labelled.setdefault(gateway.name, (label, gateway))
         problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
         gateways.append(gateway)
 
@@ -171,6 +173,7 @@ def parse_stack_config(
                 f"{prefix}apim.serviceName: required setting is missing (needed to derive the "
                 "configuration endpoint when a gateway sets no configurationEndpoint)"
             )
+        problems.extend(_stack_rules(apim, labelled))
 
     raw_tokens = values.get("gatewayTokens", {})
     if not isinstance(raw_tokens, Mapping):
