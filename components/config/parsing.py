@@ -17,6 +17,8 @@ from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
+UNECHOED_FIELDS = {"certificates": "PEM text"}
+"""Fields whose value an error never repeats: PEM text pasted by mistake may be a private key."""
 
 
 class ConfigError(ValueError):
@@ -82,6 +84,8 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
             problems.append(f"{key}: required setting is missing")
         elif item["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown setting (check the spelling; keys are camelCase)")
+        elif found and loc and loc[-1] in UNECHOED_FIELDS:
+            problems.append(f"{key} = [{UNECHOED_FIELDS[str(loc[-1])]}]: {message}")
         elif found:
             problems.append(f"{key} = {_show(value, secret)}: {message}")
         else:
