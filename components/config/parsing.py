@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +98,7 @@ def parse_stack_config(
     raw: Mapping[str, Any],
     secret_keys: Iterable[str] = (),
     now: datetime | None = None,
+    arm_environment: str | None = None,
 ) -> StackConfig:
     """Validate a stack's ``apim-gateway:*`` config into a ``StackConfig``.
 
@@ -178,6 +180,12 @@ def parse_stack_config(
                 "configuration endpoint when a gateway sets no configurationEndpoint)"
             )
         problems.extend(_stack_rules(apim, labelled))
+        if arm_environment and arm_environment.lower() != apim.cloud:
+            # token.py and azure-native pick the cloud from ARM_ENVIRONMENT; the endpoint from apim.cloud.
+            problems.append(
+                f"{prefix}apim.cloud = {apim.cloud!r}: ARM_ENVIRONMENT is {arm_environment!r}; the Azure "
+                "resources and the token go to that cloud, so set apim.cloud to the same cloud"
+            )
 
     raw_tokens = values.get("gatewayTokens", {})
     if not isinstance(raw_tokens, Mapping):
@@ -217,4 +225,4 @@ def read_pulumi_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = [key for key in raw if runtime_config.is_config_secret(key)]
     secret_keys += runtime_config.get_config_secret_keys_env()
-    return parse_stack_config(raw, secret_keys)
+    return parse_stack_config(raw, secret_keys, arm_environment=os.environ.get("ARM_ENVIRONMENT"))

@@ -301,6 +301,17 @@ def test_sovereign_clouds_need_an_explicit_configuration_endpoint() -> None:
     assert run_main(stack_file_config("dev")).one("apim-gateway:index:SelfHostedGateway")
 
 
+def test_the_cloud_must_match_arm_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """token.py and the azure-native provider pick the cloud from ``ARM_ENVIRONMENT``; the
+    configuration endpoint follows ``apim.cloud``: the two must agree."""
+    with pytest.raises(ConfigError, match="apim-gateway:apim.cloud = 'public': ARM_ENVIRONMENT is 'usgovernment'"):
+        parse_stack_config(stack_file_config("dev"), now=NOW, arm_environment="usgovernment")
+    assert parse_stack_config(stack_file_config("dev"), now=NOW, arm_environment="PUBLIC").apim.cloud == "public"
+    monkeypatch.setenv("ARM_ENVIRONMENT", "china")
+    with pytest.raises(Exception, match="ARM_ENVIRONMENT is 'china'"):
+        run_main(stack_file_config("dev"))
+
+
 def test_neighborhood_host_is_the_discovery_services_full_name() -> None:
     """Kubernetes "DNS for Services and Pods": a Service is ``<svc>.<ns>.svc.<cluster domain>``;
     the short name resolves only through the search list that ``ClusterFirst`` adds, and
