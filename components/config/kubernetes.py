@@ -326,7 +326,8 @@ class LogSettings(Model):
     color: bool = True
     """Coloured container logs."""
     local: Literal["none", "auto", "localsyslog", "rfc5424", "journal", "json"] = "auto"
-    """Local log sink, kept when Azure is unreachable (``telemetry.logs.local``)."""
+    """Local log sink, kept when Azure is unreachable (``telemetry.logs.local``). ``localsyslog`` and
+    ``journal`` are refused: they need a socket of the node, which the restricted namespace forbids."""
     local_endpoint: str | None = None
     """Endpoint of the local sink (``host:port`` of a collector outside the pod); required for
     ``rfc5424`` and ``json``."""

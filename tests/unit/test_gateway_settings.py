@@ -199,6 +199,15 @@ def test_no_custom_ca_no_trust_store_variables() -> None:
     assert manifests.ca_bundle_secret(gateway) is None
 
 
+def test_the_trust_variables_belong_to_the_stack_and_the_local_ca_setting_to_the_user() -> None:
+    """``SSL_CERT_FILE``/``SSL_CERT_DIR`` are set by the stack (an extra setting would fight them);
+    ``certificates.local.ca.enabled`` is no longer implied by ``customCa`` (azure-docs issue 116325
+    ties it to APIM-assigned CAs), so a stack that wants it passes it through."""
+    assert "setting 'SSL_CERT_DIR' is set by the stack itself" in refused(stack(extraSettings={"SSL_CERT_DIR": "/x"}))
+    gateway = parse(stack(extraSettings={"certificates.local.ca.enabled": "true"}))
+    assert gateway_settings(gateway, "x")["certificates.local.ca.enabled"] == "true"
+
+
 # -- 4. image -----------------------------------------------------------------------------------
 
 
