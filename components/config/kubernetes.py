@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .certificates import ca_bundle, read_ca_bundle_file
 from .fields import (
     _IMAGE_DIGEST,
     _SETTING_KEY,
@@ -156,74 +155,6 @@ class DnsSettings(Model):
                 "ClusterFirst, or None with the cluster DNS among nameservers"
             )
         return self
-
-
-class CustomCaSettings(Model):
-    """CA certificates the gateway trusts besides the image's public roots, for example for a
-    configuration endpoint on a custom domain signed by a company CA. Set one of
-    ``certificates``, ``certificatesFile`` or ``secretName``. The container gets
-    ``SSL_CERT_FILE`` (the bundle) and ``SSL_CERT_DIR`` (the public roots); see
-    docs/gateway-settings.md."""
-
-    certificates: str | None = None
-    """PEM text of one or more CA certificates (public data, kept in the stack file); the stack
-    creates the Secret holding them."""
-    certificates_file: str | None = None
-    """Path of a PEM file of CA certificates, read when the program runs (relative paths from the
-    project directory); the stack creates the Secret holding them."""
-    secret_name: DnsName | None = None
-    """An existing Secret in the gateway namespace holding the PEM bundle; only with
-    ``namespace.create: false`` (a namespace the stack creates has no Secret before its first run)."""
-    secret_key: str = Field(default="ca.crt", pattern=r"^[-._a-zA-Z0-9]+$")
-    """Key of the PEM bundle in ``secretName``."""
-    system_certificate_directory: str = Field(default="/etc/ssl/certs", pattern=r"^/")
-    """Directory of the image's public root certificates, kept trusted through ``SSL_CERT_DIR``.
-    ``/etc/ssl/certs`` is .NET's own fallback (dotnet/runtime ``OpenSslCachedSystemStoreProvider.cs``);
-    that the gateway image keeps its roots there is assumed, not verified."""
-
-    _bundle: str | None = PrivateAttr(default=None)
-
-    @field_validator("certificates")
-    @classmethod
-    def _pem(cls, value: str | None) -> str | None:
-        return ca_bundle(value) if value is not None else None
-
-    @field_validator("certificates_file")
-    @classmethod
-    def _pem_file(cls, value: str | None) -> str | None:
-        if value is not None:
-            read_ca_bundle_file(value)
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> CustomCaSettings:
-        given = [
-            key
-            for key, value in (
-                ("certificates", self.certificates),
-                ("certificatesFile", self.certificates_file),
-                ("secretName", self.secret_name),
-            )
-            if value
-        ]
-        if len(given) > 1:
-            raise ValueError(
-                f"set only one of certificates, certificatesFile and secretName (got {' and '.join(given)})"
-            )
-        if self.certificates is not None:
-            self._bundle = self.certificates
-        elif self.certificates_file is not None:
-            self._bundle = read_ca_bundle_file(self.certificates_file)
-        return self
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._bundle or self.secret_name)
-
-    @property
-    def bundle(self) -> str | None:
-        """The PEM bundle the stack puts in its own Secret (None with ``secretName``)."""
-        return self._bundle
 
 
 class ServiceSettings(Model):

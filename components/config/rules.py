@@ -150,15 +150,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
             )
         for index, hostname in enumerate(gateway.hostnames):
             named = certificate_service(hostname.certificate_id or "")
-            if (
-                named
-                and apim.service_name
-                and (named[0].lower(), named[1].lower())
-                != (
-                    (apim.resource_group_name or named[0]).lower(),
-                    apim.service_name.lower(),
-                )
-            ):
+            if named and not _of_instance(named, apim):
                 problems.append(
                     f"{key}.hostnames[{index}].certificateId = {hostname.certificate_id!r}: names a certificate "
                     f"of service {named[1]!r} in {named[0]!r}, not of apim.serviceName {apim.service_name!r}"
@@ -172,3 +164,11 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 )
             creators.setdefault(priority.name, key)
     return problems
+
+
+def _of_instance(named: tuple[str, str], apim: ApimSettings) -> bool:
+    """Whether (resource group, service) of a certificate id is the configured APIM instance."""
+    group, service = (part.lower() for part in named)
+    if apim.service_name and service != apim.service_name.lower():
+        return False
+    return not apim.resource_group_name or group == apim.resource_group_name.lower()
