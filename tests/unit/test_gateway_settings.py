@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from harness import WORKLOAD_AUTH, run_main, stack_file_config
+from harness import ENTRA_AUTH, WORKLOAD_AUTH, run_main, stack_file_config
 
 from components import manifests
 from components.config import ConfigError, GatewayConfig, ImageSettings, parse_stack_config
@@ -225,6 +225,8 @@ def test_the_default_image_is_the_newest_confirmed_patch_release() -> None:
     [
         ({"mode": "workloadIdentity", **{k: v for k, v in WORKLOAD_AUTH.items() if k != "mode"}}, "2.10.1", False),
         ({"mode": "workloadIdentity", **{k: v for k, v in WORKLOAD_AUTH.items() if k != "mode"}}, "2.11.0", True),
+        ({**ENTRA_AUTH, "clientCertificateSecretName": "gw-entra-cert"}, "2.2.9", False),
+        ({**ENTRA_AUTH, "clientCertificateSecretName": "gw-entra-cert"}, "2.3.0", True),
     ],
 )
 def test_auth_modes_keep_their_minimum_gateway_versions(auth: dict[str, Any], tag: str, allowed: bool) -> None:
@@ -234,7 +236,8 @@ def test_auth_modes_keep_their_minimum_gateway_versions(auth: dict[str, Any], ta
     if allowed:
         assert parse(raw).image.tag == tag
     else:
-        assert "auth.mode 'workloadIdentity' needs gateway 2.11.0 or newer" in refused(raw)
+        minimum = "2.11.0" if auth["mode"] == "workloadIdentity" else "2.3.0"
+        assert f"auth.mode {auth['mode']!r} needs gateway {minimum} or newer" in refused(raw)
 
 
 def test_an_image_digest_pins_the_pod_image() -> None:
