@@ -23,7 +23,7 @@ from .trust_store import CA_BUNDLE_FILE, ca_secret_name, trust_store
 
 STATUS_PATH = "/status-0123456789abcdef"
 """Health endpoint of the gateway; it answers 200 once configuration is loaded. The chart probes
-it (``values.yaml`` ``probes.*.httpGet.path``) and Microsoft calls it "a default health endpoint
+it (``values.yaml`` lines 225-240, chart 1.15.1) and Microsoft calls it "a default health endpoint
 hosted on all the API Management services" (Application Gateway integration article, step 6);
 ``/internal-status-0123456789abcdef`` of one docs YAML is the developer portal's status page."""
 BACKUP_MOUNT_PATH = "/apim/config"

@@ -267,7 +267,7 @@ class LogSettings(Model):
     def _sink_endpoint(self) -> LogSettings:
         if self.local in HOST_SOCKET_SINKS:
             # The chart mounts the node's /dev/log by hostPath for localsyslog (templates/
-            # deployment.yaml, volumes 'logs'); hostPath is forbidden by the restricted (and
+            # deployment.yaml lines 189-193, chart 1.15.1); hostPath is forbidden by the restricted (and
             # baseline) Pod Security Standard the stack's namespace enforces.
             raise ValueError(
                 f"local {self.local!r} writes to a socket of the node ({HOST_SOCKET_SINKS[self.local]}), "

@@ -261,7 +261,7 @@ def test_an_image_digest_pins_the_pod_image() -> None:
 @pytest.mark.parametrize("sink", ["localsyslog", "journal"])
 def test_host_socket_log_sinks_are_refused(sink: str) -> None:
     """The chart mounts the node's ``/dev/log`` for localsyslog with a hostPath volume
-    (helm-charts/azure-api-management-gateway/templates/deployment.yaml, volume ``logs``:
+    (helm-charts/azure-api-management-gateway/templates/deployment.yaml lines 189-193 at chart 1.15.1:
     ``hostPath: {path: /dev/log, type: Socket}``); the Pod Security Standards forbid hostPath
     volumes from the baseline level up, and the stack's namespace enforces ``restricted``."""
     message = refused(stack(logs={"local": sink, "localEndpoint": "/dev/log"}))
@@ -277,7 +277,7 @@ def test_a_local_sink_on_the_pods_own_loopback_is_refused(endpoint: str) -> None
 
 
 def test_network_log_sinks_need_a_collector_endpoint() -> None:
-    """``json``'s default endpoint is ``127.0.0.1:8888`` (chart ``values.yaml``
+    """``json``'s default endpoint is ``127.0.0.1:8888`` (chart 1.15.1 ``values.yaml`` line 122,
     ``observability.logs.local.json.endpoint``), the pod's loopback again, so it is required."""
     assert "local 'json' requires localEndpoint" in refused(stack(logs={"local": "json"}))
     gateway = parse(stack(logs={"local": "rfc5424", "localEndpoint": "syslog.logging.svc.cluster.local:514"}))
@@ -369,7 +369,7 @@ def test_hostname_certificate_ids_take_the_form_arm_expects() -> None:
 
 
 def test_probes_use_the_gateways_health_endpoint() -> None:
-    """Chart ``values.yaml`` ``probes.{readiness,liveness,startup}.httpGet.path:
+    """Chart 1.15.1 ``values.yaml`` lines 225-240, ``probes.{readiness,liveness,startup}.httpGet.path:
     /status-0123456789abcdef``; Microsoft's Application Gateway integration article (step 6) calls
     ``/status-0123456789abcdef`` "a default health endpoint hosted on all the API Management services"
     and probes the developer portal on ``/internal-status-0123456789abcdef``, the path one docs YAML
