@@ -20,6 +20,7 @@ for gateway in stack_config.gateways:
         SelfHostedGatewayArgs(
             gateway=gateway,
             apim_mode=stack_config.apim.mode,
+            apim_cloud=stack_config.apim.cloud,
             apim_resource_group_name=stack_config.apim.resource_group_name,
             apim_service_name=stack_config.apim.service_name,
             token=pulumi.Output.secret(token.get_secret_value()) if token else None,

@@ -31,6 +31,9 @@ class SelfHostedGatewayArgs:
     """Name of the APIM instance; may be another resource's output. Required in ``managed``
     mode, and in ``existing`` mode unless the gateway sets ``configurationEndpoint``."""
 
+    apim_cloud: Literal["public", "usgovernment", "china"] = "public"
+    """Azure cloud of the APIM instance; the default configuration endpoint exists only in ``public``."""
+
     token: pulumi.Input[str] | None = None
     """``existing`` mode with token auth: the gateway token (``GatewayKey …`` or bare). Always secret."""
 

@@ -16,6 +16,7 @@ import pulumi_azure_native as azure_native
 
 from .args import Credentials, SelfHostedGatewayArgs
 from .config import token_expiry
+from .config.azure import certificate_resource_id, certificate_service
 from .token import GatewayToken, GatewayTokenArgs, format_expiry, renewal_window
 
 GET_CONFIGURATION_ACTION = "Microsoft.ApiManagement/service/gateways/getConfiguration/action"
@@ -136,7 +137,7 @@ def _gateway_resource(
             gateway_id=gateway_id,
             hc_id=_safe_id(hostname.hostname.replace("*", "wildcard")),
             hostname=hostname.hostname,
-            certificate_id=hostname.certificate_id,
+            certificate_id=_hostname_certificate_id(component, hostname.certificate_id, apim),
             negotiate_client_certificate=hostname.negotiate_client_certificate,
             http2_enabled=hostname.http2_enabled,
             tls10_enabled=hostname.tls10_enabled,
@@ -154,6 +155,20 @@ def _gateway_resource(
             opts=child,
         )
     return gateway_resource
+
+
+def _hostname_certificate_id(
+    component: pulumi.ComponentResource, certificate_id: str | None, apim: dict[str, Any]
+) -> pulumi.Input[str] | None:
+    """ARM wants the certificate's full resource id (REST spec example
+    ``ApiManagementCreateGatewayHostnameConfiguration.json``); a bare name is expanded in the
+    APIM instance's subscription (the one azure-native deploys to)."""
+    if certificate_id is None or certificate_service(certificate_id) is not None:
+        return certificate_id
+    client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=component))
+    return pulumi.Output.all(client.subscription_id, apim["resource_group_name"], apim["service_name"]).apply(
+        lambda values: certificate_resource_id(certificate_id, values[0], values[1], values[2])
+    )
 
 
 def _identity(

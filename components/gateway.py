@@ -45,7 +45,7 @@ class SelfHostedGateway(pulumi.ComponentResource):
 
         credentials = azure_side(self, name, args, child)
         endpoint = pulumi.Output.from_input(args.apim_service_name or "").apply(
-            lambda service: configuration_endpoint(gateway, service or None)
+            lambda service: configuration_endpoint(gateway, service or None, args.apim_cloud)
         )
         settings = endpoint.apply(lambda host: gateway_settings(gateway, host))
         deployment = kubernetes_side(self, name, args, credentials, settings)

@@ -66,6 +66,24 @@ def kubernetes_side(
             )
         )
 
+    ca_secret = manifests.ca_bundle_secret(gateway)
+    if ca_secret is not None:
+        # Public certificates: created by the stack so a first run on an empty cluster can start pods.
+        pod_depends.append(_secret(f"{name}-ca-bundle", ca_secret, in_namespace))
+    priority = manifests.priority_class(gateway)
+    if priority is not None:
+        pod_depends.append(
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-priority-class",
+                metadata=priority["metadata"],
+                value=priority["value"],
+                preemption_policy=priority["preemptionPolicy"],
+                global_default=priority["globalDefault"],
+                description=priority["description"],
+                opts=k8s_opts,
+            )
+        )
+
     config_map = manifests.settings_config_map(gateway, settings)
     pod_depends.append(
         k8s.core.v1.ConfigMap(

@@ -19,9 +19,13 @@ from typing import Any, TypeVar
 
 from .config import GatewayConfig, rules
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
+from .trust_store import CA_BUNDLE_FILE, ca_secret_name, trust_store
 
 STATUS_PATH = "/status-0123456789abcdef"
-"""Health endpoint of the gateway; it answers 200 once configuration is loaded."""
+"""Health endpoint of the gateway; it answers 200 once configuration is loaded. The chart probes
+it (``values.yaml`` lines 225-240, chart 1.15.1) and Microsoft calls it "a default health endpoint
+hosted on all the API Management services" (Application Gateway integration article, step 6);
+``/internal-status-0123456789abcdef`` of one docs YAML is the developer portal's status page."""
 BACKUP_MOUNT_PATH = "/apim/config"
 """Where the gateway keeps its configuration backup; mounting a volume here turns backup on."""
 GATEWAY_UID = 1001
@@ -64,6 +68,8 @@ class ObjectNames:
     entra_secret: str
     autoscaler: str
     network_policy: str
+    ca_secret: str | None = None
+    """The CA bundle Secret: the stack's own (named after its content) or ``customCa.secretName``."""
 
 
 def object_names(gateway: GatewayConfig) -> ObjectNames:
@@ -79,6 +85,7 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         entra_secret=f"{gateway.name}-entra",
         autoscaler=gateway.name,
         network_policy=gateway.name,
+        ca_secret=ca_secret_name(gateway),
     )
 
 
@@ -180,6 +187,39 @@ def service_account(gateway: GatewayConfig, client_id: T) -> Obj | None:
     }
 
 
+def ca_bundle_secret(gateway: GatewayConfig) -> Obj | None:
+    """The Secret holding ``customCa.certificates`` (or the file's content), or None when the
+    stack has no bundle of its own. CA certificates are public; a Secret keeps the pod's volume
+    the same kind whether the stack creates the bundle or ``customCa.secretName`` names one."""
+    bundle = gateway.custom_ca.bundle
+    name = object_names(gateway).ca_secret
+    if bundle is None or name is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(gateway, name),
+        "type": "Opaque",
+        "stringData": {CA_BUNDLE_FILE: bundle},
+    }
+
+
+def priority_class(gateway: GatewayConfig) -> Obj | None:
+    """The pods' PriorityClass when the stack creates it (``scheduling.priorityClass.create``)."""
+    wanted = gateway.scheduling.priority_class
+    if wanted is None or not wanted.create:
+        return None
+    return {
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": {"name": wanted.name, "labels": common_labels(gateway)},
+        "value": wanted.value,
+        "preemptionPolicy": wanted.preemption_policy,
+        "globalDefault": False,
+        "description": wanted.description,
+    }
+
+
 def settings_config_map(gateway: GatewayConfig, settings: T) -> Obj:
     """The ConfigMap of gateway settings (``settings.gateway_settings``), read with envFrom."""
     return {
@@ -261,9 +301,9 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     if gateway.backup.enabled:
         volumes.append({"name": "config-backup", "persistentVolumeClaim": {"claimName": names.backup_claim}})
         mounts.append({"name": "config-backup", "mountPath": BACKUP_MOUNT_PATH})
-    if gateway.custom_ca.secret_name:
-        volumes.append({"name": "custom-ca", "secret": {"secretName": gateway.custom_ca.secret_name}})
-        mounts.append({"name": "custom-ca", "mountPath": gateway.custom_ca.mount_path, "readOnly": True})
+    ca_volumes, ca_mounts, ca_env = trust_store(gateway, names.ca_secret)
+    volumes.extend(ca_volumes)
+    mounts.extend(ca_mounts)
     if gateway.auth.client_certificate_secret_name:
         volumes.append(
             {"name": "entra-certificate", "secret": {"secretName": gateway.auth.client_certificate_secret_name}}
@@ -272,7 +312,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
 
     container: Obj = {
         "name": "gateway",
-        "image": f"{gateway.image.repository}:{gateway.image.tag}",
+        "image": gateway.image.reference,
         "imagePullPolicy": gateway.image.pull_policy,
         "ports": [
             {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
@@ -280,7 +320,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             {"name": "rate-limit", "containerPort": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
             {"name": "heartbeat", "containerPort": HEARTBEAT_PORT, "protocol": "UDP"},
         ],
-        "env": _auth_env(gateway),
+        "env": _auth_env(gateway) + ca_env,
         "envFrom": [{"configMapRef": {"name": names.settings_config_map}}],
         "resources": _resources(gateway),
         "readinessProbe": _probe(gateway, "readiness"),
@@ -328,8 +368,8 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
         pod_spec["tolerations"] = [dict(toleration) for toleration in scheduling.tolerations]
     if scheduling.affinity:
         pod_spec["affinity"] = dict(scheduling.affinity)
-    if scheduling.priority_class_name:
-        pod_spec["priorityClassName"] = scheduling.priority_class_name
+    if scheduling.priority_class:
+        pod_spec["priorityClassName"] = scheduling.priority_class.name
     if gateway.topology_spread.enabled:
         pod_spec["topologySpreadConstraints"] = [
             {

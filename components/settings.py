@@ -11,22 +11,39 @@ from __future__ import annotations
 from .config import GatewayConfig
 
 GATEWAY_CONFIGURATION_SUFFIX = "configuration.azure-api.net"
+"""Public cloud's configuration host suffix, ``<apim>.configuration.azure-api.net``, as the
+portal's deployment YAML and the settings reference (``config.service.endpoint``) show it."""
+CONFIGURATION_SUFFIXES = {"public": GATEWAY_CONFIGURATION_SUFFIX}
+"""Default suffix per cloud. None for ``usgovernment`` and ``china``: no Microsoft source read
+names theirs, so there the endpoint must be configured (see docs/gateway-settings.md)."""
 ENTRA_CERTIFICATE_DIRECTORY = "/apim/certificates/entra"
 """Where an Entra ID application certificate is mounted (``auth.clientCertificateSecretName``)."""
 
 
-def configuration_endpoint(gateway: GatewayConfig, service_name: str | None) -> str:
-    """``config.service.endpoint``: a custom domain from config, else ``<apim>.configuration.azure-api.net``."""
+def configuration_endpoint(gateway: GatewayConfig, service_name: str | None, cloud: str = "public") -> str:
+    """``config.service.endpoint``: a custom domain from config, else ``<apim>.<cloud's suffix>``
+    (public cloud only: elsewhere the endpoint must be configured)."""
     if gateway.configuration_endpoint:
         return gateway.configuration_endpoint
+    suffix = CONFIGURATION_SUFFIXES.get(cloud)
+    if suffix is None:
+        raise ValueError(f"gateway {gateway.name!r}: cloud {cloud!r} needs configurationEndpoint set explicitly")
     if not service_name:
         raise ValueError(f"gateway {gateway.name!r}: no configurationEndpoint and no APIM service name")
-    return f"{service_name.lower()}.{GATEWAY_CONFIGURATION_SUFFIX}"
+    return f"{service_name.lower()}.{suffix}"
 
 
 def discovery_service_name(gateway: GatewayConfig) -> str:
     """The headless Service that ``neighborhood.host`` points at."""
     return f"{gateway.name}-instance-discovery"
+
+
+def neighborhood_host(gateway: GatewayConfig) -> str:
+    """``neighborhood.host``: the discovery Service's full name ``<svc>.<ns>.svc.<cluster domain>``
+    (Kubernetes "DNS for Services and Pods"). The portal YAML gives the short name, which resolves
+    only through the search list ClusterFirst adds; the full name also resolves with policy
+    ``None`` when its nameservers include the cluster DNS."""
+    return f"{discovery_service_name(gateway)}.{gateway.namespace_name}.svc.{gateway.kubernetes.cluster_domain}"
 
 
 def _flag(value: bool) -> str:
@@ -39,7 +56,7 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
     | key | from |
     |---|---|
     | config.service.endpoint | ``configurationEndpoint`` or ``<apim>.configuration.azure-api.net`` |
-    | neighborhood.host | the headless instance-discovery Service |
+    | neighborhood.host | the headless instance-discovery Service, full name |
     | runtime.deployment.* | deployment metadata, as in the portal YAML |
     | telemetry.logs.std / .level / .color | ``logs.std``, ``logs.level``, ``logs.color`` |
     | telemetry.logs.local (+ .<sink>.endpoint) | ``logs.local``, ``logs.localEndpoint`` |
@@ -49,14 +66,13 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
     | gateway.name | the gateway id, for ``auth.mode`` ``entraApp`` and ``workloadIdentity`` |
     | config.service.auth.azureAd.* | ``auth`` (``entraApp``): tenant, client id, authority, certificate path |
     | config.service.auth.tokenAudience | ``auth.tokenAudience`` |
-    | certificates.local.ca.enabled | ``customCa.secretName`` set |
     | net.server.http.forwarded.proto.enabled | ``forwardedProto`` |
     | HTTP_PROXY / HTTPS_PROXY / NO_PROXY | ``proxy`` |
     | anything else | ``extraSettings``, verbatim |
     """
     settings: dict[str, str] = {
         "config.service.endpoint": endpoint,
-        "neighborhood.host": discovery_service_name(gateway),
+        "neighborhood.host": neighborhood_host(gateway),
         "runtime.deployment.artifact.source": "pulumi",
         "runtime.deployment.mechanism": "pulumi-component",
         "runtime.deployment.orchestrator.type": "Kubernetes",
@@ -103,8 +119,6 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
     if auth.token_audience:
         settings["config.service.auth.tokenAudience"] = auth.token_audience
 
-    if gateway.custom_ca.secret_name:
-        settings["certificates.local.ca.enabled"] = "true"
     if gateway.forwarded_proto:
         settings["net.server.http.forwarded.proto.enabled"] = "true"
 

@@ -31,6 +31,7 @@ from scripts import local_cluster  # noqa: E402
 FIELD_MANAGER = "apim-gateway-local-demo"
 NS = "apim-gateway"
 APPLY_ORDER = [
+    "PriorityClass",
     "Namespace",
     "ServiceAccount",
     "Secret",

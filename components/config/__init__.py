@@ -23,6 +23,7 @@ from .azure import (
     TokenSettings,
     WorkloadIdentitySettings,
 )
+from .certificates import CustomCaSettings
 from .fields import (
     CONFIG_NAMESPACE,
     DEFAULT_GATEWAY_TAG,
@@ -35,7 +36,6 @@ from .kubernetes import (
     RESERVED_SETTINGS,
     AutoscalingSettings,
     BackupSettings,
-    CustomCaSettings,
     DisruptionBudgetSettings,
     DnsSettings,
     ImageSettings,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .fields import MAX_TOKEN_VALIDITY_DAYS, DnsName, EndpointHost, Guid, Model
+
+AzureCloudName = Literal["public", "usgovernment", "china"]
+"""Azure clouds, named as the azure-native provider's ``ARM_ENVIRONMENT`` names them (``token.py``)."""
 
 
 class ApimSettings(Model):
     """The existing API Management instance the gateways belong to."""
 
+    cloud: AzureCloudName = "public"
+    """Azure cloud of the instance; must match ``ARM_ENVIRONMENT``. Outside ``public`` every
+    gateway must set ``configurationEndpoint`` (no Microsoft source read gives that cloud's suffix)."""
     mode: Literal["managed", "existing"] = "managed"
     """``managed``: the stack creates the gateway resource and generates its token.
     ``existing`` (bring your own gateway): the gateway resource is managed elsewhere; its
@@ -54,7 +61,21 @@ class HostnameConfiguration(Model):
     hostname: EndpointHost
     """Host name, a full name or a wildcard such as ``*.apis.contoso.com``."""
     certificate_id: str | None = None
-    """APIM certificate entity id used for TLS on this hostname."""
+    """APIM certificate used for TLS on this hostname: its name in the instance (the stack builds
+    the resource id ARM expects) or its full resource id
+    ``/subscriptions/…/providers/Microsoft.ApiManagement/service/<service>/certificates/<name>``."""
+
+    @field_validator("certificate_id")
+    @classmethod
+    def _certificate_reference(cls, value: str | None) -> str | None:
+        if value is None or _CERTIFICATE_NAME.match(value) or _CERTIFICATE_RESOURCE_ID.match(value):
+            return value
+        raise ValueError(
+            "must be an APIM certificate name (no '/', '*', '#', '&', '+', ':', '<', '>', '?') or its full "
+            "resource id '/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ApiManagement/"
+            "service/<service>/certificates/<name>'"
+        )
+
     negotiate_client_certificate: bool = False
     """Ask clients for a certificate on this hostname."""
     http2_enabled: bool = True
@@ -63,6 +84,34 @@ class HostnameConfiguration(Model):
     """Accept TLS 1.0 (off: it is obsolete)."""
     tls11_enabled: bool = False
     """Accept TLS 1.1 (off: it is obsolete)."""
+
+
+_CERTIFICATE_NAME = re.compile(r"^[^*#&+:<>?/]+$")
+"""Certificate entity names: the REST spec's ``certificateId`` path pattern ``^[^*#&+:<>?]+$``
+(Certificate - Create Or Update, 2024-05-01), and no '/' so a name is never read as an id."""
+_CERTIFICATE_RESOURCE_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)/providers/"
+    r"Microsoft\.ApiManagement/service/(?P<service>[^/]+)/certificates/(?P<name>[^*#&+:<>?/]+)$",
+    re.IGNORECASE,
+)
+
+
+def certificate_resource_id(certificate_id: str, subscription_id: str, resource_group: str, service: str) -> str:
+    """The ``certificateId`` ARM expects in a ``GatewayHostnameConfiguration``: the certificate's
+    full resource id, as in the REST spec example ``ApiManagementCreateGatewayHostnameConfiguration.json``
+    (2024-05-01). A name is expanded in the instance's scope; a full id is kept."""
+    if _CERTIFICATE_RESOURCE_ID.match(certificate_id):
+        return certificate_id
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/"
+        f"Microsoft.ApiManagement/service/{service}/certificates/{certificate_id}"
+    )
+
+
+def certificate_service(certificate_id: str) -> tuple[str, str] | None:
+    """(resource group, service) named by a full certificate resource id, None for a bare name."""
+    match = _CERTIFICATE_RESOURCE_ID.match(certificate_id)
+    return (match["group"], match["service"]) if match else None
 
 
 class CertificateAuthority(Model):

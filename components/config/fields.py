@@ -12,8 +12,13 @@ CONFIG_NAMESPACE = "apim-gateway"
 """Pulumi config namespace (the project name in ``Pulumi.yaml``)."""
 
 GATEWAY_IMAGE_REPOSITORY = "mcr.microsoft.com/azure-api-management/gateway"
-DEFAULT_GATEWAY_TAG = "2.11.1"
-"""Gateway image tag used when a stack does not pin one (a ``major.minor.patch`` tag)."""
+DEFAULT_GATEWAY_TAG = "2.12.1"
+"""Gateway image tag used when a stack does not pin one (a ``major.minor.patch`` tag): the newest
+patch release a source confirms. The chart repository's own tags stop at ``Container-v2.11.1``
+(chart 1.15.1, ``Chart.yaml`` appVersion); its maintainer names later releases in its issues:
+``Container-v2.11.2`` fixes the CVEs of 2.11.1 (issue 403, 2026-08-20) and ``Container-v2.12.1``
+fixes the high vulnerabilities of 2.12.0 (issue 411, 2026-09-11). Newer tags (2.12.2 and on) are
+mentioned elsewhere but no release page was read; see docs/gateway-settings.md."""
 
 MAX_TOKEN_VALIDITY_DAYS = 30
 """The management API refuses a token expiry more than 30 days ahead."""
@@ -30,6 +35,7 @@ _HOSTNAME = re.compile(
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _PERCENT_OR_INT = re.compile(r"^(100|[1-9]?[0-9])%$")
 _PINNED_TAG = re.compile(r"^\d+\.\d+\.\d+$")
+_IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GATEWAY_TOKEN = re.compile(r"^(?:GatewayKey )?(?P<gateway>[^&\s]+)&(?P<expiry>\d{12})&(?P<signature>[^&\s]+)$")

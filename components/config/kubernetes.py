@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .fields import (
+    _IMAGE_DIGEST,
     _SETTING_KEY,
     DEFAULT_GATEWAY_TAG,
     GATEWAY_IMAGE_REPOSITORY,
@@ -37,6 +38,10 @@ class KubernetesSettings(Model):
     Change it when the stack must move to another cluster under the same context name."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
+    cluster_domain: DnsName = "cluster.local"
+    """DNS domain of the cluster (the kubelet's ``clusterDomain``); ``cluster.local`` is the
+    Kubernetes default ("DNS for Services and Pods"). ``neighborhood.host`` is the discovery
+    Service's full name in it, so it resolves under every DNS policy the stack accepts."""
     render_secrets: bool = False
     """With ``renderYamlToDirectory``: also render the token Secret, in plain text. Off by
     default: the rendered Deployment then expects the Secret ``<gateway>-token`` to be
@@ -66,11 +71,28 @@ class ImageSettings(Model):
     tag: str = Field(default=DEFAULT_GATEWAY_TAG, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
     """Pin a ``major.minor.patch`` tag; moving tags (``v2``, ``latest``…) are refused in prod."""
     allow_moving_tag: bool = False
-    """Accept a tag that is not ``major.minor.patch`` in prod."""
+    """Accept a tag that is not ``major.minor.patch`` in prod (not needed with ``digest``)."""
+    digest: str | None = None
+    """Optional image digest, ``sha256:<64 hex>``: the pod then runs ``repository:tag@digest``,
+    which the container runtime resolves by digest alone. Optional in prod too; see
+    docs/gateway-settings.md."""
     pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     """Image pull policy."""
     pull_secrets: tuple[DnsName, ...] = ()
     """Names of image pull Secrets in the namespace (for a mirrored registry)."""
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_form(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_DIGEST.match(value):
+            raise ValueError("must be an image digest 'sha256:' followed by 64 lowercase hex digits")
+        return value
+
+    @property
+    def reference(self) -> str:
+        """The image reference of the container: ``repository:tag``, plus ``@digest`` when pinned."""
+        reference = f"{self.repository}:{self.tag}"
+        return f"{reference}@{self.digest}" if self.digest else reference
 
 
 class RolloutSettings(Model):
@@ -136,15 +158,15 @@ class DnsSettings(Model):
     def _none_needs_nameservers(self) -> DnsSettings:
         if self.policy == "None" and not self.nameservers:
             raise ValueError("policy 'None' requires at least one entry in nameservers")
+        if self.policy == "Default":
+            # Kubernetes "DNS for Services and Pods": Default inherits the node's resolver,
+            # which does not answer for cluster Services.
+            raise ValueError(
+                "policy 'Default' gives the pods the node's resolver, which does not resolve cluster "
+                "Services: neighborhood.host (the instance-discovery Service) would not resolve; use "
+                "ClusterFirst, or None with the cluster DNS among nameservers"
+            )
         return self
-
-
-class CustomCaSettings(Model):
-    secret_name: DnsName | None = None
-    """Existing Secret (in the gateway namespace) whose entries are PEM CA certificates.
-    Setting it mounts them and turns on ``certificates.local.ca.enabled``."""
-    mount_path: str = Field(default="/usr/local/share/ca-certificates/apim", pattern=r"^/")
-    """Where the CA certificates are mounted in the container."""
 
 
 class ServiceSettings(Model):
@@ -196,6 +218,39 @@ class TopologySpreadSettings(Model):
     """``ScheduleAnyway`` prefers spreading; ``DoNotSchedule`` requires it."""
 
 
+HIGHEST_USER_PRIORITY = 1_000_000_000
+"""Kubernetes ``HighestUserDefinablePriority`` (``pkg/apis/scheduling/types.go``): larger values
+are reserved for the system classes."""
+SYSTEM_PRIORITY_PREFIX = "system-"
+"""Kubernetes ``SystemPriorityClassPrefix``: reserved for ``system-cluster-critical`` and
+``system-node-critical``, which are for critical cluster add-ons, not workloads."""
+
+
+class PriorityClassSettings(Model):
+    """The pods' PriorityClass: an existing one, or one the stack creates (cluster-wide)."""
+
+    name: DnsName
+    """Name of the PriorityClass; ``system-`` names are reserved for cluster add-ons."""
+    create: bool = False
+    """Create the PriorityClass (a cluster-scoped object; only one gateway of a stack may create a given name)."""
+    value: int = Field(default=1_000_000, ge=-HIGHEST_USER_PRIORITY, le=HIGHEST_USER_PRIORITY)
+    """Priority of the class when created (at most 1,000,000,000, the highest user-definable value)."""
+    preemption_policy: Literal["PreemptLowerPriority", "Never"] = "PreemptLowerPriority"
+    """Whether pods of this class may preempt lower-priority pods."""
+    description: str = "Azure API Management self-hosted gateway"
+    """Description of the class when created."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_system(cls, value: str) -> str:
+        if value.startswith(SYSTEM_PRIORITY_PREFIX):
+            raise ValueError(
+                "'system-' priority classes are reserved for critical cluster add-ons (Kubernetes "
+                "SystemPriorityClassPrefix); use a class of your own, for example with create: true"
+            )
+        return value
+
+
 class SchedulingSettings(Model):
     node_selector: dict[str, str] = Field(default_factory=dict)
     """Node labels the pods require."""
@@ -203,8 +258,8 @@ class SchedulingSettings(Model):
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
-    priority_class_name: str | None = None
-    """Priority class of the pods."""
+    priority_class: PriorityClassSettings | None = None
+    """Priority class of the pods (none by default)."""
 
 
 class LogSettings(Model):
@@ -215,15 +270,47 @@ class LogSettings(Model):
     color: bool = True
     """Coloured container logs."""
     local: Literal["none", "auto", "localsyslog", "rfc5424", "journal", "json"] = "auto"
-    """Local log sink, kept when Azure is unreachable (``telemetry.logs.local``)."""
+    """Local log sink, kept when Azure is unreachable (``telemetry.logs.local``). ``localsyslog`` and
+    ``journal`` are refused: they need a socket of the node, which the restricted namespace forbids."""
     local_endpoint: str | None = None
-    """Endpoint of the local sink; required for ``rfc5424`` and ``journal``."""
+    """Endpoint of the local sink (``host:port`` of a collector outside the pod); required for
+    ``rfc5424`` and ``json``."""
 
     @model_validator(mode="after")
     def _sink_endpoint(self) -> LogSettings:
-        if self.local in ("rfc5424", "journal") and not self.local_endpoint:
-            raise ValueError(f"local '{self.local}' requires localEndpoint")
+        if self.local in HOST_SOCKET_SINKS:
+            # The chart mounts the node's /dev/log by hostPath for localsyslog (templates/
+            # deployment.yaml lines 189-193, chart 1.15.1); hostPath is forbidden by the restricted (and
+            # baseline) Pod Security Standard the stack's namespace enforces.
+            raise ValueError(
+                f"local {self.local!r} writes to a socket of the node ({HOST_SOCKET_SINKS[self.local]}), "
+                "which needs a hostPath volume; the namespace enforces the restricted Pod Security "
+                "Standard, which forbids hostPath. Use 'rfc5424' or 'json' with localEndpoint set to a "
+                "collector Service, or 'none'"
+            )
+        if self.local in ("rfc5424", "json") and not self.local_endpoint:
+            raise ValueError(f"local {self.local!r} requires localEndpoint (host:port of a collector)")
+        if self.local in ("rfc5424", "json") and self.local_endpoint and _is_loopback(self.local_endpoint):
+            raise ValueError(
+                f"localEndpoint {self.local_endpoint!r} is the pod's own loopback, where nothing listens "
+                "(the pod runs the gateway container only): give a collector Service such as "
+                "'syslog.logging.svc.cluster.local:514'"
+            )
         return self
+
+
+HOST_SOCKET_SINKS = {"localsyslog": "/dev/log", "journal": "journald's socket"}
+"""Local log sinks that write to a Unix socket of the node."""
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104 - compared, not bound
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = endpoint.removeprefix("udp://").removeprefix("tcp://")
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.lower() in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
 class StatsdSettings(Model):
@@ -310,8 +397,9 @@ RESERVED_SETTINGS = frozenset(
         "config.service.endpoint",
         "config.service.auth",
         "neighborhood.host",
-        "certificates.local.ca.enabled",
         "gateway.name",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
     }
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +13,13 @@ from pydantic import SecretStr, ValidationError
 
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
-from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems
+from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
 from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
+UNECHOED_FIELDS = {"certificates": "PEM text"}
+"""Fields whose value an error never repeats: PEM text pasted by mistake may be a private key."""
 
 
 class ConfigError(ValueError):
@@ -82,6 +85,8 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
             problems.append(f"{key}: required setting is missing")
         elif item["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown setting (check the spelling; keys are camelCase)")
+        elif found and loc and loc[-1] in UNECHOED_FIELDS:
+            problems.append(f"{key} = [{UNECHOED_FIELDS[str(loc[-1])]}]: {message}")
         elif found:
             problems.append(f"{key} = {_show(value, secret)}: {message}")
         else:
@@ -93,6 +98,7 @@ def parse_stack_config(
     raw: Mapping[str, Any],
     secret_keys: Iterable[str] = (),
     now: datetime | None = None,
+    arm_environment: str | None = None,
 ) -> StackConfig:
     """Validate a stack's ``apim-gateway:*`` config into a ``StackConfig``.
 
@@ -140,6 +146,7 @@ def parse_stack_config(
         raw_gateways = []
 
     seen: dict[str, int] = {}
+    labelled: dict[str, tuple[str, GatewayConfig]] = {}
     for index, entry in enumerate(raw_gateways):
         label = f"{prefix}gateways[{index}]"
         if not isinstance(entry, Mapping):
@@ -156,6 +163,7 @@ def parse_stack_config(
         if gateway.name in seen:
             problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
         seen[gateway.name] = index
+        labelled.setdefault(gateway.name, (label, gateway))
         problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
         gateways.append(gateway)
 
@@ -170,6 +178,13 @@ def parse_stack_config(
             problems.append(
                 f"{prefix}apim.serviceName: required setting is missing (needed to derive the "
                 "configuration endpoint when a gateway sets no configurationEndpoint)"
+            )
+        problems.extend(_stack_rules(apim, labelled))
+        if arm_environment and arm_environment.lower() != apim.cloud:
+            # token.py and azure-native pick the cloud from ARM_ENVIRONMENT; the endpoint from apim.cloud.
+            problems.append(
+                f"{prefix}apim.cloud = {apim.cloud!r}: ARM_ENVIRONMENT is {arm_environment!r}; the Azure "
+                "resources and the token go to that cloud, so set apim.cloud to the same cloud"
             )
 
     raw_tokens = values.get("gatewayTokens", {})
@@ -210,4 +225,4 @@ def read_pulumi_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = [key for key in raw if runtime_config.is_config_secret(key)]
     secret_keys += runtime_config.get_config_secret_keys_env()
-    return parse_stack_config(raw, secret_keys)
+    return parse_stack_config(raw, secret_keys, arm_environment=os.environ.get("ARM_ENVIRONMENT"))

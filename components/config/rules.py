@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .stack import GatewayConfig, StackConfig
 
@@ -33,6 +34,13 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{key}.autoscaling.minReplicas = {gateway.min_replicas}: prod needs at least "
             f"{PRODUCTION_MIN_REPLICAS} replicas"
         )
+    if gateway.custom_ca.secret_name and gateway.namespace.create:
+        problems.append(
+            f"{key}.customCa.secretName = {gateway.custom_ca.secret_name!r}: the stack creates the namespace "
+            f"{gateway.namespace_name!r}, so no Secret can exist in it before the first run and the pods "
+            "could never start; give the PEM certificates with customCa.certificates or "
+            "customCa.certificatesFile (the stack then creates the Secret), or set namespace.create to false"
+        )
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     pinned = _PINNED_TAG.match(gateway.image.tag)
     if minimum and pinned and tuple(int(part) for part in gateway.image.tag.split(".")) < minimum:
@@ -44,7 +52,8 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
     problems.extend(_load_balancer_ip_rules(gateway, key))
     if not production:
         return problems
-    if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag:
+    # A digest pins the image whatever the tag says.
+    if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag and not gateway.image.digest:
         problems.append(
             f"{key}.image.tag = {gateway.image.tag!r}: prod needs a pinned major.minor.patch tag such as "
             f"'{DEFAULT_GATEWAY_TAG}' (moving tags like 'v2' or 'latest' upgrade silently); "
@@ -193,3 +202,40 @@ def token_expiry(token: str) -> datetime | None:
         return datetime.strptime(match["expiry"], "%Y%m%d%H%M").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayConfig]]) -> list[str]:
+    """Rules across gateways or against the APIM instance; ``gateways``: name → (key, config)."""
+    problems: list[str] = []
+    creators: dict[str, str] = {}
+    for key, gateway in gateways.values():
+        if apim.cloud != "public" and not gateway.configuration_endpoint:
+            problems.append(
+                f"{key}.configurationEndpoint: required setting is missing (apim.cloud is {apim.cloud!r}; "
+                "only the public cloud's suffix 'configuration.azure-api.net' is taken from a Microsoft "
+                "source, so give the endpoint shown in the portal under Gateways > Deployment)"
+            )
+        for index, hostname in enumerate(gateway.hostnames):
+            named = certificate_service(hostname.certificate_id or "")
+            if named and not _of_instance(named, apim):
+                problems.append(
+                    f"{key}.hostnames[{index}].certificateId = {hostname.certificate_id!r}: names a certificate "
+                    f"of service {named[1]!r} in {named[0]!r}, not of apim.serviceName {apim.service_name!r}"
+                )
+        priority = gateway.scheduling.priority_class
+        if priority is not None and priority.create:
+            if priority.name in creators:
+                problems.append(
+                    f"{key}.scheduling.priorityClass.create: PriorityClass {priority.name!r} is cluster-wide and "
+                    f"already created by {creators[priority.name]}; set create: false here"
+                )
+            creators.setdefault(priority.name, key)
+    return problems
+
+
+def _of_instance(named: tuple[str, str], apim: ApimSettings) -> bool:
+    """Whether (resource group, service) of a certificate id is the configured APIM instance."""
+    group, service = (part.lower() for part in named)
+    if apim.service_name and service != apim.service_name.lower():
+        return False
+    return not apim.resource_group_name or group == apim.resource_group_name.lower()

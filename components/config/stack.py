@@ -14,11 +14,11 @@ from .azure import (
     LocationData,
     TokenSettings,
 )
+from .certificates import CustomCaSettings
 from .fields import MAX_GATEWAY_NAME_LENGTH, DnsLabel, EndpointHost, Model
 from .kubernetes import (
     AutoscalingSettings,
     BackupSettings,
-    CustomCaSettings,
     DisruptionBudgetSettings,
     DnsSettings,
     ImageSettings,

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,48 @@ def test_bad_config_stops_with_one_clean_message_and_creates_nothing(project: tu
     assert "Traceback" not in output
     resources = export(directory, env)["deployment"].get("resources") or []
     assert [r["type"] for r in resources if r["type"] != "pulumi:pulumi:Stack"] == []
+
+
+def self_signed_ca() -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Engine Test CA")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_relative_ca_file_is_read_from_the_project_directory(project: tuple[Path, dict[str, str]]) -> None:
+    """``customCa.certificatesFile`` is read when the program runs; the engine runs the program in
+    the project directory, so a relative path names a file beside ``Pulumi.yaml``."""
+    directory, env = project
+    (directory / "certs").mkdir()
+    (directory / "certs" / "company-ca.pem").write_text(self_signed_ca())
+    pulumi(["config", "set", "--secret", "--path", "gatewayTokens.local-gw", TOKEN], directory, env)
+    pulumi(["config", "set", "--path", "gateways[0].customCa.certificatesFile", "certs/company-ca.pem"], directory, env)
+    run = pulumi(["up", "--yes", "--skip-preview", "--non-interactive"], directory, env, check=False)
+    output = run.stdout + run.stderr
+    assert "invalid stack configuration" not in output
+    assert "no resource plugin 'pulumi-resource-kubernetes' found" in output
+
+    (directory / "certs" / "company-ca.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    )
+    run = pulumi(["up", "--yes", "--skip-preview", "--non-interactive"], directory, env, check=False)
+    output = run.stdout + run.stderr
+    assert "apim-gateway:gateways[0](local-gw).customCa.certificatesFile = 'certs/company-ca.pem'" in output
+    assert "only CERTIFICATE blocks belong here" in output

@@ -68,7 +68,7 @@ def test_every_object_is_created_and_reads_back_as_specified(
     assert deployment.spec.strategy.rollingUpdate.maxSurge == "25%"
     pod = deployment.spec.template.spec
     container = pod.containers[0]
-    assert container.image == "mcr.microsoft.com/azure-api-management/gateway:2.11.1"
+    assert container.image == "mcr.microsoft.com/azure-api-management/gateway:2.12.1"
     for probe in (container.readinessProbe, container.livenessProbe, container.startupProbe):
         assert probe.httpGet.path == "/status-0123456789abcdef"
     assert sorted((p.containerPort, p.protocol) for p in container.ports) == [
@@ -223,4 +223,4 @@ def test_a_fleet_of_two_gateways_runs_in_two_namespaces(local_cluster: Any) -> N
             timeout=180,
         )
         settings = cluster.get("v1", "ConfigMap", f"{name}-env", name).data
-        assert settings["neighborhood.host"] == f"{name}-instance-discovery"
+        assert settings["neighborhood.host"] == f"{name}-instance-discovery.{name}.svc.cluster.local"

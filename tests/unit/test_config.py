@@ -54,7 +54,7 @@ def test_prod_stack_file_parses_with_prod_defaults() -> None:
     assert config.is_production
     assert gateway.replicas == 3
     assert gateway.backup.enabled is True
-    assert gateway.image.tag == "2.11.1"
+    assert gateway.image.tag == "2.12.1"
     assert gateway.service.load_balancer_ip == "10.20.0.50"
     assert gateway.configuration_endpoint == "config.apis.contoso.com"
 

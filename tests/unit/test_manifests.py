@@ -59,14 +59,12 @@ def test_settings_map() -> None:
     gateway = gateway_of("prod")
     settings = gateway_settings(gateway, configuration_endpoint(gateway, "contoso-apim-prod"))
     assert settings["config.service.endpoint"] == "config.apis.contoso.com"
-    assert settings["neighborhood.host"] == "contoso-weu-gw-instance-discovery"
+    assert settings["neighborhood.host"] == "contoso-weu-gw-instance-discovery.contoso-weu-gw.svc.cluster.local"
     assert settings["telemetry.logs.std"] == "json"
     assert settings["telemetry.logs.std.level"] == "warn"
-    assert settings["telemetry.logs.local"] == "rfc5424"
-    assert settings["telemetry.logs.local.rfc5424.endpoint"] == "127.0.0.1:514"
+    assert settings["telemetry.logs.local"] == "none"
     assert settings["telemetry.metrics.local"] == "statsd"
     assert settings["telemetry.metrics.local.statsd.tag-format"] == "dogStatsD"
-    assert settings["certificates.local.ca.enabled"] == "true"
     assert "config.service.auth" not in settings
     assert all(isinstance(value, str) for value in settings.values())
 
@@ -107,7 +105,7 @@ def test_deployment_carries_the_production_considerations() -> None:
     assert deployment["metadata"]["namespace"] == "contoso-weu-gw"
     assert spec["replicas"] == 3
     assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}
-    assert container["image"] == "mcr.microsoft.com/azure-api-management/gateway:2.11.1"
+    assert container["image"] == "mcr.microsoft.com/azure-api-management/gateway:2.12.1"
     assert container["resources"] == {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert container[probe]["httpGet"] == {"path": "/status-0123456789abcdef", "port": "http", "scheme": "HTTP"}
@@ -117,9 +115,10 @@ def test_deployment_carries_the_production_considerations() -> None:
         (4290, "UDP"),
         (4291, "UDP"),
     }
-    assert container["env"] == [
-        {"name": "config.service.auth", "valueFrom": {"secretKeyRef": {"name": "contoso-weu-gw-token", "key": "value"}}}
-    ]
+    assert container["env"][0] == {
+        "name": "config.service.auth",
+        "valueFrom": {"secretKeyRef": {"name": "contoso-weu-gw-token", "key": "value"}},
+    }
     assert container["envFrom"] == [{"configMapRef": {"name": "contoso-weu-gw-env"}}]
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod["securityContext"]["runAsUser"] == 1001 and pod["securityContext"]["fsGroup"] == 1001
@@ -127,13 +126,13 @@ def test_deployment_carries_the_production_considerations() -> None:
     assert pod["dnsPolicy"] == "ClusterFirst"
     assert pod["dnsConfig"] == {"options": [{"name": "ndots", "value": "2"}]}
     assert pod["nodeSelector"] == {"agentpool": "gateway"}
-    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert pod["priorityClassName"] == "apim-gateway-critical"
     assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert mounts == {"config-backup": "/apim/config", "custom-ca": "/usr/local/share/ca-certificates/apim"}
+    assert mounts == {"config-backup": "/apim/config", "custom-ca": "/apim/certificates/ca"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup"
-    assert volumes["custom-ca"]["secret"]["secretName"] == "contoso-root-ca"
+    assert volumes["custom-ca"]["secret"]["secretName"].startswith("contoso-weu-gw-ca-")
     assert spec["template"]["metadata"]["annotations"] == {
         "checksum/settings": "settings-digest",
         "checksum/credentials": "token-digest",

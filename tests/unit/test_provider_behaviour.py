@@ -284,9 +284,9 @@ def test_version_label_only_where_an_update_awaits_nothing_costly() -> None:
     have no awaiter (``await/awaiters.go``:184-240), and the Deployment rolls out on a new image
     anyway: they keep it."""
     gateway = parse_stack_config(stack_file_config("prod")).gateways[0]
-    upgraded = gateway.model_copy(update={"image": gateway.image.model_copy(update={"tag": "2.11.2"})})
+    upgraded = gateway.model_copy(update={"image": gateway.image.model_copy(update={"tag": "2.12.3"})})
     for build in (manifests.traffic_service, manifests.discovery_service):
         assert build(gateway)["metadata"]["labels"] == build(upgraded)["metadata"]["labels"]
         assert manifests.VERSION_LABEL not in build(gateway)["metadata"]["labels"]
     config_map = manifests.settings_config_map(gateway, {})
-    assert config_map["metadata"]["labels"][manifests.VERSION_LABEL] == "2.11.1"
+    assert config_map["metadata"]["labels"][manifests.VERSION_LABEL] == gateway.image.tag

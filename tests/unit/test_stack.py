@@ -28,6 +28,7 @@ K8S_TYPES = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler"),
     "kubernetes:core/v1:ServiceAccount": ("v1", "ServiceAccount"),
+    "kubernetes:scheduling.k8s.io/v1:PriorityClass": ("scheduling.k8s.io/v1", "PriorityClass"),
 }
 EXISTING_TOKEN = "contoso-dev-gw&203001010000&c2VjcmV0LXNpZ25hdHVyZQ=="
 
@@ -63,6 +64,8 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "pulumi:providers:kubernetes",
             "kubernetes:core/v1:Namespace",
             "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:Secret",  # the custom CA bundle
+            "kubernetes:scheduling.k8s.io/v1:PriorityClass",
             "kubernetes:core/v1:ConfigMap",
             "kubernetes:core/v1:PersistentVolumeClaim",
             "kubernetes:apps/v1:Deployment",
@@ -159,7 +162,7 @@ def test_every_registered_kubernetes_object_passes_strict_schema_validation(
 def test_settings_config_map(prod: Recording) -> None:
     data = prod.one("kubernetes:core/v1:ConfigMap").inputs["data"]
     assert data["config.service.endpoint"] == "config.apis.contoso.com"
-    assert data["neighborhood.host"] == "contoso-weu-gw-instance-discovery"
+    assert data["neighborhood.host"] == "contoso-weu-gw-instance-discovery.contoso-weu-gw.svc.cluster.local"
     assert "config.service.auth" not in data
 
 
@@ -169,7 +172,7 @@ def test_settings_endpoint_defaults_to_the_instance(dev: Recording) -> None:
 
 
 def test_token_is_a_secret_everywhere(prod: Recording) -> None:
-    secret = prod.one("kubernetes:core/v1:Secret")
+    secret = prod.one("kubernetes:core/v1:Secret", "contoso-weu-gw-token")
     token = secret.inputs["stringData"]["value"]
     assert token.startswith("GatewayKey contoso-weu-gw&")
     assert "stringData" in secret.secret_paths
@@ -312,6 +315,8 @@ def test_several_gateways_in_one_stack() -> None:
     second.update(
         name="contoso-neu-gw", locationData={"name": "prod-aks-northeurope"}, kubernetes={"context": "aks-neu"}
     )
+    # The PriorityClass is cluster-wide: one gateway creates it, the other uses it.
+    second["scheduling"]["priorityClass"]["create"] = False
     config[f"{NS}:gateways"].append(second)
     recording = run_main(config, stack="prod")
     assert len(recording.of_type("apim-gateway:index:SelfHostedGateway")) == 2
@@ -323,6 +328,12 @@ def test_several_gateways_in_one_stack() -> None:
 
 
 def test_hostnames_certificate_authorities_and_kubeconfig_path() -> None:
+    """A hostname's certificate given by name reaches ARM as the certificate's full resource id,
+    the form of the REST spec example (azure-rest-api-specs, apimanagement stable/2024-05-01
+    ``examples/ApiManagementCreateGatewayHostnameConfiguration.json``: ``certificateId`` is
+    ``/subscriptions/…/service/apimService1/certificates/cert1``). A certificate authority's
+    ``certificateId`` is a path parameter, the certificate's name (Gateway Certificate Authority -
+    Create Or Update), and stays one."""
     config = stack_file_config("prod")
     config[f"{NS}:gateways"][0].update(
         hostnames=[{"hostname": "*.apis.contoso.com", "certificateId": "contoso-wildcard", "http2Enabled": False}],
@@ -334,7 +345,8 @@ def test_hostnames_certificate_authorities_and_kubeconfig_path() -> None:
     assert hostname["hostname"] == "*.apis.contoso.com"
     assert hostname["hcId"] == "wildcard-apis-contoso-com"
     assert (hostname["certificateId"], hostname["http2Enabled"], hostname["tls10Enabled"]) == (
-        "contoso-wildcard",
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-apim-prod/providers/"
+        "Microsoft.ApiManagement/service/contoso-apim-prod/certificates/contoso-wildcard",
         False,
         False,
     )
@@ -356,5 +368,5 @@ def test_every_kubernetes_object_carries_the_recommended_labels(prod: Recording)
             assert labels["app.kubernetes.io/instance"] == "contoso-weu-gw", resource.name
             assert labels["app.kubernetes.io/managed-by"] == "pulumi", resource.name
             # Not on Services: their updates await endpoints (see test_provider_behaviour.py).
-            expected = None if resource.type == "kubernetes:core/v1:Service" else "2.11.1"
+            expected = None if resource.type == "kubernetes:core/v1:Service" else "2.12.1"
             assert labels.get("app.kubernetes.io/version") == expected, resource.name
