@@ -72,7 +72,9 @@ def judge_step(step: Mapping[str, Any]) -> str | None:
     resource_type, name = urn_type_and_name(urn)
     if op in UNCHANGED_OPS:
         return None
-    matches = [rule for rule in RENEWAL_STEPS if rule.resource_type == resource_type and name.endswith(rule.name_suffix)]
+    matches = [
+        rule for rule in RENEWAL_STEPS if rule.resource_type == resource_type and name.endswith(rule.name_suffix)
+    ]
     if not matches:
         return f"{op} {urn}: a token renewal changes only the token, its Secret and the Deployment's rollout"
     if op != "update":

@@ -102,7 +102,9 @@ def test_expiry_check() -> None:
     week = timedelta(days=7)
     soon = (NOW + timedelta(days=3)).isoformat().replace("+00:00", "Z")
     later = (NOW + timedelta(days=20)).isoformat()
-    assert renewal.check_expiry({"a": {"tokenExpiresOn": later}, "b": {"tokenExpiresOn": "none"}}, "prod", week, NOW) == []
+    assert (
+        renewal.check_expiry({"a": {"tokenExpiresOn": later}, "b": {"tokenExpiresOn": "none"}}, "prod", week, NOW) == []
+    )
     assert renewal.check_expiry({}, "prod", week, NOW) == ["stack prod: the 'gateways' output is empty"]
     problems = renewal.check_expiry({"a": {"tokenExpiresOn": soon}, "b": {"tokenExpiresOn": "x"}}, "prod", week, NOW)
     assert problems == [
