@@ -5,7 +5,11 @@ The fixture ``fixtures/renewal-preview.json`` is written after Pulumi's ``Previe
 (pulumi/pulumi ``sdk/go/common/display/json.go``: ``steps[]`` of ``op``, ``urn``,
 ``diffReasons``, ``detailedDiff``; ``diagnostics[]`` with ``severity``), with the resource
 names ``SelfHostedGateway`` registers (``components/azure_side.py``, ``kubernetes_side.py``,
-``gateway.py``); it is not a recording of a real run.
+``gateway.py``); it is not a recording of a real run. The ``op``/``urn`` shape is checked
+against the real engine's output in tests/integration/test_renewal_plan.py; the Deployment's
+``detailedDiff`` keys are Pulumi property paths of the changed fields (pulumi-kubernetes
+``provider/pkg/provider/provider.go`` Diff: ``convertPatchToDiff`` of the JSON patch between
+old and new inputs, ``HasDetailedDiff: true``).
 """
 
 from __future__ import annotations
