@@ -85,10 +85,24 @@ def environment_name(job: Mapping[str, Any]) -> str | None:
     return None if environment is None else str(environment)
 
 
+def can_request_oidc_token(job: Mapping[str, Any], workflow: Mapping[str, Any]) -> bool:
+    """Whether the job's ``GITHUB_TOKEN`` may request an OIDC token (job permissions replace
+    the workflow's; ``write-all`` grants ``id-token: write``)."""
+    permissions = job.get("permissions", workflow.get("permissions"))
+    if isinstance(permissions, Mapping):
+        return bool(permissions.get("id-token") == "write")
+    return bool(permissions == "write-all")
+
+
 def job_credential_problems(where: str, job: Mapping[str, Any], workflow: Mapping[str, Any]) -> list[str]:
     """Why a job started by a pull request could obtain prod credentials (empty: it cannot)."""
     problems = []
     environment = environment_name(job)
+    if environment is None and can_request_oidc_token(job, workflow):
+        problems.append(
+            f"{where}: has id-token: write without an environment (its client id would be a repository "
+            "variable and its OIDC subject the one any pull request presents)"
+        )
     if environment is not None and "${{" in environment:
         problems.append(f"{where}: environment {environment!r} is computed; a pull-request job names it")
     elif environment is not None and "prod" in environment.lower() and environment not in APPROVED_PROD_ENVIRONMENTS:
@@ -278,6 +292,15 @@ jobs:
   preview:
     environment: ${{ matrix.environment }}
     steps: [{run: pulumi preview}]
+""",
+    "oidc without environment": """
+on: pull_request
+permissions: write-all
+jobs:
+  preview:
+    steps:
+      - uses: azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5 # v2.3.0
+        with: {client-id: "${{ vars.AZURE_CLIENT_ID }}"}
 """,
     "inherited secrets": """
 on: pull_request
