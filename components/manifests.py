@@ -141,8 +141,17 @@ def namespace(gateway: GatewayConfig) -> Obj:
             "name": gateway.namespace_name,
             "labels": {
                 **common_labels(gateway),
-                # The gateway's pod spec meets the restricted Pod Security Standard.
+                # The gateway's pod spec meets the restricted Pod Security Standard. The enforced
+                # version is pinned (the Kubernetes version the project is tested on), so a cluster
+                # upgrade cannot reject running pods; warn and audit follow the latest version to
+                # show early what a newer standard would reject (kubernetes.io, "Enforce Pod
+                # Security Standards with Namespace Labels").
                 "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "v1.34",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/warn-version": "latest",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/audit-version": "latest",
             },
         },
     }

@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import rules
+from . import rules, security_rules
 
 PACK_NAME = "apim-gateway-guardrails"
 PACK_DESCRIPTION = "Guardrails for the Azure API Management self-hosted gateway on Kubernetes."
@@ -42,7 +42,8 @@ RESOURCE_RULES: tuple[ResourceRuleSpec, ...] = (
     ),
     ResourceRuleSpec(
         "gateway-image-pinned",
-        "The gateway image (mcr.microsoft.com/azure-api-management/gateway) is pinned to a major.minor.patch tag.",
+        "The gateway image (any registry's azure-api-management/gateway, mirrors included) is pinned to a "
+        "major.minor.patch tag or a well-formed sha256 digest.",
         rules.gateway_image_pinned,
         EnforcementLevel.MANDATORY,
     ),
@@ -80,6 +81,31 @@ RESOURCE_RULES: tuple[ResourceRuleSpec, ...] = (
         "load-balancer-local-traffic",
         "LoadBalancer Services use externalTrafficPolicy Local.",
         rules.load_balancer_local_traffic,
+        EnforcementLevel.ADVISORY,
+    ),
+    ResourceRuleSpec(
+        "pod-security-context",
+        "Every container runs as non-root, without privilege escalation, drops ALL capabilities and uses the "
+        "RuntimeDefault (or Localhost) seccomp profile.",
+        security_rules.pod_security_context,
+        EnforcementLevel.MANDATORY,
+    ),
+    ResourceRuleSpec(
+        "namespace-pod-security",
+        "Namespaces enforce, warn and audit the restricted Pod Security Standard, with a pinned enforce-version.",
+        security_rules.namespace_pod_security,
+        EnforcementLevel.MANDATORY,
+    ),
+    ResourceRuleSpec(
+        "egress-blocks-metadata-endpoints",
+        "No NetworkPolicy egress rule allows 169.254.169.254 (instance metadata) or 168.63.129.16 (platform host).",
+        security_rules.network_policy_blocks_metadata,
+        EnforcementLevel.MANDATORY,
+    ),
+    ResourceRuleSpec(
+        "helm-release-not-inspectable",
+        "Helm v3 Releases are flagged: the pack cannot see the objects Helm installs.",
+        security_rules.helm_release_not_inspectable,
         EnforcementLevel.ADVISORY,
     ),
 )

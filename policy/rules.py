@@ -26,7 +26,10 @@ IndexedStackRule = Callable[[Sequence[tuple[str, Props]]], list[tuple[int, str]]
 """A stack rule: all (type, props) of the stack → (index of the offending resource, message)."""
 
 GATEWAY_IMAGE_REPOSITORY = "mcr.microsoft.com/azure-api-management/gateway"
-"""Containers running this image are "the gateway container"."""
+"""The gateway image as Microsoft publishes it."""
+GATEWAY_IMAGE_PATH = "azure-api-management/gateway"
+"""Containers whose image repository is this path, on any registry (mirrors such as
+``contoso.azurecr.io/azure-api-management/gateway`` included), are "the gateway container"."""
 STATUS_PATH = "/status-0123456789abcdef"
 """The gateway's health endpoint; 200 once its configuration is loaded."""
 BACKUP_MOUNT_PATH = "/apim/config"
@@ -40,6 +43,8 @@ MIN_REPLICAS = 2
 DEFAULT_NAMESPACE = "default"
 
 _PINNED_TAG = re.compile(r"^\d+\.\d+\.\d+$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+PATCH_SUFFIX = "Patch"
 
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -98,16 +103,27 @@ _POD_TEMPLATE_KINDS = frozenset(
 def kubernetes_kind(resource_type: str) -> str | None:
     """The Kubernetes kind of a pulumi-kubernetes resource type, or None for anything else.
 
-    ``kubernetes:apps/v1:Deployment`` → ``Deployment``; ``kubernetes:core/v1:ConfigMapPatch``
-    → ``ConfigMapPatch``; ``kubernetes:yaml/v2:ConfigGroup``, providers and non-Kubernetes
-    types → None.
+    ``kubernetes:apps/v1:Deployment`` → ``Deployment``; a patch resource is judged as the kind
+    it patches: ``kubernetes:apps/v1:DeploymentPatch`` → ``Deployment`` (see ``is_patch``);
+    ``kubernetes:yaml/v2:ConfigGroup``, providers and non-Kubernetes types → None.
     """
     parts = resource_type.split(":")
     if len(parts) != 3 or parts[0] != "kubernetes" or "/" not in parts[1]:
         return None
     if parts[1].startswith(_COMPONENT_MODULES):
         return None
-    return parts[2]
+    kind = parts[2]
+    return kind.removesuffix(PATCH_SUFFIX) if kind.endswith(PATCH_SUFFIX) and kind != PATCH_SUFFIX else kind
+
+
+def is_patch(resource_type: str) -> bool:
+    """Whether the resource is a server-side-apply patch (``kubernetes:apps/v1:DeploymentPatch``).
+
+    A patch sets only the fields it names; the others keep the live object's values, which a
+    policy cannot see. The rules judge every field a patch sets like the kind's, and skip the
+    checks of a field being absent (pulumi-kubernetes docs, "Patch resources").
+    """
+    return resource_type.startswith("kubernetes:") and resource_type.endswith(PATCH_SUFFIX)
 
 
 def _mapping(value: Any) -> Props:
@@ -159,9 +175,15 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
     return name, None, digest or None
 
 
+def is_gateway_image(image: str) -> bool:
+    """Whether an image reference is the gateway's, from Microsoft's registry or a mirror."""
+    repository = split_image(image)[0].lower()
+    return repository == GATEWAY_IMAGE_PATH or repository.endswith("/" + GATEWAY_IMAGE_PATH)
+
+
 def is_gateway_container(container: Props) -> bool:
     image = container.get("image")
-    return isinstance(image, str) and split_image(image)[0].lower() == GATEWAY_IMAGE_REPOSITORY
+    return isinstance(image, str) and is_gateway_image(image)
 
 
 def _gateway_containers(kind: str, props: Props) -> Iterator[Props]:
@@ -183,8 +205,7 @@ def no_default_namespace(resource_type: str, props: Props) -> list[str]:
     kind = kubernetes_kind(resource_type)
     if kind is None or kind.endswith("List"):
         return []
-    base_kind = kind.removesuffix("Patch")
-    if base_kind in CLUSTER_SCOPED_KINDS:
+    if kind in CLUSTER_SCOPED_KINDS:
         return []
     namespace = _mapping(props.get("metadata")).get("namespace")
     if namespace is None or namespace == "":
@@ -248,6 +269,8 @@ def low_replicas(resources: Iterable[tuple[str, Props]]) -> list[tuple[int, str]
                 )
             continue
         replicas = _mapping(props.get("spec")).get("replicas")
+        if replicas is None and is_patch(resource_type):
+            continue
         if replicas is None:
             violations.append(
                 (
@@ -277,19 +300,22 @@ def deployment_min_replicas(resources: Sequence[tuple[str, Props]]) -> list[str]
 
 
 def gateway_image_pinned(resource_type: str, props: Props) -> list[str]:
-    """The gateway image carries a ``major.minor.patch`` tag."""
+    """The gateway image carries a ``major.minor.patch`` tag or a ``sha256`` digest; a digest,
+    when present, is well formed (``sha256:`` and 64 lowercase hex digits)."""
     kind = kubernetes_kind(resource_type)
     if kind is None:
         return []
     violations = []
     for container in _gateway_containers(kind, props):
         image = str(container.get("image"))
-        tag = split_image(image)[1]
-        if tag is None or not _PINNED_TAG.match(tag):
+        _, tag, digest = split_image(image)
+        where = f'{describe(kind, props)}: container "{_container_name(container)}" runs image "{image}"'
+        if digest is not None and not _DIGEST.match(digest):
+            violations.append(f'{where}, whose digest "{digest}" is not "sha256:" and 64 lowercase hex digits.')
+        elif digest is None and (tag is None or not _PINNED_TAG.match(tag)):
             violations.append(
-                f'{describe(kind, props)}: container "{_container_name(container)}" runs image "{image}"; '
-                'pin the gateway image to a major.minor.patch tag such as "2.11.1" '
-                '(moving tags like "v2" or "latest" upgrade the gateway silently).'
+                f'{where}; pin the gateway image to a major.minor.patch tag such as "2.11.1" or to a '
+                'digest (@sha256:...) (moving tags like "v2" or "latest" upgrade the gateway silently).'
             )
     return violations
 
@@ -307,7 +333,7 @@ def container_resource_requests(resource_type: str, props: Props) -> list[str]:
     for container in _containers(spec, init=True):
         requests = _mapping(_mapping(container.get("resources")).get("requests"))
         missing = [label for key, label in (("cpu", "CPU"), ("memory", "memory")) if requests.get(key) in (None, "")]
-        if missing:
+        if missing and not is_patch(resource_type):
             violations.append(
                 f'{describe(kind, props)}: container "{_container_name(container)}" requests no '
                 f"{' and no '.join(missing)}; set resources.requests.cpu and resources.requests.memory."
@@ -331,7 +357,7 @@ def rolling_update_explicit(resource_type: str, props: Props) -> list[str]:
         ]
     rolling_update = _mapping(strategy.get("rollingUpdate"))
     missing = [key for key in ("maxUnavailable", "maxSurge") if rolling_update.get(key) is None]
-    if missing:
+    if missing and not is_patch(resource_type):
         return [
             f"{describe('Deployment', props)} sets no strategy.rollingUpdate.{' and no '.join(missing)}; "
             "set both explicitly (for example maxUnavailable: 0 and maxSurge: 25%)."
@@ -351,6 +377,8 @@ def gateway_readiness_probe(resource_type: str, props: Props) -> list[str]:
     for container in _gateway_containers(kind, props):
         where = f'{describe(kind, props)}: gateway container "{_container_name(container)}"'
         probe = container.get("readinessProbe")
+        if probe is None and is_patch(resource_type):
+            continue
         if not isinstance(probe, Mapping):
             violations.append(f"{where} has no readiness probe; add one with httpGet path {STATUS_PATH}.")
             continue
@@ -433,7 +461,7 @@ def gateway_config_backup(resource_type: str, props: Props) -> list[str]:
         paths = {
             str(_mapping(mount).get("mountPath", "")).rstrip("/") for mount in _sequence(container.get("volumeMounts"))
         }
-        if BACKUP_MOUNT_PATH not in paths:
+        if BACKUP_MOUNT_PATH not in paths and not is_patch(resource_type):
             violations.append(
                 f'{describe(kind, props)}: gateway container "{_container_name(container)}" mounts no volume at '
                 f"{BACKUP_MOUNT_PATH}; mount a persistent volume there so the gateway can start from its "
@@ -498,6 +526,8 @@ def missing_disruption_budgets(resources: Iterable[tuple[str, Props]]) -> list[t
     for index, (resource_type, props) in enumerate(resources):
         if kubernetes_kind(resource_type) != "Deployment" or not any(_gateway_containers("Deployment", props)):
             continue
+        if is_patch(resource_type):  # patches an object whose budget lives elsewhere
+            continue
         namespace, labels = _namespace_of(props), _pod_labels(props)
         if not any(ns == namespace and selector_matches(selector, labels) for ns, selector in budgets):
             violations.append(
@@ -526,7 +556,7 @@ def load_balancer_local_traffic(resource_type: str, props: Props) -> list[str]:
     if spec.get("type") != "LoadBalancer":
         return []
     policy = spec.get("externalTrafficPolicy")
-    if policy == "Local":
+    if policy == "Local" or (policy is None and is_patch(resource_type)):
         return []
     shown = f'"{policy}"' if policy is not None else '"Cluster" (the default)'
     return [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's checks: lint (ruff, actionlint), type check (mypy), unit and policy tests,
+# The project's checks: lint (ruff, actionlint, zizmor), type check (mypy), unit and policy tests,
 # and the integration tests against a local Kubernetes API server and the Pulumi engine
 # (binaries built once by scripts/toolchain.sh and cached outside the repository).
 #   scripts/test.sh            everything (the first run builds the toolchain: see README)
@@ -18,6 +18,8 @@ $py -m mypy .
 $py -m mypy examples/reuse/__main__.py
 echo "== actionlint"
 "$(scripts/toolchain.sh actionlint)" -color
+echo "== zizmor (offline: no GitHub API; fails on high-severity findings)"
+.venv/bin/zizmor --offline --min-severity high --no-progress .github/
 
 if [ "${1:-}" = "--unit" ]; then
   echo "== pytest (unit, policy)"

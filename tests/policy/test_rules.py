@@ -35,6 +35,7 @@ def gateway_container(**overrides: Any) -> dict[str, Any]:
         "resources": {"requests": {"cpu": "2", "memory": "2Gi"}},
         "readinessProbe": {"httpGet": {"path": "/status-0123456789abcdef", "port": "http", "scheme": "HTTP"}},
         "volumeMounts": [{"name": "config-backup", "mountPath": "/apim/config"}],
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
     }
     container.update(overrides)
     return container
@@ -53,6 +54,7 @@ def deployment(*containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": {**LABELS, "app.kubernetes.io/version": "2.11.1"}},
                 "spec": {
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": list(containers) or [gateway_container()],
                     "volumes": [{"name": "config-backup", "persistentVolumeClaim": {"claimName": "gw-backup"}}],
                 },
@@ -111,7 +113,8 @@ def test_the_reference_deployment_passes_every_resource_rule() -> None:
         ("kubernetes:apps/v1:Deployment", "Deployment"),
         ("kubernetes:core/v1:ConfigMap", "ConfigMap"),
         ("kubernetes:policy/v1:PodDisruptionBudget", "PodDisruptionBudget"),
-        ("kubernetes:apps/v1:DeploymentPatch", "DeploymentPatch"),
+        ("kubernetes:apps/v1:DeploymentPatch", "Deployment"),
+        ("kubernetes:core/v1:ConfigMapPatch", "ConfigMap"),
         ("kubernetes:yaml/v2:ConfigGroup", None),
         ("kubernetes:helm.sh/v3:Release", None),
         ("kubernetes:yaml:ConfigFile", None),
@@ -164,7 +167,7 @@ def test_namespace_fails_when_missing() -> None:
         '(usually "default"); set the namespace explicitly.'
     ]
     assert rules.no_default_namespace("kubernetes:apps/v1:DeploymentPatch", {"metadata": {"name": "gw"}}) == [
-        'DeploymentPatch "gw" sets no metadata.namespace, so it lands in the provider\'s namespace '
+        'Deployment "gw" sets no metadata.namespace, so it lands in the provider\'s namespace '
         '(usually "default"); set the namespace explicitly.'
     ]
 
@@ -226,14 +229,36 @@ def test_an_autoscaler_of_another_deployment_does_not_count() -> None:
 # --------------------------------------------------------------------------- 3. image
 
 
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
 def test_pinned_gateway_image_passes_and_other_images_are_not_checked() -> None:
     sidecar = {
         "name": "proxy",
         "image": "envoyproxy/envoy:latest",
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}},
     }
-    obj = deployment(gateway_container(image=IMAGE + "@sha256:0123"), sidecar)
+    obj = deployment(gateway_container(image=IMAGE + "@" + DIGEST), sidecar)
     assert rules.gateway_image_pinned(DEPLOYMENT, obj) == []
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "mcr.microsoft.com/azure-api-management/gateway@" + DIGEST,
+        "mcr.microsoft.com/azure-api-management/gateway:v2@" + DIGEST,
+        "contoso.azurecr.io/azure-api-management/gateway:2.11.1",
+        "registry.contoso.com:5000/mirror/azure-api-management/gateway@" + DIGEST,
+    ],
+)
+def test_a_digest_pins_the_gateway_image_and_mirrors_are_recognised(image: str) -> None:
+    assert rules.is_gateway_image(image)
+    assert rules.gateway_image_pinned(DEPLOYMENT, deployment(gateway_container(image=image))) == []
+
+
+def test_images_merely_named_like_the_gateway_are_not_the_gateway() -> None:
+    assert not rules.is_gateway_image("contoso.azurecr.io/not-azure-api-management/gateway:latest")
+    assert not rules.is_gateway_image("contoso.azurecr.io/azure-api-management/gateway-tools:latest")
 
 
 @pytest.mark.parametrize(
@@ -243,14 +268,43 @@ def test_pinned_gateway_image_passes_and_other_images_are_not_checked() -> None:
         "mcr.microsoft.com/azure-api-management/gateway:latest",
         "mcr.microsoft.com/azure-api-management/gateway:2.11",
         "mcr.microsoft.com/azure-api-management/gateway",
-        "MCR.microsoft.com/azure-api-management/gateway@sha256:0123",
+        "contoso.azurecr.io/mirror/azure-api-management/gateway:latest",
     ],
 )
 def test_moving_or_missing_gateway_tags_fail(image: str) -> None:
     assert rules.gateway_image_pinned(DEPLOYMENT, deployment(gateway_container(image=image))) == [
         f'{DEP}: container "gateway" runs image "{image}"; pin the gateway image to a major.minor.patch tag '
-        'such as "2.11.1" (moving tags like "v2" or "latest" upgrade the gateway silently).'
+        'such as "2.11.1" or to a digest (@sha256:...) (moving tags like "v2" or "latest" upgrade the gateway '
+        "silently)."
     ]
+
+
+@pytest.mark.parametrize("digest", ["sha256:0123", "sha256:" + "0123456789ABCDEF" * 4, "md5:" + "0" * 64])
+def test_malformed_digests_fail(digest: str) -> None:
+    image = f"{IMAGE}@{digest}"
+    assert rules.gateway_image_pinned(DEPLOYMENT, deployment(gateway_container(image=image))) == [
+        f'{DEP}: container "gateway" runs image "{image}", whose digest "{digest}" is not "sha256:" and 64 '
+        "lowercase hex digits."
+    ]
+
+
+def test_patch_kinds_are_judged_like_their_kinds_on_the_fields_they_set() -> None:
+    patch = "kubernetes:apps/v1:DeploymentPatch"
+    image_only: dict[str, Any] = {
+        "metadata": {"name": "gw", "namespace": "gateways"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "gateway", "image": IMAGE[: -len("2.11.1")] + "latest"}]}}
+        },
+    }
+    assert len(rules.gateway_image_pinned(patch, image_only)) == 1
+    pinned = copy.deepcopy(image_only)
+    pinned["spec"]["template"]["spec"]["containers"][0]["image"] = IMAGE
+    # Fields a patch leaves out keep their live values: their absence is not judged.
+    for rule in RESOURCE_CHECKS:
+        assert rule(patch, pinned) == [], rule.__name__
+    assert rules.missing_disruption_budgets([(patch, pinned)]) == []
+    assert rules.low_replicas([(patch, pinned)]) == []
+    assert rules.low_replicas([(patch, {**pinned, "spec": {**pinned["spec"], "replicas": 1}})]) != []
 
 
 def test_image_rule_reads_pods_and_cron_jobs_too() -> None:

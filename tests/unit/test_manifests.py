@@ -199,3 +199,5 @@ def test_namespace_is_labelled() -> None:
     assert namespace["metadata"]["name"] == "contoso-weu-gw"
     assert labels["app.kubernetes.io/managed-by"] == "pulumi"
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.34"
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"

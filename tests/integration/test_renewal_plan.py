@@ -1,0 +1,107 @@
+"""``scripts/renewal.py plan`` on what the real Pulumi engine prints for ``pulumi preview
+--json`` (CLI and Python language host built by scripts/toolchain.sh, file backend).
+
+The program registers two Pulumi dynamic resources, the type and name pattern of the
+gateway token (``pulumi-python:dynamic:Resource``, ``<gateway>-access-token``) and another
+one. The Kubernetes provider plugin cannot be built on this machine, so the Secret and
+Deployment steps are covered by the unit test's constructed preview only
+(tests/unit/test_renewal.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import renewal
+
+pytestmark = pytest.mark.integration
+
+PROGRAM = """
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+
+class Provider(ResourceProvider):
+    def create(self, props):
+        return CreateResult(id_="probe", outs=dict(props))
+
+    def diff(self, _id, olds, news):
+        return DiffResult(changes=olds.get("value") != news.get("value"), replaces=[])
+
+    def update(self, _id, _olds, news):
+        return UpdateResult(outs=dict(news))
+
+
+class Probe(pulumi.dynamic.Resource):
+    def __init__(self, name, value):
+        super().__init__(Provider(), name, {"value": value})
+
+
+config = pulumi.Config()
+Probe("gw-access-token", config.get("expires") or "1")
+Probe("gw-settings", config.get("settings") or "1")
+"""
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
+        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
+            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
+        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / "__main__.py").write_text(PROGRAM)
+    (directory / "Pulumi.yaml").write_text("name: renewal-probe\nruntime: python\n")
+    (tmp_path / "state").mkdir()
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "integration-test",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_PYTHON_CMD": sys.executable,
+    }
+    pulumi(["stack", "init", "prod"], directory, env)
+    pulumi(["up", "--yes", "--skip-preview", "--non-interactive"], directory, env)
+    return directory, env
+
+
+def pulumi(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def plan(directory: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
+    preview = json.loads(pulumi(["preview", "--json", "--non-interactive"], directory, env))
+    return renewal.check_plan(preview)
+
+
+def test_the_real_preview_of_a_token_renewal_passes_and_targets_the_token(stack: tuple[Path, dict[str, str]]) -> None:
+    directory, env = stack
+    assert plan(directory, env) == ([], [])
+    pulumi(["config", "set", "expires", "2"], directory, env)
+    assert plan(directory, env) == (
+        ["urn:pulumi:prod::renewal-probe::pulumi-python:dynamic:Resource::gw-access-token"],
+        [],
+    )
+
+
+def test_the_real_preview_of_any_other_change_fails(stack: tuple[Path, dict[str, str]]) -> None:
+    directory, env = stack
+    pulumi(["config", "set", "expires", "2"], directory, env)
+    pulumi(["config", "set", "settings", "2"], directory, env)
+    targets, problems = plan(directory, env)
+    assert targets == ["urn:pulumi:prod::renewal-probe::pulumi-python:dynamic:Resource::gw-access-token"]
+    assert problems == [
+        "update urn:pulumi:prod::renewal-probe::pulumi-python:dynamic:Resource::gw-settings: "
+        "a token renewal changes only the token, its Secret and the Deployment's rollout"
+    ]
