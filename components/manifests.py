@@ -38,6 +38,13 @@ AUTH_MODE_SETTING = {"entraApp": "azureAdApp", "workloadIdentity": "workloadIden
 TOKEN_SECRET_KEY = "value"  # noqa: S105 - the key name inside the Secret, not a secret
 AUTH_SETTING = "config.service.auth"
 APP_NAME = "azure-api-management-gateway"
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+"""pulumi-kubernetes reads it from an object's inputs and forces server-side apply conflicts for that
+object only (provider ``pkg/metadata/annotations.go`` AnnotationPatchForce, ``pkg/await/await.go``
+patchForce)."""
+AUTOSCALED_FIELDS = ("spec.replicas",)
+"""Deployment fields the autoscaler owns while it is on: the provider must neither reset nor release them."""
+DEFAULT_BACKUP_ACCESS_MODE = "ReadWriteMany"
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -68,12 +75,29 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         token_secret=f"{gateway.name}-token",
         traffic_service=f"{gateway.name}-live-traffic",
         discovery_service=discovery_service_name(gateway),
-        backup_claim=gateway.backup.existing_claim or f"{gateway.name}-config-backup",
+        backup_claim=gateway.backup.existing_claim or backup_claim_name(gateway),
         disruption_budget=gateway.name,
         entra_secret=f"{gateway.name}-entra",
         autoscaler=gateway.name,
         network_policy=gateway.name,
     )
+
+
+def backup_claim_name(gateway: GatewayConfig) -> str:
+    """The created claim's name, derived from the fields Kubernetes never lets change on a claim.
+
+    ``storageClassName`` and ``accessModes`` are immutable once the claim exists, and the provider
+    replaces a claim whose fields change delete-first, which waits on the claim's protection
+    finalizer while pods still mount it (see docs/cluster-lifecycle.md). A new class or mode
+    therefore gives a new claim beside the old one: the pods roll onto it, the old one is left
+    (kept) or deleted after the rollout. The default class and mode keep the plain name.
+    """
+    backup = gateway.backup
+    base = f"{gateway.name}-config-backup"
+    if backup.storage_class_name is None and backup.access_mode == DEFAULT_BACKUP_ACCESS_MODE:
+        return base
+    immutable = json.dumps([backup.storage_class_name, backup.access_mode])
+    return f"{base}-{hashlib.sha256(immutable.encode()).hexdigest()[:8]}"
 
 
 def selector_labels(gateway: GatewayConfig) -> dict[str, str]:
@@ -236,7 +260,10 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
     mode has none) go into pod-template annotations: the gateway reads both only at
     start, so a change must replace the pods, which RollingUpdate does with zero
-    unavailable. With an autoscaler, ``replicas`` is left out so the two never fight.
+    unavailable. ``replicas`` is always set: left out, server-side apply would release it
+    and the Deployment would fall to one pod. With an autoscaler it starts at the
+    autoscaler's minimum and is listed in ``deployment_ignore_changes``, so Pulumi keeps
+    the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
     """
     names = object_names(gateway)
     volumes: list[Obj] = []
@@ -329,13 +356,16 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     annotations: Obj = {"checksum/settings": settings_digest}
     if credentials_digest is not None:
         annotations["checksum/credentials"] = credentials_digest
-    spec: Obj = {} if gateway.autoscaling.enabled else {"replicas": gateway.replicas}
+    metadata = _metadata(gateway, names.deployment)
+    if not gateway.autoscaling.enabled:
+        # Take ``replicas`` back from the autoscaler's field manager without an apply conflict.
+        metadata["annotations"] = {PATCH_FORCE_ANNOTATION: "true"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(gateway, names.deployment),
+        "metadata": metadata,
         "spec": {
-            **spec,
+            "replicas": gateway.min_replicas if gateway.autoscaling.enabled else gateway.replicas,
             "selector": {"matchLabels": selector_labels(gateway)},
             "strategy": {
                 "type": "RollingUpdate",
@@ -347,6 +377,11 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
         },
     }
+
+
+def deployment_ignore_changes(gateway: GatewayConfig) -> list[str]:
+    """Deployment input paths Pulumi must leave to the autoscaler (``ignore_changes``)."""
+    return list(AUTOSCALED_FIELDS) if gateway.autoscaling.enabled else []
 
 
 def traffic_service(gateway: GatewayConfig) -> Obj:

@@ -45,6 +45,9 @@ class Registered:
     secret_paths: set[str]
     parent: str
     provider: str
+    retain_on_delete: bool = False
+    """The ``retain_on_delete`` option: on destroy the engine never asks the provider to delete it."""
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -128,6 +131,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     secret_paths=set(_walk_secrets(wire)),
                     parent=request.parent,
                     provider=request.provider,
+                    retain_on_delete=request.retainOnDelete,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
