@@ -120,7 +120,7 @@ def _namespace(name: str, ns: dict[str, Any], keep: bool, opts: pulumi.ResourceO
         )
     return k8s.core.v1.NamespacePatch(
         name,
-        metadata=ns["metadata"],
+        metadata=manifests.adopting(ns)["metadata"],
         opts=pulumi.ResourceOptions.merge(opts, _kept("core/v1:Namespace")),
     )
 
@@ -136,7 +136,7 @@ def _backup_claim(name: str, claim: dict[str, Any], keep: bool, opts: pulumi.Res
         )
     return k8s.core.v1.PersistentVolumeClaimPatch(
         name,
-        metadata=claim["metadata"],
+        metadata=manifests.adopting(claim)["metadata"],
         spec=claim["spec"],
         opts=pulumi.ResourceOptions.merge(opts, _kept("core/v1:PersistentVolumeClaim")),
     )

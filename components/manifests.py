@@ -442,6 +442,19 @@ def backup_claim(gateway: GatewayConfig) -> Obj | None:
     }
 
 
+def adopting(obj: Obj) -> Obj:
+    """``obj`` marked to take its fields over from any earlier field manager on apply.
+
+    A kept object still lists the field manager of the stack that made it, which is gone; any
+    value changed since (a new image tag in the labels) would be an apply conflict with it.
+    """
+    metadata = obj["metadata"]
+    return {
+        **obj,
+        "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), PATCH_FORCE_ANNOTATION: "true"}},
+    }
+
+
 def disruption_budget(gateway: GatewayConfig) -> Obj | None:
     if not gateway.disruption_budget.enabled:
         return None

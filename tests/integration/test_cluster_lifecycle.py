@@ -114,7 +114,9 @@ def test_keep_on_destroy_keeps_the_claim_and_the_next_up_adopts_it(local_cluster
     assert after.metadata.deletionTimestamp is None and after.status.phase == "Bound"
     assert cluster.get("v1", "Namespace", namespace).status.phase == "Active"
 
-    up(model, plan("keep-gw", replicas=1))  # the next `up`: no AlreadyExists
+    # The next `up`, from another stack (another field manager) and a newer image: the kept
+    # objects' version label changes, no AlreadyExists and no apply conflict.
+    up(ProviderModel(cluster, "pulumi-kubernetes-0b7d44e2"), plan("keep-gw", replicas=1, image={"tag": "2.11.2"}))
     available(cluster, "keep-gw")
     again = cluster.get("v1", "PersistentVolumeClaim", name, namespace)
     assert again.metadata.uid == before.metadata.uid

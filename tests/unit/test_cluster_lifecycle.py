@@ -40,6 +40,9 @@ def test_keep_on_destroy_keeps_the_claim_and_its_namespace_and_adopts_them_again
     claim = recording.one("kubernetes:core/v1:PersistentVolumeClaimPatch")
     assert namespace.retain_on_delete and claim.retain_on_delete
     assert (namespace.inputs["kind"], claim.inputs["kind"]) == ("Namespace", "PersistentVolumeClaim")
+    # Adopted from the field manager of the stack that made them, which is gone: forced.
+    for kept in (namespace, claim):
+        assert kept.inputs["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
     others = [r for r in recording.resources if r.type.startswith("kubernetes:") and r not in (namespace, claim)]
     assert others and not any(r.retain_on_delete for r in others)
 
