@@ -20,9 +20,10 @@ the paths below are the same in both):
 - Delete (``await.go`` Deletion): a Patch resource releases its fields with an empty apply
   (``provider/pkg/ssa/actions.go`` Relinquish); anything else is deleted with foreground
   propagation (``pulumi.com/deletionPropagationPolicy`` default), waiting until it is gone.
-  ``retain_on_delete`` resources are never sent to the provider on destroy (Pulumi engine).
-- Ignore changes (Pulumi engine): the new input at an ignored path takes the old input's value
-  before the provider sees it.
+  ``retain_on_delete`` resources are never sent to the provider on destroy (Pulumi engine
+  pkg/v3@v3.259.0 ``resource/deploy/step.go`` :661, the old state's flag decides).
+- Ignore changes (Pulumi engine, ``resource/deploy/step_generator.go`` processIgnoreChanges
+  :3028): the new input at an ignored path takes the old input's value before the provider sees it.
 """
 
 from __future__ import annotations
