@@ -137,14 +137,13 @@ def test_a_storage_class_change_gives_a_new_claim_beside_the_kept_one(local_clus
 
     cluster = local_demo.Cluster(local_cluster.kubeconfig)
     model = ProviderModel(cluster)
-    first = plan("class-gw", replicas=1)
+    # Classes no volume offers: the claims stay Pending and leave the static volumes to the other tests.
+    first = plan("class-gw", replicas=1, backup={"enabled": True, "storageClassName": "class-standard"})
     up(model, first)
     old = as_object(of_kind(first, "PersistentVolumeClaim"))
     old_uid = cluster.get("v1", "PersistentVolumeClaim", old["metadata"]["name"], "class-gw").metadata.uid
 
-    changed = plan(
-        "class-gw", replicas=1, backup={"enabled": True, "storageClassName": "local-static-premium", "size": "50Mi"}
-    )
+    changed = plan("class-gw", replicas=1, backup={"enabled": True, "storageClassName": "class-premium"})
     claim = of_kind(changed, "PersistentVolumeClaim")
     new = as_object(claim)
     in_place = copy.deepcopy(new)
@@ -159,7 +158,7 @@ def test_a_storage_class_change_gives_a_new_claim_beside_the_kept_one(local_clus
         model.create(claim.type, new)  # replacement, create first; the old claim is retained
         model.update(as_object(of_kind(changed, "Deployment")), as_object(of_kind(first, "Deployment")))
     fresh = cluster.get("v1", "PersistentVolumeClaim", new["metadata"]["name"], "class-gw")
-    assert fresh.spec.storageClassName == "local-static-premium"
+    assert fresh.spec.storageClassName == "class-premium"
     assert cluster.get("v1", "PersistentVolumeClaim", old["metadata"]["name"], "class-gw").metadata.uid == old_uid
     volumes = cluster.get("apps/v1", "Deployment", "class-gw", "class-gw").spec.template.spec.volumes
     assert [v.persistentVolumeClaim.claimName for v in volumes] == [new["metadata"]["name"]]
