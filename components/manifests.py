@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config import GatewayConfig
+from .config import BackupSettings, GatewayConfig
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 
 STATUS_PATH = "/status-0123456789abcdef"
@@ -43,8 +43,10 @@ PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 object only (provider ``pkg/metadata/annotations.go`` AnnotationPatchForce, ``pkg/await/await.go``
 patchForce)."""
 AUTOSCALED_FIELDS = ("spec.replicas",)
-"""Deployment fields the autoscaler owns while it is on: the provider must neither reset nor release them."""
-DEFAULT_BACKUP_ACCESS_MODE = "ReadWriteMany"
+"""Deployment fields the autoscaler owns while it is on (it writes them through the scale
+subresource, k8s.io/kubernetes ``pkg/controller/podautoscaler/horizontal.go``): the provider must
+neither reset nor release them (Kubernetes docs, "Server-Side Apply", Transferring ownership)."""
+DEFAULT_BACKUP_ACCESS_MODE = BackupSettings.model_fields["access_mode"].default
 
 T = TypeVar("T")
 Obj = dict[str, Any]
