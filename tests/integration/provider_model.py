@@ -3,23 +3,23 @@
 The provider plugin cannot be built here (README, "Local stack"), so the lifecycle tests send
 the same requests it sends, read from its source (github.com/pulumi/pulumi-kubernetes; the
 mirror holds tags up to v4.32.0 and the main branch of July 2026, past the pinned SDK 4.34.2;
-the paths below are the same in both):
+the files below are identical in both, line numbers too):
 
-- Create (``provider/pkg/await/await.go`` Creation): a plain create with field manager
+- Create (``provider/pkg/await/await.go`` Creation :153; :190 server-side apply, :240-250 create): a plain create with field manager
   ``pulumi-kubernetes`` (client-side, so an existing object fails with AlreadyExists), except for
   Patch resources (or with ``upsertExistingObjects``), which are created with a server-side
   apply by the resource's field manager, creating or adopting the object.
-- Field manager (``provider/pkg/provider/provider.go`` fieldManagerName): the
+- Field manager (``provider/pkg/provider/provider.go`` fieldManagerName :2883): the
   ``pulumi.com/patchFieldManager`` annotation, else the one kept in state, else a new
   ``pulumi-kubernetes-<random>`` made in Check.
-- Update (``await.go`` ssaUpdate): fixCSAFieldManagers first hands the fields of the
+- Update (``await.go`` ssaUpdate :643): fixCSAFieldManagers (:858) first hands the fields of the
   ``pulumi-kubernetes`` create (operation Update) to the field manager; then
-  handleSSAIgnoreFields applies ``ignore_changes``: a field managed only by others is dropped
+  handleSSAIgnoreFields (:716) applies ``ignore_changes``: a field managed only by others is dropped
   from the request, any other takes its live value; then a server-side apply, forced only with the
-  ``pulumi.com/patchForce`` annotation or the provider's ``enablePatchForce`` (patchForce).
-- Delete (``await.go`` Deletion): a Patch resource releases its fields with an empty apply
+  ``pulumi.com/patchForce`` annotation or the provider's ``enablePatchForce`` (patchForce :1031).
+- Delete (``await.go`` Deletion :933): a Patch resource releases its fields with an empty apply
   (``provider/pkg/ssa/actions.go`` Relinquish); anything else is deleted with foreground
-  propagation (``pulumi.com/deletionPropagationPolicy`` default), waiting until it is gone.
+  propagation (``provider/pkg/metadata/overrides.go`` DeletionPropagation :69, the default), waiting until it is gone.
   ``retain_on_delete`` resources are never sent to the provider on destroy (Pulumi engine
   pkg/v3@v3.259.0 ``resource/deploy/step.go`` :661, the old state's flag decides).
 - Ignore changes (Pulumi engine, ``resource/deploy/step_generator.go`` processIgnoreChanges
