@@ -5,8 +5,8 @@ the same requests it sends, read from its source (github.com/pulumi/pulumi-kuber
 mirror holds tags up to v4.32.0 and the main branch of July 2026, past the pinned SDK 4.34.2;
 the files below are identical in both, line numbers too):
 
-- Create (``provider/pkg/await/await.go`` Creation :153; :190 server-side apply, :240-250 create): a plain create with field manager
-  ``pulumi-kubernetes`` (client-side, so an existing object fails with AlreadyExists), except for
+- Create (``provider/pkg/await/await.go`` Creation :153; :190 apply, :240-250 create): a plain
+  create with field manager ``pulumi-kubernetes`` (client-side, so an existing object fails with AlreadyExists), except for
   Patch resources (or with ``upsertExistingObjects``), which are created with a server-side
   apply by the resource's field manager, creating or adopting the object.
 - Field manager (``provider/pkg/provider/provider.go`` fieldManagerName :2883): the
@@ -19,7 +19,8 @@ the files below are identical in both, line numbers too):
   ``pulumi.com/patchForce`` annotation or the provider's ``enablePatchForce`` (patchForce :1031).
 - Delete (``await.go`` Deletion :933): a Patch resource releases its fields with an empty apply
   (``provider/pkg/ssa/actions.go`` Relinquish); anything else is deleted with foreground
-  propagation (``provider/pkg/metadata/overrides.go`` DeletionPropagation :69, the default), waiting until it is gone.
+  propagation (``provider/pkg/metadata/overrides.go`` DeletionPropagation :69, the default),
+  waiting until it is gone.
   ``retain_on_delete`` resources are never sent to the provider on destroy (Pulumi engine
   pkg/v3@v3.259.0 ``resource/deploy/step.go`` :661, the old state's flag decides).
 - Ignore changes (Pulumi engine, ``resource/deploy/step_generator.go`` processIgnoreChanges
