@@ -6,9 +6,9 @@ mirror holds tags up to v4.32.0 and the main branch of July 2026, past the pinne
 the files below are identical in both, line numbers too):
 
 - Create (``provider/pkg/await/await.go`` Creation :153; :190 apply, :240-250 create): a plain
-  create with field manager ``pulumi-kubernetes`` (client-side, so an existing object fails with AlreadyExists), except for
-  Patch resources (or with ``upsertExistingObjects``), which are created with a server-side
-  apply by the resource's field manager, creating or adopting the object.
+  create with field manager ``pulumi-kubernetes`` (client-side, so an existing object fails
+  with AlreadyExists), except for Patch resources (or with ``upsertExistingObjects``), which are
+  created with a server-side apply by the resource's field manager, creating or adopting it.
 - Field manager (``provider/pkg/provider/provider.go`` fieldManagerName :2883): the
   ``pulumi.com/patchFieldManager`` annotation, else the one kept in state, else a new
   ``pulumi-kubernetes-<random>`` made in Check.
