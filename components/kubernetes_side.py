@@ -36,9 +36,10 @@ def kubernetes_side(
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     k8s_opts = pulumi.ResourceOptions(parent=component, provider=provider)
     namespace_depends: list[pulumi.Resource] = []
+    claim = manifests.backup_claim(gateway)
+    keep_claim = claim is not None and gateway.backup.keep_on_destroy
     if gateway.namespace.create:
-        ns = manifests.namespace(gateway)
-        namespace_depends.append(k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=k8s_opts))
+        namespace_depends.append(_namespace(f"{name}-namespace", manifests.namespace(gateway), keep_claim, k8s_opts))
     in_namespace = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespace_depends))
 
     pod_depends: list[pulumi.Resource] = []
@@ -91,18 +92,8 @@ def kubernetes_side(
         )
     )
 
-    claim = manifests.backup_claim(gateway)
     if claim is not None:
-        pod_depends.append(
-            k8s.core.v1.PersistentVolumeClaim(
-                f"{name}-config-backup",
-                metadata=claim["metadata"],
-                spec=claim["spec"],
-                opts=pulumi.ResourceOptions.merge(
-                    in_namespace, pulumi.ResourceOptions(retain_on_delete=gateway.backup.keep_on_destroy)
-                ),
-            )
-        )
+        pod_depends.append(_backup_claim(f"{name}-config-backup", claim, keep_claim, in_namespace))
 
     spec = manifests.deployment(
         gateway,
@@ -113,7 +104,10 @@ def kubernetes_side(
         f"{name}-deployment",
         metadata=spec["metadata"],
         spec=spec["spec"],
-        opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=pod_depends)),
+        opts=pulumi.ResourceOptions.merge(
+            in_namespace,
+            pulumi.ResourceOptions(depends_on=pod_depends, ignore_changes=manifests.deployment_ignore_changes(gateway)),
+        ),
     )
     for key, service in (
         ("traffic", manifests.traffic_service(gateway)),
@@ -136,6 +130,54 @@ def kubernetes_side(
             f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=in_namespace
         )
     return deployment
+
+
+def _namespace(name: str, ns: dict[str, Any], keep: bool, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """The namespace; kept on destroy, and adopted on the next ``up``, when it holds a kept claim.
+
+    Deleting a namespace deletes every object in it, a kept claim too, so it must outlive the
+    stack as well. A plain resource is created with a plain create, which fails with
+    AlreadyExists on a kept object (provider ``pkg/await/await.go`` Creation); a Patch resource
+    is created with server-side apply, which creates or adopts (same place). ``retain_on_delete``
+    keeps the engine from calling Delete (which for a Patch resource would release its fields,
+    ``pkg/provider/provider.go`` Delete). The alias makes a switch of ``keepOnDestroy`` an update
+    of the same object, never a delete of the old one. See docs/cluster-lifecycle.md.
+    """
+    if not keep:
+        return k8s.core.v1.Namespace(
+            name, metadata=ns["metadata"], opts=pulumi.ResourceOptions.merge(opts, _alias("core/v1:NamespacePatch"))
+        )
+    return k8s.core.v1.NamespacePatch(
+        name,
+        metadata=manifests.adopting(ns)["metadata"],
+        opts=pulumi.ResourceOptions.merge(opts, _kept("core/v1:Namespace")),
+    )
+
+
+def _backup_claim(name: str, claim: dict[str, Any], keep: bool, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """The backup claim; with ``keepOnDestroy`` a retained Patch resource, like ``_namespace``."""
+    if not keep:
+        return k8s.core.v1.PersistentVolumeClaim(
+            name,
+            metadata=claim["metadata"],
+            spec=claim["spec"],
+            opts=pulumi.ResourceOptions.merge(opts, _alias("core/v1:PersistentVolumeClaimPatch")),
+        )
+    return k8s.core.v1.PersistentVolumeClaimPatch(
+        name,
+        metadata=manifests.adopting(claim)["metadata"],
+        spec=claim["spec"],
+        opts=pulumi.ResourceOptions.merge(opts, _kept("core/v1:PersistentVolumeClaim")),
+    )
+
+
+def _alias(other_type: str) -> pulumi.ResourceOptions:
+    """The same object under its other resource type (before or after a ``keepOnDestroy`` switch)."""
+    return pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=f"kubernetes:{other_type}")])
+
+
+def _kept(other_type: str) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(_alias(other_type), pulumi.ResourceOptions(retain_on_delete=True))
 
 
 def _secret(name: str, secret: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config import GatewayConfig, rules
+from .config import BackupSettings, GatewayConfig, rules
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 from .trust_store import CA_BUNDLE_FILE, ca_secret_name, trust_store
 
@@ -48,6 +48,15 @@ AZURE_LOAD_BALANCER_IPV4 = rules.AZURE_LOAD_BALANCER_IPV4
 Learn, "Use a static public IP address and DNS label with the AKS load balancer"
 (learn.microsoft.com/azure/aks/static-ip) and "Use a public standard load balancer in AKS",
 section "Specify the load balancer IP address" (learn.microsoft.com/azure/aks/load-balancer-standard)."""
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+"""pulumi-kubernetes reads it from an object's inputs and forces server-side apply conflicts for that
+object only (provider ``pkg/metadata/annotations.go`` AnnotationPatchForce, ``pkg/await/await.go``
+patchForce)."""
+AUTOSCALED_FIELDS = ("spec.replicas",)
+"""Deployment fields the autoscaler owns while it is on (it writes them through the scale
+subresource, k8s.io/kubernetes ``pkg/controller/podautoscaler/horizontal.go``): the provider must
+neither reset nor release them (Kubernetes docs, "Server-Side Apply", Transferring ownership)."""
+DEFAULT_BACKUP_ACCESS_MODE = BackupSettings.model_fields["access_mode"].default
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -80,13 +89,30 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         token_secret=f"{gateway.name}-token",
         traffic_service=f"{gateway.name}-live-traffic",
         discovery_service=discovery_service_name(gateway),
-        backup_claim=gateway.backup.existing_claim or f"{gateway.name}-config-backup",
+        backup_claim=gateway.backup.existing_claim or backup_claim_name(gateway),
         disruption_budget=gateway.name,
         entra_secret=f"{gateway.name}-entra",
         autoscaler=gateway.name,
         network_policy=gateway.name,
         ca_secret=ca_secret_name(gateway),
     )
+
+
+def backup_claim_name(gateway: GatewayConfig) -> str:
+    """The created claim's name, derived from the fields Kubernetes never lets change on a claim.
+
+    ``storageClassName`` and ``accessModes`` are immutable once the claim exists, and the provider
+    replaces a claim whose fields change delete-first, which waits on the claim's protection
+    finalizer while pods still mount it (see docs/cluster-lifecycle.md). A new class or mode
+    therefore gives a new claim beside the old one: the pods roll onto it, the old one is left
+    (kept) or deleted after the rollout. The default class and mode keep the plain name.
+    """
+    backup = gateway.backup
+    base = f"{gateway.name}-config-backup"
+    if backup.storage_class_name is None and backup.access_mode == DEFAULT_BACKUP_ACCESS_MODE:
+        return base
+    immutable = json.dumps([backup.storage_class_name, backup.access_mode])
+    return f"{base}-{hashlib.sha256(immutable.encode()).hexdigest()[:8]}"
 
 
 def selector_labels(gateway: GatewayConfig) -> dict[str, str]:
@@ -302,7 +328,10 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
     mode has none) go into pod-template annotations: the gateway reads both only at
     start, so a change must replace the pods, which RollingUpdate does with zero
-    unavailable. With an autoscaler, ``replicas`` is left out so the two never fight.
+    unavailable. ``replicas`` is always set: left out, server-side apply would release it
+    and the Deployment would fall to one pod. With an autoscaler it starts at the
+    autoscaler's minimum and is listed in ``deployment_ignore_changes``, so Pulumi keeps
+    the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
     """
     names = object_names(gateway)
     volumes: list[Obj] = []
@@ -395,13 +424,16 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     annotations: Obj = {"checksum/settings": settings_digest}
     if credentials_digest is not None:
         annotations["checksum/credentials"] = credentials_digest
-    spec: Obj = {} if gateway.autoscaling.enabled else {"replicas": gateway.replicas}
+    metadata = _metadata(gateway, names.deployment)
+    if not gateway.autoscaling.enabled:
+        # Take ``replicas`` back from the autoscaler's field manager without an apply conflict.
+        metadata["annotations"] = {PATCH_FORCE_ANNOTATION: "true"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(gateway, names.deployment),
+        "metadata": metadata,
         "spec": {
-            **spec,
+            "replicas": gateway.min_replicas if gateway.autoscaling.enabled else gateway.replicas,
             "selector": {"matchLabels": selector_labels(gateway)},
             "strategy": {
                 "type": "RollingUpdate",
@@ -413,6 +445,11 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
         },
     }
+
+
+def deployment_ignore_changes(gateway: GatewayConfig) -> list[str]:
+    """Deployment input paths Pulumi must leave to the autoscaler (``ignore_changes``)."""
+    return list(AUTOSCALED_FIELDS) if gateway.autoscaling.enabled else []
 
 
 def traffic_service(gateway: GatewayConfig) -> Obj:
@@ -472,6 +509,19 @@ def backup_claim(gateway: GatewayConfig) -> Obj | None:
         "kind": "PersistentVolumeClaim",
         "metadata": _metadata(gateway, object_names(gateway).backup_claim),
         "spec": spec,
+    }
+
+
+def adopting(obj: Obj) -> Obj:
+    """``obj`` marked to take its fields over from any earlier field manager on apply.
+
+    A kept object still lists the field manager of the stack that made it, which is gone; any
+    value changed since (a new image tag in the labels) would be an apply conflict with it.
+    """
+    metadata = obj["metadata"]
+    return {
+        **obj,
+        "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), PATCH_FORCE_ANNOTATION: "true"}},
     }
 
 

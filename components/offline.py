@@ -50,6 +50,9 @@ class Registered:
     provider: str
     dependencies: list[str] = field(default_factory=list)
     """URNs this resource was registered as depending on (``depends_on`` and input dependencies)."""
+    retain_on_delete: bool = False
+    """The ``retain_on_delete`` option: on destroy the engine never asks the provider to delete it."""
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -140,6 +143,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     dependencies=list(request.dependencies),
+                    retain_on_delete=request.retainOnDelete,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

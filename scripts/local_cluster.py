@@ -59,6 +59,8 @@ BINARIES = (
     "kube-scheduler",
     "kwok",
 )
+KUBECTL = "kubectl"
+"""Built by ``scripts/toolchain.sh cluster`` beside the control plane (same k8s.io/kubernetes module)."""
 # Start order; stop runs in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
@@ -121,6 +123,29 @@ def find_binaries(extra_dirs: Iterable[str] | None = None, names: Sequence[str] 
     if missing:
         raise MissingBinariesError(missing, dirs)
     return found
+
+
+def kubectl(kubeconfig: Path, *args: str, bin_dirs: Iterable[str] | None = None, timeout: float = 60) -> str:
+    """Run the toolchain's ``kubectl`` against ``kubeconfig``; its standard output.
+
+    Raises MissingBinariesError when kubectl is not built, ClusterError when it fails.
+    """
+    binary = find_binaries(bin_dirs, names=(KUBECTL,))[KUBECTL]
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    try:
+        done = subprocess.run(
+            [binary, f"--kubeconfig={kubeconfig}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise ClusterError(f"kubectl {' '.join(args)} did not finish within {timeout:.0f} s") from e
+    if done.returncode != 0:
+        raise ClusterError(f"kubectl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 # --------------------------------------------------------------------------- helpers

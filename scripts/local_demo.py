@@ -163,25 +163,12 @@ def wait_until_available(cluster: Cluster, name: str, namespace: str, timeout: f
     print(f"local-demo: Deployment {namespace}/{name} is Available")
 
 
-def print_checks(cluster: Cluster, namespace: str) -> None:
-    """The seed's checks, `kubectl get deployments` and `kubectl get services`, printed alike."""
-    deployments = cluster.resource("apps/v1", "Deployment").get(namespace=namespace).items
-    print(f"\n$ kubectl get deployments -n {namespace}")
-    print(f"{'NAME':<28}{'READY':<8}{'UP-TO-DATE':<12}{'AVAILABLE':<10}")
-    for item in deployments:
-        status = item.status or {}
-        ready = f"{status.get('readyReplicas') or 0}/{item.spec.replicas}"
-        updated, available = status.get("updatedReplicas") or 0, status.get("availableReplicas") or 0
-        print(f"{item.metadata.name:<28}{ready:<8}{updated!s:<12}{available!s:<10}")
-    services = cluster.resource("v1", "Service").get(namespace=namespace).items
-    print(f"\n$ kubectl get services -n {namespace}")
-    print(f"{'NAME':<36}{'TYPE':<12}{'CLUSTER-IP':<16}PORT(S)")
-    for item in services:
-        ports = ",".join(
-            f"{p['port']}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/{p['protocol']}"
-            for p in item.spec.ports
-        )
-        print(f"{item.metadata.name:<36}{item.spec.type:<12}{item.spec.clusterIP:<16}{ports}")
+def print_checks(kubeconfig: Path, namespace: str) -> None:
+    """The seed's checks, run with the real ``kubectl`` the toolchain builds."""
+    for kind in ("deployments", "services"):
+        command = ("get", kind, "-n", namespace)
+        print(f"\n$ kubectl {' '.join(command)}")
+        print(local_cluster.kubectl(kubeconfig, *command), end="")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         for obj in objects:
             if obj["kind"] == "Deployment":
                 wait_until_available(cluster, obj["metadata"]["name"], obj["metadata"]["namespace"], args.timeout)
-                print_checks(cluster, obj["metadata"]["namespace"])
+                print_checks(kubeconfig, obj["metadata"]["namespace"])
         print("\nlocal-demo: stack outputs (as `pulumi stack output` would show them):")
         print(json.dumps(recording.plain_outputs, indent=2))
     finally:

@@ -4,6 +4,7 @@ scheduler and kwok nodes): accepted, running, rolled with zero unavailable repli
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from typing import Any
@@ -87,7 +88,9 @@ def test_every_object_is_created_and_reads_back_as_specified(
     discovery = cluster.get("v1", "Service", "local-gw-instance-discovery", "local-gw")
     assert discovery.spec.clusterIP == "None"
 
-    claim = cluster.get("v1", "PersistentVolumeClaim", "local-gw-config-backup", "local-gw")
+    claim_name = next(o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim")
+    assert [v.persistentVolumeClaim.claimName for v in pod.volumes] == [claim_name]
+    claim = cluster.get("v1", "PersistentVolumeClaim", claim_name, "local-gw")
     assert claim.status.phase == "Bound"
 
     import base64
@@ -167,6 +170,27 @@ def test_a_new_token_rolls_the_pods_with_zero_unavailable(
     assert len(replica_sets) >= 2  # a new ReplicaSet: the pods were replaced
     assert len(lowest_available) > 5
     assert min(lowest_available) >= 2  # maxUnavailable 0, observed
+
+
+def test_the_demo_checks_are_real_kubectl_output(
+    local_cluster: Any, deployed: tuple[local_demo.Cluster, list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo runs the toolchain's kubectl (``scripts/toolchain.sh cluster`` builds
+    ``k8s.io/kubernetes/cmd/kubectl`` with the API server) for the seed's checks. Its table
+    printer puts AGE last on both tables and EXTERNAL-IP on services (``kubectl get`` default
+    columns); the imitation it replaces printed neither."""
+    local_demo.print_checks(local_cluster.kubeconfig, "local-gw")
+    out = capsys.readouterr().out
+    assert "$ kubectl get deployments -n local-gw" in out
+    assert re.search(r"^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$", out, re.MULTILINE)
+    assert re.search(r"^local-gw +2/2 +2 +2 +\S+$", out, re.MULTILINE)
+    assert re.search(r"^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE$", out, re.MULTILINE)
+    assert re.search(
+        r"^local-gw-instance-discovery +ClusterIP +None +<none> +4290/UDP,4291/UDP +\S+$", out, re.MULTILINE
+    )
+    assert re.search(
+        r"^local-gw-live-traffic +NodePort +10\.96\.\S+ +<none> +80:\d+/TCP,443:\d+/TCP +\S+$", out, re.MULTILINE
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -179,8 +179,16 @@ def test_autoscaler_takes_over_replicas() -> None:
     assert scaler["spec"]["minReplicas"] == 3 and scaler["spec"]["maxReplicas"] == 8
     assert scaler["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "contoso-weu-gw"}
     assert [m["resource"]["name"] for m in scaler["spec"]["metrics"]] == ["cpu"]
-    assert "replicas" not in validate(manifests.deployment(gateway, "s", "c"))["spec"]
+    # replicas stays, at the autoscaler's minimum, and is left to the autoscaler (ignore_changes):
+    # left out, server-side apply would release it and the Deployment fall to one pod.
+    deployment = validate(manifests.deployment(gateway, "s", "c"))
+    assert deployment["spec"]["replicas"] == 3
+    assert manifests.deployment_ignore_changes(gateway) == ["spec.replicas"]
+    assert manifests.PATCH_FORCE_ANNOTATION not in deployment["metadata"].get("annotations", {})
     assert manifests.autoscaler(parse(stack())) is None
+    assert manifests.deployment_ignore_changes(parse(stack())) == []
+    fixed = manifests.deployment(parse(stack()), "s", "c")
+    assert fixed["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
 
 
 def test_network_policy() -> None:
@@ -392,7 +400,9 @@ def test_autoscaling_and_network_policy_under_mocks() -> None:
     recording = run_main(stack(autoscaling={"enabled": True, "minReplicas": 3, "maxReplicas": 6}), stack="prod")
     scaler = recording.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs
     assert (scaler["spec"]["minReplicas"], scaler["spec"]["maxReplicas"]) == (3, 6)
-    assert "replicas" not in recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]
+    deployment = recording.one("kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["spec"]["replicas"] == 3
+    assert deployment.ignore_changes == ("spec.replicas",)
     assert (
         recording.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["metadata"]["namespace"]
         == "contoso-weu-gw"

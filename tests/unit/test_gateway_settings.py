@@ -121,7 +121,11 @@ def test_a_first_prod_run_creates_every_volume_source_its_pods_mount() -> None:
     Available, and a pod whose Secret volume is missing never starts)."""
     recording = run_main(stack_file_config("prod"), stack="prod")
     secrets = {r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Secret")}
-    claims = {r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:PersistentVolumeClaim")}
+    claims = {
+        r.inputs["metadata"]["name"]
+        for kind in ("PersistentVolumeClaim", "PersistentVolumeClaimPatch")  # Patch: keepOnDestroy
+        for r in recording.of_type(f"kubernetes:core/v1:{kind}")
+    }
     pod = recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
     for volume in pod["volumes"]:
         if "secret" in volume:

@@ -131,7 +131,8 @@ def test_deployment_carries_the_production_considerations() -> None:
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts == {"config-backup": "/apim/config", "custom-ca": "/apim/certificates/ca"}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup"
+    # prod names a storage class: the claim's name carries it (see test_backup_claim_name_follows_immutable_fields)
+    assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup-b8911f3c"
     assert volumes["custom-ca"]["secret"]["secretName"].startswith("contoso-weu-gw-ca-")
     assert spec["template"]["metadata"]["annotations"] == {
         "checksum/settings": "settings-digest",

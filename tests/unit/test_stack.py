@@ -23,6 +23,8 @@ K8S_TYPES = {
     "kubernetes:core/v1:ConfigMap": ("v1", "ConfigMap"),
     "kubernetes:core/v1:Service": ("v1", "Service"),
     "kubernetes:core/v1:PersistentVolumeClaim": ("v1", "PersistentVolumeClaim"),
+    "kubernetes:core/v1:NamespacePatch": ("v1", "Namespace"),
+    "kubernetes:core/v1:PersistentVolumeClaimPatch": ("v1", "PersistentVolumeClaim"),
     "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
@@ -62,12 +64,13 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "pulumi-python:dynamic:Resource",
             "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard",
             "pulumi:providers:kubernetes",
-            "kubernetes:core/v1:Namespace",
+            # keepOnDestroy: the claim and the namespace that holds it are created or adopted, and kept
+            "kubernetes:core/v1:NamespacePatch",
             "kubernetes:core/v1:Secret",
             "kubernetes:core/v1:Secret",  # the custom CA bundle
             "kubernetes:scheduling.k8s.io/v1:PriorityClass",
             "kubernetes:core/v1:ConfigMap",
-            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:core/v1:PersistentVolumeClaimPatch",
             "kubernetes:apps/v1:Deployment",
             "kubernetes:core/v1:Service",
             "kubernetes:core/v1:Service",
@@ -141,8 +144,8 @@ def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     )
     claim = manifests.backup_claim(gateway)
     assert claim is not None
-    assert prod.one("kubernetes:core/v1:PersistentVolumeClaim").inputs["spec"] == claim["spec"]
-    namespace = prod.one("kubernetes:core/v1:Namespace").inputs
+    assert prod.one("kubernetes:core/v1:PersistentVolumeClaimPatch").inputs["spec"] == claim["spec"]
+    namespace = prod.one("kubernetes:core/v1:NamespacePatch").inputs
     assert namespace["metadata"]["name"] == "contoso-weu-gw"
 
 
@@ -320,7 +323,7 @@ def test_several_gateways_in_one_stack() -> None:
     config[f"{NS}:gateways"].append(second)
     recording = run_main(config, stack="prod")
     assert len(recording.of_type("apim-gateway:index:SelfHostedGateway")) == 2
-    namespaces = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Namespace"))
+    namespaces = sorted(r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:NamespacePatch"))
     assert namespaces == ["contoso-neu-gw", "contoso-weu-gw"]
     contexts = sorted(str(r.inputs.get("context")) for r in recording.of_type("pulumi:providers:kubernetes"))
     assert contexts == ["aks-contoso-prod-weu", "aks-neu"]

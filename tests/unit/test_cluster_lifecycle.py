@@ -1,0 +1,101 @@
+"""What the component registers for the cluster lifecycle: kept claims, immutable claim fields,
+the autoscaler switch. The behaviour on a real API server is in
+``tests/integration/test_cluster_lifecycle.py``; docs/cluster-lifecycle.md explains the design."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from harness import run_main, stack_file_config
+
+from components import manifests, parse_stack_config
+from components.config import GatewayConfig
+
+NS = "apim-gateway"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def prod(**gateway: Any) -> dict[str, Any]:
+    raw = stack_file_config("prod")
+    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
+    return raw
+
+
+def gateway(**settings: Any) -> GatewayConfig:
+    return parse_stack_config(prod(**settings), (), now=NOW).gateways[0]
+
+
+def test_keep_on_destroy_keeps_the_claim_and_its_namespace_and_adopts_them_again() -> None:
+    """A plain resource is created with a plain create since v4.29 (pulumi-kubernetes
+    ``provider/pkg/await/await.go`` Creation: ``client.Create`` unless upsertExistingObjects or a
+    Patch resource), so a kept object would fail the next ``up`` with AlreadyExists; a Patch
+    resource is created with server-side apply (same function), which creates or adopts. The
+    engine never calls Delete on a ``retain_on_delete`` resource; the provider itself points Patch
+    resources that manage required fields there (``provider.go`` Delete: "Either set the
+    `retainOnDelete` resource option"). The namespace is kept too: deleting it deletes the claim."""
+    recording = run_main(stack_file_config("prod"), stack="prod")
+    namespace = recording.one("kubernetes:core/v1:NamespacePatch")
+    claim = recording.one("kubernetes:core/v1:PersistentVolumeClaimPatch")
+    assert namespace.retain_on_delete and claim.retain_on_delete
+    assert (namespace.inputs["kind"], claim.inputs["kind"]) == ("Namespace", "PersistentVolumeClaim")
+    # Adopted from the field manager of the stack that made them, which is gone: forced.
+    for kept in (namespace, claim):
+        assert kept.inputs["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
+    others = [r for r in recording.resources if r.type.startswith("kubernetes:") and r not in (namespace, claim)]
+    assert others and not any(r.retain_on_delete for r in others)
+
+
+def test_without_keep_on_destroy_the_stack_owns_claim_and_namespace() -> None:
+    recording = run_main(prod(backup={"enabled": True, "keepOnDestroy": False}), stack="prod")
+    types = {r.type for r in recording.resources}
+    assert {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolumeClaim"} <= types
+    assert not {"kubernetes:core/v1:NamespacePatch", "kubernetes:core/v1:PersistentVolumeClaimPatch"} & types
+    assert not any(r.retain_on_delete for r in recording.resources)
+
+
+def test_a_kept_claim_in_a_namespace_the_stack_does_not_create_leaves_the_namespace_alone() -> None:
+    recording = run_main(prod(namespace={"name": "shared", "create": False}), stack="prod")
+    assert recording.one("kubernetes:core/v1:PersistentVolumeClaimPatch").retain_on_delete
+    assert not [r for r in recording.resources if r.type.startswith("kubernetes:core/v1:Namespace")]
+
+
+def test_backup_claim_name_follows_immutable_fields() -> None:
+    """``storageClassName`` and ``accessModes`` cannot change on a claim (Kubernetes
+    "Persistent Volumes": a claim's spec is immutable after creation except
+    ``resources.requests``; the provider forces replacement on both, ``provider/pkg/provider/
+    diff.go`` PersistentVolumeClaim force-new list). A change gives a new name, so the provider
+    creates the new claim before the old one goes (``provider.go`` Diff: deleteBeforeReplace only
+    when the name stays) and a kept claim is never applied over with an immutable change."""
+    default = gateway(backup={"enabled": True})
+    assert manifests.backup_claim_name(default) == "contoso-weu-gw-config-backup"  # unchanged for defaults
+    fast = gateway(backup={"enabled": True, "storageClassName": "azurefile-csi-premium"})
+    standard = gateway(backup={"enabled": True, "storageClassName": "azurefile-csi"})
+    single = gateway(backup={"enabled": True, "storageClassName": "azurefile-csi", "accessMode": "ReadWriteOnce"})
+    names = {manifests.backup_claim_name(g) for g in (default, fast, standard, single)}
+    assert len(names) == 4
+    # The size may grow in place: it is no part of the name.
+    bigger = gateway(backup={"enabled": True, "storageClassName": "azurefile-csi", "size": "1Gi"})
+    assert manifests.backup_claim_name(bigger) == manifests.backup_claim_name(standard)
+    claim = manifests.backup_claim(standard)
+    deployment = manifests.deployment(standard, "s", "c")
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert claim is not None
+    assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+
+
+def test_autoscaler_switch_keeps_replicas_and_leaves_them_to_the_autoscaler() -> None:
+    """Left out, ``replicas`` is released under server-side apply and falls to its default of 1
+    (Kubernetes "Server-Side Apply", Transferring ownership). It stays, at the autoscaler's
+    minimum, with ``ignore_changes``: the provider then sends the live value, or drops the field
+    when only the autoscaler manages it (``provider/pkg/await/await.go`` handleSSAIgnoreFields)."""
+    recording = run_main(prod(autoscaling={"enabled": True, "minReplicas": 4}), stack="prod")
+    deployment = recording.one("kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["spec"]["replicas"] == 4
+    assert deployment.ignore_changes == ("spec.replicas",)
+    assert manifests.PATCH_FORCE_ANNOTATION not in deployment.inputs["metadata"].get("annotations", {})
+    fixed = run_main(stack_file_config("prod"), stack="prod").one("kubernetes:apps/v1:Deployment")
+    assert fixed.inputs["spec"]["replicas"] == 3 and fixed.ignore_changes == ()
+    # Off again: replicas back from the autoscaler's field manager without an apply conflict.
+    assert fixed.inputs["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
