@@ -7,26 +7,29 @@ package user gets the stack's ``ConfigError`` text, raised before anything is re
 then runs the Python component it subclasses: same resource type, same children, same outputs.
 Python programs keep using ``components.SelfHostedGateway`` with ``SelfHostedGatewayArgs``.
 
-``plugin/__main__.py`` serves it through Pulumi's component provider host. No
+``plugin/__main__.py`` serves it with Pulumi's component provider (``GatewayPackageProvider``). No
 ``from __future__ import annotations`` here: the host reads the annotations of this class and
 of ``__init__``'s ``args`` as objects (``inspect.get_annotations`` in
 ``pulumi/provider/experimental/analyzer.py``, ``analyze_component`` and ``analyze_type``).
 """
 
 import json
+import sys
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any, get_args, get_origin
 
 import pulumi
-from pulumi.provider.experimental import component_provider_host
+from pulumi.errors import InputPropertiesError, InputPropertyErrorDetails
+from pulumi.provider import ConstructResult
+from pulumi.provider import main as serve
 from pulumi.provider.experimental.component import ComponentProvider
 from pydantic import BaseModel
 
 from . import __version__
 from . import gateway as python_component
 from .args import SelfHostedGatewayArgs
-from .config import CONFIG_NAMESPACE, GatewayConfig, StackConfig, parse_stack_config
+from .config import CONFIG_NAMESPACE, ConfigError, GatewayConfig, StackConfig, parse_stack_config
 from .plugin_args import _is_int_or_percent, _strip
 from .plugin_types import SelfHostedGatewayPackageArgs
 
@@ -144,13 +147,45 @@ class SelfHostedGateway(python_component.SelfHostedGateway):
         super().__init__(name, python_args(args), opts)
 
 
+class GatewayPackageProvider(ComponentProvider):
+    """The host's ``ComponentProvider``, validating the config before the component is built.
+
+    The host wraps every exception raised in a component's ``__init__`` into
+    ``ComponentInitError``, which the engine shows with a Python traceback
+    (``pulumi/provider/server.py``, ``Construct``); an ``InputPropertiesError`` raised before
+    is reported as invalid input, with its message only (same place). So the ``ConfigError``
+    reaches a package user exactly as a stack user reads it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__([SelfHostedGateway], PACKAGE_NAME, version=__version__)
+
+    def construct(
+        self, name: str, resource_type: str, inputs: pulumi.Inputs, options: pulumi.ResourceOptions | None = None
+    ) -> ConstructResult:
+        definition = self._component_defs[resource_type.rsplit(":", maxsplit=1)[-1]]
+        try:
+            stack_config(self.map_inputs(inputs, definition))  # type: ignore[arg-type]
+        except ConfigError as error:
+            # Each problem starts with its full key; the SDK needs at least one property error
+            # (with none, ``create_grpc_invalid_properties_status`` leaves ``trailing_metadata`` unset).
+            keys = [problem.split(" ", 1)[0].rstrip(":") for problem in error.problems]
+            errors = [
+                InputPropertyErrorDetails(property_path=key, reason=problem[len(key) :].lstrip(" :"))
+                for key, problem in zip(keys, error.problems, strict=True)
+            ]
+            raise InputPropertiesError(str(error), errors) from None
+        return super().construct(name, resource_type, inputs, options)
+
+
 def schema_text() -> str:
-    """The package schema, as the host serves it to ``pulumi package get-schema`` / ``gen-sdk``."""
-    provider = ComponentProvider([SelfHostedGateway], PACKAGE_NAME, version=__version__)
-    assert provider.schema is not None
-    return json.dumps(json.loads(provider.schema), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The package schema, as the provider serves it to ``pulumi package get-schema`` / ``gen-sdk``."""
+    schema = GatewayPackageProvider().schema
+    assert schema is not None
+    return json.dumps(json.loads(schema), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def main() -> None:
-    """Serve the package (the host reads the engine's address from the command line)."""
-    component_provider_host([SelfHostedGateway], name=PACKAGE_NAME, version=__version__)
+    """Serve the package, as ``component_provider_host`` does (``host.py``: ``main(ComponentProvider(...),
+    sys.argv[1:])``), with the validating provider above."""
+    serve(GatewayPackageProvider(), sys.argv[1:])

@@ -18,13 +18,13 @@ from typing import Any
 import grpc  # type: ignore[import-untyped]
 import pytest
 from harness import ROOT, run_main, run_program
-from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.errors import InputPropertiesError
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pydantic import BaseModel
 
 from components import gateway as python_component
 from components.config import ConfigError, GatewayConfig, parse_stack_config
-from components.plugin import PACKAGE_NAME, SelfHostedGateway, schema_text, stack_config
+from components.plugin import PACKAGE_NAME, GatewayPackageProvider, SelfHostedGateway, schema_text, stack_config
 from components.plugin_args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
 from components.plugin_types import ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
 
@@ -143,6 +143,25 @@ def test_package_users_get_the_stack_users_error() -> None:
     assert "apim-gateway:gateways[0](weu-gw).rollout.maxUnavailable = 'lots'" in str(from_package.value)
 
 
+def test_construct_reports_bad_config_as_invalid_inputs_before_building() -> None:
+    """An ``InputPropertiesError`` from ``construct`` is shown as invalid input, without a
+    traceback (``pulumi/provider/server.py``, ``Construct``); one raised inside the component's
+    ``__init__`` would be wrapped into ``ComponentInitError`` (``component.py``, ``construct``)."""
+    inputs = {
+        "environment": "prod",
+        "apim": {"resourceGroupName": "rg", "serviceName": "apim"},
+        "gateway": {**BAD_GATEWAY, "replicas": 1.0, "rollout": {}},
+    }
+    with pytest.raises(InputPropertiesError) as raised:
+        GatewayPackageProvider().construct("weu-gw", TYPE, inputs)
+    assert raised.value.message.startswith("invalid stack configuration (2 problem(s)):")
+    assert raised.value.errors is not None
+    assert {
+        "property_path": "apim-gateway:gateways[0](weu-gw).replicas",
+        "reason": "= 1: prod needs at least 2 replicas",
+    } in raised.value.errors
+
+
 def test_strings_of_digits_are_integers_where_the_model_takes_int_or_percent() -> None:
     args: SelfHostedGatewayPackageArgs = {
         "environment": Environment.Dev,
@@ -214,7 +233,7 @@ def test_the_package_registers_what_the_stack_registers() -> None:
     engine_gateway["rollout"]["maxUnavailable"] = "1"
 
     def program() -> None:
-        provider = ComponentProvider([SelfHostedGateway], PACKAGE_NAME, version="0.0.0")
+        provider = GatewayPackageProvider()
         inputs = {
             "environment": "dev",
             "apim": {"mode": "managed", "resourceGroupName": "rg-apim", "serviceName": "contoso-apim"},
