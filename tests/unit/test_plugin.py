@@ -258,3 +258,41 @@ def test_enum_members_are_their_values() -> None:
     assert all(isinstance(member, str) for member in LogLevel)
     assert isinstance(Environment.Prod, Enum)
     assert Environment("prod") is Environment.Prod
+
+
+def _keys_in_schema(value: Any, ref: str, types: dict[str, Any], path: str) -> list[str]:
+    """Keys of ``value`` that the schema type ``ref`` does not have, recursively."""
+    properties = types[ref.removeprefix("#/types/")]["properties"]
+    unknown = []
+    for key, item in value.items():
+        if key not in properties:
+            unknown.append(f"{path}.{key}")
+            continue
+        prop = properties[key]
+        if isinstance(item, dict) and "$ref" in prop:
+            unknown += _keys_in_schema(item, prop["$ref"], types, f"{path}.{key}")
+        elif isinstance(item, list) and "$ref" in prop.get("items", {}):
+            for index, entry in enumerate(item):
+                unknown += _keys_in_schema(entry, prop["items"]["$ref"], types, f"{path}.{key}[{index}]")
+    return unknown
+
+
+def test_yaml_example_is_valid_for_the_package() -> None:
+    import yaml
+
+    program = yaml.safe_load((ROOT / "examples" / "yaml" / "Pulumi.yaml").read_text())
+    assert program["packages"] == {PACKAGE_NAME: "../../plugin"}
+    resource = program["resources"]["gateway"]
+    assert resource["type"] == TYPE
+    properties = resource["properties"]
+    schema = _schema()
+    inputs = schema["resources"][TYPE]["inputProperties"]
+    assert set(properties) <= set(inputs)
+    for key in ("apim", "gateway"):
+        assert _keys_in_schema(properties[key], inputs[key]["$ref"], schema["types"], key) == []
+    assert properties["gatewayToken"] == "${gatewayToken}"
+    assert program["config"]["gatewayToken"]["secret"] is True
+    config = stack_config({**properties, "gatewayToken": "GatewayKey team-b-gw&299912312359&c2lnbmF0dXJl"})
+    assert config.gateways[0].rollout.max_unavailable == 0
+    assert {output: f"${{gateway.{output}}}" for output in program["outputs"]} == program["outputs"]
+    assert set(program["outputs"]) <= set(schema["resources"][TYPE]["properties"])
