@@ -131,6 +131,8 @@ def _python_type(annotation: Any, owner: type[BaseModel], key: str, module: _Mod
     origin = get_origin(annotation)
     if origin is Literal:
         name = f"{_stem(owner)}{_pascal(key)}"
+        if not all(isinstance(value, str) for value in get_args(annotation)):
+            raise ValueError(f"{owner.__name__}.{key}: only Literal strings map to an enum here")
         values = tuple(str(value) for value in get_args(annotation))
         known = module.enums.get(name)
         if known is not None and known[1] != values:

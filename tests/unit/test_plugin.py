@@ -23,7 +23,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pydantic import BaseModel
 
 from components import gateway as python_component
-from components.config import ConfigError, GatewayConfig, parse_stack_config
+from components.config import ApimSettings, ConfigError, GatewayConfig, parse_stack_config
 from components.plugin import PACKAGE_NAME, GatewayPackageProvider, SelfHostedGateway, schema_text, stack_config
 from components.plugin_args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
 from components.plugin_types import ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
@@ -78,7 +78,7 @@ def _models(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> dict[st
 def test_every_config_key_is_a_schema_property_of_the_same_name() -> None:
     """A key added, renamed or removed in a model without regenerating fails here."""
     types = _schema()["types"]
-    for name, model in _models(GatewayConfig, {}).items():
+    for name, model in _models(GatewayConfig, _models(ApimSettings, {})).items():
         keys = {info.alias or field for field, info in model.model_fields.items()}
         assert set(types[f"{PACKAGE_NAME}:index:{name}"]["properties"]) == keys, f"{name}: {STALE}"
     inputs = _schema()["resources"][TYPE]["inputProperties"]
