@@ -170,9 +170,12 @@ class GatewayPackageProvider(ComponentProvider):
             # Each problem starts with its full key; the SDK needs at least one property error
             # (with none, ``create_grpc_invalid_properties_status`` leaves ``trailing_metadata`` unset).
             keys = [problem.split(" ", 1)[0].rstrip(":") for problem in error.problems]
+            reasons = [problem[len(key) :].lstrip(" :") for key, problem in zip(keys, error.problems, strict=True)]
             errors = [
-                InputPropertyErrorDetails(property_path=key, reason=problem[len(key) :].lstrip(" :"))
-                for key, problem in zip(keys, error.problems, strict=True)
+                InputPropertyErrorDetails(
+                    property_path=key, reason=f"value {reason[2:]}" if reason[:2] == "= " else reason
+                )
+                for key, reason in zip(keys, reasons, strict=True)
             ]
             raise InputPropertiesError(str(error), errors) from None
         return super().construct(name, resource_type, inputs, options)

@@ -158,7 +158,7 @@ def test_construct_reports_bad_config_as_invalid_inputs_before_building() -> Non
     assert raised.value.errors is not None
     assert {
         "property_path": "apim-gateway:gateways[0](weu-gw).replicas",
-        "reason": "= 1: prod needs at least 2 replicas",
+        "reason": "value 1: prod needs at least 2 replicas",
     } in raised.value.errors
 
 
