@@ -1,8 +1,8 @@
 """The configuration reference, generated from the config models.
 
-``python -m components.reference`` prints the Markdown table that README.md carries
-between its ``config-reference`` markers; a unit test keeps the two identical, so the
-documentation cannot drift from the schema.
+``python -m components.reference`` prints the Markdown table that ``docs/configuration.md``
+carries between its ``config-reference`` markers; ``--update`` rewrites it there. A unit test
+keeps the two identical, so the documentation cannot drift from the schema.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr
@@ -132,18 +133,21 @@ def config_reference() -> str:
     return "\n".join(lines)
 
 
-def with_reference(readme: str) -> str:
-    """``readme`` with the table between the markers replaced by the current reference."""
-    start, end = readme.index(START_MARKER) + len(START_MARKER), readme.index(END_MARKER)
-    return f"{readme[:start]}\n{config_reference()}\n{readme[end:]}"
+def with_reference(document: str) -> str:
+    """``document`` with the table between the markers replaced by the current reference."""
+    start, end = document.index(START_MARKER) + len(START_MARKER), document.index(END_MARKER)
+    return f"{document[:start]}\n{config_reference()}\n{document[end:]}"
+
+
+REFERENCE_DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+"""Where the table lives (it moved out of README.md, which links to it)."""
 
 
 if __name__ == "__main__":
     import sys
-    from pathlib import Path
 
-    if sys.argv[1:] == ["--update-readme"]:
-        readme = Path(__file__).resolve().parent.parent / "README.md"
-        readme.write_text(with_reference(readme.read_text()))
+    # --update-readme: the former name of --update, kept for existing instructions.
+    if sys.argv[1:] in (["--update"], ["--update-readme"]):
+        REFERENCE_DOCUMENT.write_text(with_reference(REFERENCE_DOCUMENT.read_text()))
     else:
         print(config_reference())

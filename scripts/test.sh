@@ -29,6 +29,8 @@ fi
 echo "== toolchain (built once, then reused from the cache)"
 scripts/toolchain.sh all
 eval "$(scripts/toolchain.sh env)"
+echo "== TypeScript consumer of the apim-gateway package (docs/multi-language.md)"
+scripts/check-typescript-consumer.sh
 export APIMGW_REQUIRE_CLUSTER=1
 echo "== pytest (unit, policy, integration)"
 exec $py -m pytest -q

@@ -111,6 +111,7 @@ class StackConfig(Model):
     """Everything a stack file configures, validated."""
 
     environment: Literal["dev", "prod"]
+    """Environment rules and defaults: prod needs at least 2 replicas and a pinned image tag."""
     apim: ApimSettings
     gateways: tuple[GatewayConfig, ...] = Field(min_length=1)
     kubeconfig: SecretStr | None = None

@@ -1,14 +1,22 @@
-"""The README's configuration table is the one generated from the config models."""
+"""The configuration reference (docs/configuration.md) is the table generated from the config models."""
 
 from harness import ROOT
 
 from components.config import GatewayConfig
-from components.reference import config_reference, with_reference
+from components.reference import END_MARKER, REFERENCE_DOCUMENT, START_MARKER, config_reference, with_reference
 
 
-def test_readme_carries_the_current_config_reference() -> None:
+def test_docs_carry_the_current_config_reference() -> None:
+    document = REFERENCE_DOCUMENT.read_text()
+    assert REFERENCE_DOCUMENT == ROOT / "docs" / "configuration.md"
+    assert with_reference(document) == document, "run: python -m components.reference --update"
+
+
+def test_readme_links_to_the_reference_instead_of_carrying_it() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert with_reference(readme) == readme, "run: python -m components.reference --update-readme"
+    assert START_MARKER not in readme and END_MARKER not in readme
+    configuration = readme[readme.index("## Configuration") :]
+    assert "(docs/configuration.md)" in configuration[: configuration.index("\n## ", 1)]
 
 
 def test_every_gateway_setting_is_documented() -> None:

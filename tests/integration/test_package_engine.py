@@ -1,0 +1,132 @@
+"""The package through the real Pulumi engine: a consumer program registers the remote
+component ``apim-gateway:index:SelfHostedGateway``, the engine starts the package's provider
+and calls its ``Construct``, as it does for a TypeScript, Go, C#, Java or YAML consumer.
+
+What this machine lacks, and so what these tests do instead (docs/multi-language.md):
+- no TypeScript or YAML language host (``pulumi-language-nodejs`` / ``pulumi-language-yaml``
+  are not served by the Go module proxy), so the consumer is a Python program registering the
+  component with ``remote=True``, which is what a generated SDK does
+  (``examples/typescript/sdks/apim-gateway/selfHostedGateway.ts`` calls
+  ``super(..., true /*remote*/)``);
+- ``pulumi package add`` cannot install the package here: it first downloads the Kubernetes and
+  azure-native provider plugins the package's Python dependencies ask for, from get.pulumi.com;
+  so the provider is found the way the engine finds any provider binary on ``$PATH``
+  (``pulumi-resource-apim-gateway``, a shim running ``plugin/__main__.py``; the engine warns
+  "using pulumi-resource-apim-gateway from $PATH");
+- no Kubernetes provider plugin, so a run stops where the component registers it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGNATURE = "cGFja2FnZS1lbmdpbmUtdGVzdA"
+TOKEN = f"GatewayKey pkg-gw&203001010000&{SIGNATURE}"
+
+pytestmark = pytest.mark.integration
+
+CONSUMER = """
+import json
+import pulumi
+
+class SelfHostedGateway(pulumi.ComponentResource):
+    def __init__(self, name, inputs):
+        outputs = dict.fromkeys(["gatewayId", "namespace", "tokenExpiresOn", "checks"])
+        super().__init__("apim-gateway:index:SelfHostedGateway", name, {**inputs, **outputs}, None, remote=True)
+
+inputs = json.loads(open("inputs.json").read())
+inputs["gatewayToken"] = pulumi.Output.secret(pulumi.Config().require_secret("gatewayToken"))
+gateway = SelfHostedGateway("pkg-gw", inputs)
+pulumi.export("tokenExpiresOn", gateway.token_expires_on)
+"""
+
+
+@pytest.fixture
+def consumer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
+        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
+            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
+        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "pulumi-resource-apim-gateway"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "plugin" / "__main__.py"}" "$@"\n')
+    shim.chmod(0o755)
+    directory = tmp_path / "consumer"
+    directory.mkdir()
+    (directory / "Pulumi.yaml").write_text("name: package-consumer\nruntime: python\n")
+    (directory / "__main__.py").write_text(CONSUMER)
+    (tmp_path / "state").mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "package-engine-test",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_PYTHON_CMD": sys.executable,
+    }
+    pulumi(["stack", "init", "dev"], directory, env)
+    pulumi(["config", "set", "--secret", "gatewayToken", TOKEN], directory, env)
+    return directory, env
+
+
+def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def up(directory: Path, env: dict[str, str], inputs: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    (directory / "inputs.json").write_text(json.dumps(inputs))
+    run = pulumi(["up", "--yes", "--skip-preview", "--non-interactive"], directory, env, check=False)
+    assert run.returncode != 0  # never a full run here: see the module docstring
+    state = json.loads(pulumi(["stack", "export"], directory, env).stdout)
+    return run.stdout + run.stderr, state["deployment"].get("resources") or []
+
+
+GATEWAY = {"name": "pkg-gw", "locationData": {"name": "here"}, "rollout": {"maxUnavailable": "1"}}
+
+
+def test_the_engine_constructs_the_component_through_the_package(consumer: tuple[Path, dict[str, str]]) -> None:
+    directory, env = consumer
+    inputs = {"environment": "dev", "apim": {"mode": "existing", "serviceName": "contoso"}, "gateway": GATEWAY}
+    output, resources = up(directory, env, inputs)
+    assert "using pulumi-resource-apim-gateway from $PATH" in output
+    # Construct ran the component: config valid, component registered, then its first child
+    # that needs a plugin this machine lacks.
+    assert "invalid stack configuration" not in output
+    assert "no resource plugin 'pulumi-resource-kubernetes' found" in output
+    by_type = {resource["type"]: resource for resource in resources}
+    assert "pulumi:providers:apim-gateway" in by_type
+    assert by_type["apim-gateway:index:SelfHostedGateway"]["urn"].endswith("::pkg-gw")
+    assert SIGNATURE not in output
+    assert SIGNATURE not in json.dumps(resources)
+
+
+def test_bad_config_reaches_the_consumer_as_the_stack_message(consumer: tuple[Path, dict[str, str]]) -> None:
+    directory, env = consumer
+    inputs = {
+        "environment": "prod",
+        "apim": {"mode": "existing", "serviceName": "contoso"},
+        "gateway": {**GATEWAY, "replicas": 1},
+    }
+    output, resources = up(directory, env, inputs)
+    assert (
+        "invalid stack configuration (1 problem(s)):\n"
+        "      - apim-gateway:gateways[0](pkg-gw).replicas = 1: prod needs at least 2 replicas"
+    ) in output
+    assert "components/plugin.py" not in output  # no traceback from the package's side
+    assert [r["type"] for r in resources if r["type"] == "apim-gateway:index:SelfHostedGateway"] == []
+    assert SIGNATURE not in output
