@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from .fields import (
     _SETTING_KEY,
@@ -16,6 +16,7 @@ from .fields import (
     Model,
     Quantity,
 )
+from .values import INT32_MAX, Annotations, Cidr, IpAddress, Labels, Port, QualifiedName, parse_quantity
 
 
 class KubernetesSettings(Model):
@@ -84,15 +85,30 @@ class ResourceSettings(Model):
     limits_memory: Quantity | None = None
     """Memory limit."""
 
+    @model_validator(mode="after")
+    def _request_within_limit(self) -> ResourceSettings:
+        # The API server refuses a container whose request exceeds its limit
+        # (pkg/apis/core/validation: "must be less than or equal to <resource> limit").
+        for resource, request, limit in (
+            ("Cpu", self.requests_cpu, self.limits_cpu),
+            ("Memory", self.requests_memory, self.limits_memory),
+        ):
+            if limit is not None and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(
+                    f"requests{resource} ({request}) is above limits{resource} ({limit}): "
+                    "a request must not exceed its limit"
+                )
+        return self
+
 
 class ProbeTiming(Model):
-    initial_delay_seconds: int = Field(default=0, ge=0)
+    initial_delay_seconds: int = Field(default=0, ge=0, le=INT32_MAX)
     """Seconds before the first probe."""
-    period_seconds: int = Field(default=5, ge=1)
+    period_seconds: int = Field(default=5, ge=1, le=INT32_MAX)
     """Seconds between probes."""
-    timeout_seconds: int = Field(default=3, ge=1)
+    timeout_seconds: int = Field(default=3, ge=1, le=INT32_MAX)
     """Seconds a probe may take."""
-    failure_threshold: int = Field(default=3, ge=1)
+    failure_threshold: int = Field(default=3, ge=1, le=INT32_MAX)
     """Failed probes before the pod is marked unready (readiness) or restarted."""
 
 
@@ -113,9 +129,9 @@ class DnsOption(Model):
 class DnsSettings(Model):
     policy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] = "ClusterFirst"
     """Pod DNS policy."""
-    nameservers: tuple[str, ...] = Field(default=(), max_length=3)
-    """Extra name servers (required with policy ``None``; at most 3)."""
-    searches: tuple[str, ...] = Field(default=(), max_length=32)
+    nameservers: tuple[IpAddress, ...] = Field(default=(), max_length=3)
+    """Extra name servers, IP addresses (required with policy ``None``; at most 3)."""
+    searches: tuple[DnsName, ...] = Field(default=(), max_length=32)
     """Extra DNS search domains."""
     options: tuple[DnsOption, ...] = ()
     """Resolver options such as ``ndots``."""
@@ -140,14 +156,22 @@ class ServiceSettings(Model):
     """Type of the traffic Service."""
     external_traffic_policy: Literal["Local", "Cluster"] = "Local"
     """``Local`` keeps the caller's IP and avoids a second hop (LoadBalancer and NodePort only)."""
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
     """Annotations of the traffic Service (for example an internal load balancer)."""
-    load_balancer_ip: str | None = Field(default=None, alias="loadBalancerIP")
-    """Requested load balancer IP (LoadBalancer only)."""
-    http_port: int = Field(default=80, ge=1, le=65535)
+    load_balancer_ip: IpAddress | None = Field(default=None, alias="loadBalancerIP")
+    """Requested load balancer IP address (LoadBalancer only)."""
+    http_port: Port = 80
     """Service port for HTTP (to container port 8080)."""
-    https_port: int = Field(default=443, ge=1, le=65535)
+    https_port: Port = 443
     """Service port for HTTPS (to container port 8081)."""
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> ServiceSettings:
+        # Two Service ports with the same number and protocol are refused by the API server
+        # (pkg/apis/core/validation, validateServicePort: "spec.ports[1]: Duplicate value").
+        if self.http_port == self.https_port:
+            raise ValueError(f"httpPort and httpsPort are both {self.http_port}: they must differ")
+        return self
 
 
 class BackupSettings(Model):
@@ -158,11 +182,19 @@ class BackupSettings(Model):
     storage_class_name: str | None = None
     """Storage class of the claim (cluster default when unset)."""
     size: Quantity = "50Mi"
-    """Size of the claim."""
+    """Size of the claim (more than 0)."""
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteMany"
     """Access mode; ReadWriteMany lets every replica mount it."""
     keep_on_destroy: bool = True
     """Keep the claim (and the backed-up configuration) when the stack is destroyed."""
+
+    @model_validator(mode="after")
+    def _positive_size(self) -> BackupSettings:
+        # A claim's storage request must be greater than zero (pkg/apis/core/validation,
+        # ValidatePersistentVolumeClaimSpec).
+        if parse_quantity(self.size) <= 0:
+            raise ValueError(f"size ({self.size}) must be more than 0")
+        return self
 
 
 class DisruptionBudgetSettings(Model):
@@ -175,22 +207,60 @@ class DisruptionBudgetSettings(Model):
 class TopologySpreadSettings(Model):
     enabled: bool = True
     """Spread pods over failure domains."""
-    topology_key: str = "topology.kubernetes.io/zone"
+    topology_key: QualifiedName = "topology.kubernetes.io/zone"
     """Node label that names the failure domain."""
-    max_skew: int = Field(default=1, ge=1)
+    max_skew: int = Field(default=1, ge=1, le=INT32_MAX)
     """Largest allowed difference in pods between domains."""
     when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
     """``ScheduleAnyway`` prefers spreading; ``DoNotSchedule`` requires it."""
 
 
+class Toleration(Model):
+    """A Kubernetes ``Toleration`` (core/v1), with the API server's checks
+    (pkg/apis/core/validation, validateTolerations)."""
+
+    key: QualifiedName | None = None
+    """Taint key; empty with operator ``Exists`` matches every taint."""
+    operator: Literal["Exists", "Equal"] = "Equal"
+    """``Equal`` matches ``value``; ``Exists`` matches any value."""
+    value: str | None = Field(default=None, max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+    """Taint value (a label value)."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    """Taint effect to match; all effects when empty."""
+    toleration_seconds: int | None = None
+    """``NoExecute`` only: seconds the pod stays bound after the taint appears."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Toleration:
+        if self.operator == "Exists" and self.value:
+            raise ValueError("operator 'Exists' takes no value")
+        if not self.key and self.operator != "Exists":
+            raise ValueError("a toleration without key needs operator 'Exists'")
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError("tolerationSeconds only applies to effect 'NoExecute'")
+        return self
+
+
+def _toleration(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Toleration.model_validate(value)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(map(str, item['loc'])) or 'toleration'}: {str(item['msg']).removeprefix('Value error, ')}"
+            for item in error.errors()
+        )
+        raise ValueError(f"not a valid Kubernetes Toleration ({details})") from None
+    return value
+
+
 class SchedulingSettings(Model):
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    node_selector: Labels = Field(default_factory=dict)
     """Node labels the pods require."""
-    tolerations: tuple[dict[str, Any], ...] = ()
+    tolerations: tuple[Annotated[dict[str, Any], AfterValidator(_toleration)], ...] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
-    priority_class_name: str | None = None
+    priority_class_name: DnsName | None = None
     """Priority class of the pods."""
 
 
@@ -284,10 +354,10 @@ class NetworkPolicySettings(Model):
     """Create the NetworkPolicy."""
     ingress_from: tuple[dict[str, Any], ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
-    backend_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
     """Address ranges of the backends (and local log/metric sinks) the gateway may call. The
     default allows every address: narrow it to your backends."""
-    backend_ports: tuple[int, ...] = ()
+    backend_ports: tuple[Port, ...] = ()
     """Backend ports; empty allows every port on ``backendCidrs``."""
 
 
@@ -305,8 +375,9 @@ RESERVED_SETTINGS = frozenset(
 
 def _extra_settings(value: dict[str, str]) -> dict[str, str]:
     for key in value:
-        if not _SETTING_KEY.match(key):
-            raise ValueError(f"setting name {key!r} may contain only letters, digits, '.', '-' and '_'")
+        # ConfigMap keys: at most 253 characters (apimachinery validation, IsConfigMapKey).
+        if len(key) > 253 or not _SETTING_KEY.match(key):
+            raise ValueError(f"setting name {key!r} may contain only letters, digits, '.', '-' and '_' (at most 253)")
         if key in RESERVED_SETTINGS:
             raise ValueError(f"setting {key!r} is set by the stack itself and cannot be passed through")
     return value
