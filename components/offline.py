@@ -169,12 +169,14 @@ def run_program(
     config: dict[str, Any] | None = None,
     secret_keys: tuple[str, ...] = (),
     stack: str = "dev",
+    recording: Recording | None = None,
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
-    ``secret_keys`` lists the config keys to treat as set with ``--secret``.
+    ``secret_keys`` lists the config keys to treat as set with ``--secret``. Pass a
+    ``recording`` to see what was registered even when the program fails.
     """
-    recording = Recording()
+    recording = recording if recording is not None else Recording()
     monitor = RecordingMonitor(recording)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=False, monitor=monitor)

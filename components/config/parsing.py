@@ -13,6 +13,7 @@ from pydantic import SecretStr, ValidationError
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
 from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems
+from .safety import fleet_problems, gateway_problems, safety_problems, safety_warnings
 from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
@@ -140,6 +141,7 @@ def parse_stack_config(
         raw_gateways = []
 
     seen: dict[str, int] = {}
+    labelled: list[tuple[str, GatewayConfig]] = []
     for index, entry in enumerate(raw_gateways):
         label = f"{prefix}gateways[{index}]"
         if not isinstance(entry, Mapping):
@@ -157,7 +159,11 @@ def parse_stack_config(
             problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
         seen[gateway.name] = index
         problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
+        problems.extend(gateway_problems(gateway, label))
+        problems.extend(safety_problems(gateway, label, production=environment == "prod"))
+        labelled.append((label, gateway))
         gateways.append(gateway)
+    problems.extend(fleet_problems(labelled))
 
     apim: ApimSettings | None = None
     try:
@@ -210,4 +216,9 @@ def read_pulumi_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = [key for key in raw if runtime_config.is_config_secret(key)]
     secret_keys += runtime_config.get_config_secret_keys_env()
-    return parse_stack_config(raw, secret_keys)
+    config = parse_stack_config(raw, secret_keys)
+    import pulumi
+
+    for warning in safety_warnings(config):
+        pulumi.log.warn(warning)
+    return config
