@@ -1,0 +1,414 @@
+"""Hypothesis strategies for whole stack configurations (the ``config:`` block of a stack file).
+
+Hand-written rather than drawn from the JSON schema: every value is mostly plausible and
+sometimes plausible-but-wrong (a request above its limit, an address that is not one, a name
+one character past its limit), which is where a schema that checks each field on its own lets
+a value through that the Kubernetes API server or Azure Resource Manager refuses later.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import string
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from components.config.values import parse_quantity
+
+NS = "apim-gateway"
+FUTURE = datetime.now(UTC) + timedelta(days=200)
+
+LOWER = string.ascii_lowercase + string.digits
+
+
+def pick(valid: st.SearchStrategy[Any], wrong: st.SearchStrategy[Any], faulty: bool) -> st.SearchStrategy[Any]:
+    """``valid`` only, or, in a faulty stack, ``valid`` or ``wrong``."""
+    return st.one_of(valid, wrong) if faulty else valid
+
+
+def _label(length: int, alphabet: str = LOWER) -> st.SearchStrategy[str]:
+    """A DNS-1123 label of exactly ``length`` characters."""
+    if length == 1:
+        return st.text(string.ascii_lowercase, min_size=1, max_size=1)
+    return st.builds(
+        lambda first, middle, last: first + middle + last,
+        st.sampled_from(string.ascii_lowercase),
+        st.text(alphabet + "-", min_size=length - 2, max_size=length - 2),
+        st.sampled_from(LOWER),
+    )
+
+
+def labels(max_length: int, faulty: bool) -> st.SearchStrategy[str]:
+    """Valid labels, often at the length limit; in a faulty stack one past it or malformed."""
+    return pick(
+        st.one_of(st.integers(1, 12).flatmap(_label), _label(max_length)),
+        st.one_of(
+            _label(max_length + 1),
+            st.sampled_from(["Upper-Case", "-leading", "trailing-", "dots.in.it", "under_score", ""]),
+        ),
+        faulty,
+    )
+
+
+def gateway_names(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(labels(43, faulty=False), st.one_of(labels(43, faulty=True), st.just("managed")), faulty)
+
+
+def quantities(kind: str, faulty: bool) -> st.SearchStrategy[str]:
+    # Any quantity in the accepted syntax, including 0 and a request above its limit: those
+    # are the config's to refuse, so they are drawn in valid-looking stacks too.
+    suffixes = ["", "m"] if kind == "cpu" else ["Mi", "Gi", "M", "G", "Ki", "", "k"]
+    return pick(
+        st.builds(lambda n, s: f"{n}{s}", st.integers(0, 4096), st.sampled_from(suffixes)),
+        st.sampled_from(["0.5", "1.5Gi", "2 cores", "-1", "1e3", "2GB"]),
+        faulty,
+    )
+
+
+def ip_addresses(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.ip_addresses().map(str),
+        st.sampled_from(["10.0.0.256", "not-an-ip", "10.0.0.0/24", "fd00::g", "010.0.0.1"]),
+        faulty,
+    )
+
+
+def cidrs(faulty: bool) -> st.SearchStrategy[str]:
+    v4 = st.builds(
+        lambda ip, prefix: str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False)),
+        st.ip_addresses(v=4),
+        st.integers(0, 32),
+    )
+    v6 = st.builds(
+        lambda ip, prefix: str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False)),
+        st.ip_addresses(v=6),
+        st.integers(0, 128),
+    )
+    wrong = st.sampled_from(["10.0.0.0/33", "10.0.0.1/24", "fd00::/129", "10.0.0.0", "any", "0.0.0.0/-1"])
+    return pick(st.one_of(v4, v6), wrong, faulty)
+
+
+def ports(faulty: bool) -> st.SearchStrategy[int]:
+    return pick(
+        st.one_of(st.integers(1, 65535), st.sampled_from([80, 443, 8080, 65535])),
+        st.sampled_from([0, 65536, -1]),
+        faulty,
+    )
+
+
+def int_or_percent(faulty: bool) -> st.SearchStrategy[int | str]:
+    return pick(
+        st.one_of(st.integers(0, 5), st.sampled_from(["0%", "25%", "50%", "100%"])),
+        st.sampled_from(["101%", "x%", 2**31, -1]),
+        faulty,
+    )
+
+
+def guids(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(st.uuids().map(str), st.sampled_from(["not-a-guid", "1234"]), faulty)
+
+
+def qualified_keys(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.one_of(
+            st.sampled_from(
+                ["agentpool", "kubernetes.io/os", "service.beta.kubernetes.io/azure-load-balancer-internal"]
+            ),
+            _label(63).map(lambda name: f"example.com/{name}"),
+        ),
+        st.sampled_from(["Bad Key", "a/b/c", "UPPER.example.com/x", "x" * 64, "-dash"]),
+        faulty,
+    )
+
+
+def label_values(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.one_of(labels(63, faulty=False), st.sampled_from(["gateway", "true", "v1.2_3"])),
+        st.sampled_from(["with space", "x" * 64, "-x"]),
+        faulty,
+    )
+
+
+def tolerations(faulty: bool) -> st.SearchStrategy[dict[str, Any]]:
+    # Combinations of valid fields can still be inconsistent (Exists with a value): drawn anyway.
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "key": qualified_keys(faulty),
+        "operator": pick(st.sampled_from(["Exists", "Equal"]), st.just("Sometimes"), faulty),
+        "value": label_values(faulty),
+        "effect": pick(st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]), st.just("Never"), faulty),
+        "tolerationSeconds": st.integers(0, 600),
+    }
+    if faulty:
+        optional["typo"] = st.just(1)
+        return st.fixed_dictionaries({}, optional=optional)
+    # Plausible: mostly consistent (no value with Exists), sometimes not, which must be refused.
+    return st.fixed_dictionaries({}, optional=optional).map(
+        lambda toleration: (
+            {key: value for key, value in toleration.items() if key != "value"}
+            if toleration.get("operator") == "Exists" and len(toleration) % 4
+            else toleration
+        )
+    )
+
+
+def hostnames(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.sampled_from(
+            [
+                "api.contoso.com",
+                "*.apis.contoso.com",
+                "apis.contoso.com",
+                "api-contoso.com",
+                "API.Contoso.com",
+                "x" * 70 + ".example.com",
+                "x" * 70 + ".example.org",
+            ]
+        ),
+        st.just("https://api.contoso.com"),
+        faulty,
+    )
+
+
+def api_ids(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.one_of(
+            st.sampled_from(["echo-api", "orders", "orders.v2", "orders-v2"]),
+            st.text(LOWER + "-.", min_size=1, max_size=80),
+        ),
+        st.sampled_from(["a#b", "", "x" * 81]),
+        faulty,
+    )
+
+
+def resource_group_names(faulty: bool) -> st.SearchStrategy[str]:
+    return pick(
+        st.sampled_from(["rg-apim", "rg_(prod).apim", "RG-1", "r" * 90]),
+        st.sampled_from(["rg.", "rg/x", "r" * 91, "rg apim"]),
+        faulty,
+    )
+
+
+def auth(faulty: bool) -> st.SearchStrategy[dict[str, Any]]:
+    entra = st.fixed_dictionaries(
+        {
+            "mode": st.just("entraApp"),
+            "tenantId": guids(faulty),
+            "clientId": guids(faulty),
+            "servicePrincipalObjectId": guids(faulty),
+        },
+        optional={
+            "clientCertificateSecretName": pick(st.just("entra-cert"), st.just("Bad_Name"), faulty),
+            "roleDefinitionId": pick(
+                st.just("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/r"), st.just("role"), faulty
+            ),
+            "createApimValidatorRole": st.booleans(),
+        },
+    )
+    workload = st.fixed_dictionaries(
+        {
+            "mode": st.just("workloadIdentity"),
+            "workloadIdentity": st.fixed_dictionaries(
+                {
+                    "oidcIssuerUrl": pick(st.just("https://oidc.example/tenant/"), st.just("http://insecure/"), faulty),
+                    "resourceGroupName": resource_group_names(faulty),
+                    "location": st.just("westeurope"),
+                },
+                optional={
+                    "serviceAccountName": pick(st.sampled_from(["gateway-sa", "shared-sa"]), st.just("Bad_SA"), faulty)
+                },
+            ),
+        },
+        optional={"createApimValidatorRole": st.booleans()},
+    )
+    return st.one_of(st.just({}), st.just({"mode": "token"}), entra, workload)
+
+
+def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
+    """Every optional section of a gateway entry, with values drawn as ``faulty`` says."""
+
+    def opt(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+        return st.fixed_dictionaries({}, optional=fields)
+
+    def one(valid: list[Any], wrong: list[Any]) -> st.SearchStrategy[Any]:
+        return pick(st.sampled_from(valid), st.sampled_from(wrong), faulty)
+
+    sections: dict[str, st.SearchStrategy[Any]] = {
+        "description": one(["Gateway", "d" * 1000], ["d" * 1001]),
+        "apis": st.lists(api_ids(faulty), max_size=3),
+        "hostnames": st.lists(
+            st.fixed_dictionaries({"hostname": hostnames(faulty)}, optional={"certificateId": st.just("tls-cert")}),
+            max_size=3,
+        ),
+        "certificateAuthorities": st.lists(
+            st.fixed_dictionaries(
+                {"certificateId": one(["root-ca", "root.ca", "root-ca-2", "c" * 80], ["root#ca", "c" * 81])}
+            ),
+            max_size=2,
+        ),
+        "configurationEndpoint": one(["config.apis.contoso.com"], ["https://config.contoso.com/"]),
+        "auth": auth(faulty),
+        "namespace": opt(name=labels(63, faulty), create=st.booleans()),
+        "image": opt(
+            tag=one(["2.11.1", "2.2.0", "2.9.0", "v2", "latest", "2.11.1-rc1"], ["2.11.1-", "t" * 64, "bad tag"]),
+            allowMovingTag=st.booleans(),
+            pullSecrets=st.lists(one(["acr-pull"], ["Bad_Secret"]), max_size=2),
+        ),
+        "replicas": pick(st.integers(1, 5), st.sampled_from([0, 101]), faulty),
+        "rollout": opt(maxUnavailable=int_or_percent(faulty), maxSurge=int_or_percent(faulty)),
+        "resources": opt(
+            requestsCpu=quantities("cpu", faulty),
+            requestsMemory=quantities("memory", faulty),
+            limitsCpu=quantities("cpu", faulty),
+            limitsMemory=quantities("memory", faulty),
+        ),
+        "probes": opt(
+            readiness=opt(
+                periodSeconds=one([1, 10, 2**31 - 1], [2**31]),
+                timeoutSeconds=one([1, 5], [0]),
+            )
+        ),
+        "terminationGracePeriodSeconds": one([0, 30, 3600], [3601, -1]),
+        "dns": opt(
+            policy=st.sampled_from(["ClusterFirst", "None", "Default"]),
+            nameservers=st.lists(ip_addresses(faulty), max_size=3),
+            searches=st.lists(one(["svc.cluster.local", "contoso.com"], ["Bad_Domain"]), max_size=2),
+            options=st.lists(
+                st.fixed_dictionaries({"name": one(["ndots"], [""])}, optional={"value": st.just("2")}), max_size=2
+            ),
+        ),
+        "customCa": opt(
+            secretName=one(["contoso-root-ca"], ["Bad_Secret"]),
+            mountPath=one(["/etc/ssl/custom", "/apim/config", "/apim/certificates/entra"], ["rel"]),
+        ),
+        "service": opt(
+            type=st.sampled_from(["LoadBalancer", "NodePort", "ClusterIP"]),
+            externalTrafficPolicy=st.sampled_from(["Local", "Cluster"]),
+            loadBalancerIP=ip_addresses(faulty),
+            httpPort=ports(faulty),
+            httpsPort=ports(faulty),
+            annotations=st.dictionaries(qualified_keys(faulty), st.just("true"), max_size=2),
+        ),
+        "backup": opt(
+            enabled=st.booleans(),
+            size=quantities("memory", faulty),
+            storageClassName=st.just("azurefile-csi"),
+            accessMode=st.sampled_from(["ReadWriteMany", "ReadWriteOnce"]),
+            existingClaim=one(["existing-claim"], ["Bad_Claim"]),
+        ),
+        "autoscaling": opt(
+            enabled=st.booleans(),
+            minReplicas=pick(st.integers(1, 12), st.just(0), faulty),
+            maxReplicas=st.integers(1, 12),
+            targetCpuUtilization=st.one_of(st.none(), pick(st.integers(1, 100), st.just(101), faulty)),
+            targetMemoryUtilization=st.one_of(st.none(), st.integers(1, 100)),
+        ),
+        "networkPolicy": opt(
+            enabled=st.booleans(),
+            backendCidrs=st.lists(cidrs(faulty), max_size=3),
+            backendPorts=st.lists(ports(faulty), max_size=3),
+        ),
+        "disruptionBudget": opt(enabled=st.booleans(), maxUnavailable=int_or_percent(faulty)),
+        "topologySpread": opt(
+            topologyKey=one(["topology.kubernetes.io/zone", "kubernetes.io/hostname"], ["bad key"]),
+            maxSkew=one([1, 2, 2**31 - 1], [0, 2**31]),
+            whenUnsatisfiable=st.sampled_from(["ScheduleAnyway", "DoNotSchedule"]),
+        ),
+        "scheduling": opt(
+            nodeSelector=st.dictionaries(qualified_keys(faulty), label_values(faulty), max_size=2),
+            tolerations=st.lists(tolerations(faulty), max_size=2),
+            priorityClassName=one(["system-cluster-critical"], ["Bad_Class"]),
+        ),
+        "logs": opt(
+            level=one(["warn", "debug"], ["verbose"]),
+            local=st.sampled_from(["auto", "rfc5424", "none"]),
+            localEndpoint=st.just("127.0.0.1:514"),
+        ),
+        "metrics": opt(statsd=st.fixed_dictionaries({"endpoint": st.just("statsd.monitoring:8125")})),
+        "extraSettings": st.dictionaries(
+            one(
+                ["net.server.tls.ciphers.allowed-suites", "k" * 253], ["config.service.endpoint", "bad key", "k" * 254]
+            ),
+            st.just("x"),
+            max_size=2,
+        ),
+        "kubernetes": opt(
+            context=st.sampled_from(["aks-one", "aks-two"]),
+            renderYamlToDirectory=st.just("rendered"),
+        ),
+        "forwardedProto": st.booleans(),
+    }
+    if faulty:
+        sections["unknownKey"] = st.just(1)
+    return sections
+
+
+@st.composite
+def gateways(draw: st.DrawFn, name: str, faulty: bool) -> dict[str, Any]:
+    """One gateway entry: the required keys plus a random selection of sections."""
+    required = {"name": st.just(name), "locationData": st.fixed_dictionaries({"name": st.just("dc-1")})}
+    entry = draw(st.fixed_dictionaries(required, optional=gateway_sections(faulty)))
+    kubernetes = entry.get("kubernetes", {})
+    if draw(st.booleans()) and (faulty or "renderYamlToDirectory" in kubernetes):
+        kubernetes["renderSecrets"] = True
+    resources = entry.get("resources", {})
+    for resource in ("Cpu", "Memory"):
+        request, limit = resources.get(f"requests{resource}"), resources.get(f"limits{resource}")
+        if not faulty and request and limit and draw(st.integers(0, 3)) > 0:
+            # Mostly a limit at or above the request; sometimes below it, which must be refused.
+            resources[f"limits{resource}"] = request if parse_quantity(limit) < parse_quantity(request) else limit
+    return entry
+
+
+@dataclass(frozen=True)
+class DrawnStack:
+    """A drawn stack: the config as the program receives it, and the keys set as secrets."""
+
+    environment: str
+    config: dict[str, Any]
+    secret_keys: tuple[str, ...]
+    faulty: bool
+    """Drawn with wrong values allowed anywhere (otherwise only plausible values)."""
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> DrawnStack:
+    # Two thirds of the stacks draw only plausible values (refused only for combinations: a
+    # request above its limit, a prod rule...); one third may draw a wrong value anywhere.
+    faulty = draw(st.integers(0, 2)) == 0
+    environment = draw(st.sampled_from(["dev", "prod"]))
+    apim_mode = draw(st.sampled_from(["managed", "existing"]))
+    apim: dict[str, Any] = {"mode": apim_mode}
+    if apim_mode == "managed" or draw(st.integers(0, 4)) > 0:
+        apim["resourceGroupName"] = draw(resource_group_names(faulty))
+        apim["serviceName"] = draw(pick(st.just("contoso-apim"), st.just("9starts-with-digit"), faulty))
+    names = draw(st.lists(gateway_names(faulty), min_size=1, max_size=3, unique=not faulty))
+    entries = [draw(gateways(name, faulty)) for name in names]
+    if len(entries) > 1 and draw(st.booleans()):
+        # A fleet sharing one namespace: legal when only one of them creates it.
+        for index, entry in enumerate(entries):
+            entry["namespace"] = {"name": "shared-gw", "create": index == 0 or draw(st.booleans())}
+
+    config: dict[str, Any] = {f"{NS}:environment": environment, f"{NS}:apim": apim, f"{NS}:gateways": entries}
+    if draw(st.booleans()):
+        config[f"{NS}:defaults"] = {"kubernetes": {"context": "aks-default"}}
+    secret_keys: list[str] = []
+    tokens: dict[str, str] = {}
+    client_secrets: dict[str, str] = {}
+    for entry in entries:
+        mode = entry.get("auth", {}).get("mode", "token")
+        name = entry["name"]
+        if apim_mode == "existing" and mode == "token" and draw(st.integers(0, 9)) > 0:
+            issued_for = name if draw(st.integers(0, 9)) > 0 else "another-gw"
+            tokens[name] = f"{issued_for}&{FUTURE:%Y%m%d%H%M}&c2lnbmF0dXJl"
+        if mode == "entraApp" and "clientCertificateSecretName" not in entry["auth"] and draw(st.integers(0, 9)) > 0:
+            client_secrets[name] = "entra-client-secret-value"
+    if tokens:
+        config[f"{NS}:gatewayTokens"] = tokens
+        secret_keys.append(f"{NS}:gatewayTokens")
+    if client_secrets:
+        config[f"{NS}:entraClientSecrets"] = client_secrets
+        secret_keys.append(f"{NS}:entraClientSecrets")
+    return DrawnStack(environment, config, tuple(secret_keys), faulty)
