@@ -87,8 +87,8 @@ class ResourceSettings(Model):
 
     @model_validator(mode="after")
     def _request_within_limit(self) -> ResourceSettings:
-        # The API server refuses a container whose request exceeds its limit
-        # (pkg/apis/core/validation: "must be less than or equal to <resource> limit").
+        # The API server refuses a container whose request exceeds its limit (k8s.io/kubernetes
+        # v1.34.3, pkg/apis/core/validation/validation.go:7565: "must be less than or equal to ... limit").
         for resource, request, limit in (
             ("Cpu", self.requests_cpu, self.limits_cpu),
             ("Memory", self.requests_memory, self.limits_memory),
@@ -167,8 +167,8 @@ class ServiceSettings(Model):
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> ServiceSettings:
-        # Two Service ports with the same number and protocol are refused by the API server
-        # (pkg/apis/core/validation, validateServicePort: "spec.ports[1]: Duplicate value").
+        # Two Service ports with the same number and protocol are refused: server-side apply
+        # answers "duplicate entries for key [port=80,protocol=TCP]" (measured on 1.34.3).
         if self.http_port == self.https_port:
             raise ValueError(f"httpPort and httpsPort are both {self.http_port}: they must differ")
         return self
@@ -190,8 +190,8 @@ class BackupSettings(Model):
 
     @model_validator(mode="after")
     def _positive_size(self) -> BackupSettings:
-        # A claim's storage request must be greater than zero (pkg/apis/core/validation,
-        # ValidatePersistentVolumeClaimSpec).
+        # A claim's storage request must be greater than zero (k8s.io/kubernetes v1.34.3,
+        # pkg/apis/core/validation/validation.go:2418, ValidatePersistentVolumeClaimSpec).
         if parse_quantity(self.size) <= 0:
             raise ValueError(f"size ({self.size}) must be more than 0")
         return self

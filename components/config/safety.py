@@ -37,8 +37,8 @@ def _budget_blocks_drains(gateway: GatewayConfig) -> bool:
 
 
 # Mount paths the stack uses itself (manifests.BACKUP_MOUNT_PATH, settings.ENTRA_CERTIFICATE_DIRECTORY);
-# the API server refuses two volume mounts at one path (pkg/apis/core/validation,
-# ValidateVolumeMounts: "must be unique").
+# the API server refuses two volume mounts at one path (k8s.io/kubernetes v1.34.3,
+# pkg/apis/core/validation/validation.go:3046, ValidateVolumeMounts: "must be unique").
 STACK_MOUNT_PATHS = ("/apim/config", "/apim/certificates/entra")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 

@@ -55,8 +55,10 @@ def parse_quantity(text: str) -> Decimal:
 
 
 def _ip_address(value: str) -> str:
-    # The API server checks Service.spec.loadBalancerIP and PodDNSConfig.nameservers as IP
-    # addresses (pkg/apis/core/validation: validateLoadBalancerIP / validatePodDNSConfig).
+    # Pod dnsConfig.nameservers must be IP addresses (k8s.io/kubernetes v1.34.3,
+    # pkg/apis/core/validation/validation.go:4082, validatePodDNSConfig). Service.spec.loadBalancerIP
+    # is only warned about (pkg/api/service/warnings.go:60): the API server stores any string and
+    # the cloud's load balancer controller fails on it later, so the config check is the only one.
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -64,8 +66,10 @@ def _ip_address(value: str) -> str:
 
 
 def _cidr(value: str) -> str:
-    # NetworkPolicy ipBlock.cidr must be a valid CIDR (networking/validation: ValidateIPBlock).
-    # strict: host bits set ('10.0.0.1/24') are refused rather than silently widened.
+    # NetworkPolicy ipBlock.cidr must be a valid CIDR (k8s.io/kubernetes v1.34.3,
+    # pkg/apis/networking/validation/validation.go:252, ValidateIPBlock). The API server accepts
+    # host bits ('10.0.0.1/24', measured on 1.34.3); strict refuses them rather than let the
+    # policy silently mean the whole /24.
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as error:

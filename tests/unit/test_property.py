@@ -47,7 +47,7 @@ def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
     if not OUTCOMES:
         return
     total = sum(OUTCOMES.values())
-    request.config.stash[PROPERTY_SUMMARY].extend(
+    request.config.stash.setdefault(PROPERTY_SUMMARY, []).extend(
         [
             f"{total} configurations tried (at most {PROFILE.max_examples}): "
             f"{OUTCOMES['refused']} refused, {OUTCOMES['deployed']} deployed",
