@@ -52,6 +52,12 @@ def gateway_problems(gateway: GatewayConfig, key: str) -> list[str]:
             f"{key}.customCa.mountPath = {gateway.custom_ca.mount_path!r}: the stack mounts its own volume there "
             f"(reserved: {', '.join(STACK_MOUNT_PATHS)}); choose another directory"
         )
+    secrets = gateway.image.pull_secrets
+    repeated = sorted({name for name in secrets if secrets.count(name) > 1})
+    if repeated:
+        # imagePullSecrets is a list keyed by name: server-side apply refuses a repeated entry
+        # ("duplicate entries for key [name=...]", measured on the API server 1.34.3).
+        problems.append(f"{key}.image.pullSecrets = {list(secrets)!r}: {', '.join(repeated)} listed more than once")
     tag = gateway.image.tag
     if len(tag) > 63 or not _LABEL_VALUE.match(tag):
         # The tag is the app.kubernetes.io/version label of every object (Kubernetes docs,
