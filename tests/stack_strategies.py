@@ -349,11 +349,11 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
 def gateways(draw: st.DrawFn, name: str, faulty: bool) -> dict[str, Any]:
     """One gateway entry: the required keys plus a random selection of sections."""
     required = {"name": st.just(name), "locationData": st.fixed_dictionaries({"name": st.just("dc-1")})}
-    entry = draw(st.fixed_dictionaries(required, optional=gateway_sections(faulty)))
-    kubernetes = entry.get("kubernetes", {})
+    entry: dict[str, Any] = draw(st.fixed_dictionaries(required, optional=gateway_sections(faulty)))
+    kubernetes: dict[str, Any] = entry.get("kubernetes", {})
     if draw(st.booleans()) and (faulty or "renderYamlToDirectory" in kubernetes):
         kubernetes["renderSecrets"] = True
-    resources = entry.get("resources", {})
+    resources: dict[str, str] = entry.get("resources", {})
     for resource in ("Cpu", "Memory"):
         request, limit = resources.get(f"requests{resource}"), resources.get(f"limits{resource}")
         if not faulty and request and limit and draw(st.integers(0, 3)) > 0:

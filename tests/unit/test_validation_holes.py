@@ -159,7 +159,7 @@ def test_resource_group_ending_with_a_period() -> None:
 
 
 def test_fleet_creating_one_namespace_twice() -> None:
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"name": name, "locationData": {"name": "dc1"}, "namespace": {"name": "shared-gw"}} for name in ("gw-a", "gw-b")
     ]
     message = refused(stack(gateways=entries))
