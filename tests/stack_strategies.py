@@ -345,11 +345,24 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
     return sections
 
 
+SECTIONS = sorted(gateway_sections(faulty=True))
+"""Every section a gateway entry may have (``unknownKey`` included): the targets of a fault."""
+
+
 @st.composite
-def gateways(draw: st.DrawFn, name: str, faulty: bool) -> dict[str, Any]:
-    """One gateway entry: the required keys plus a random selection of sections."""
-    required = {"name": st.just(name), "locationData": st.fixed_dictionaries({"name": st.just("dc-1")})}
-    entry: dict[str, Any] = draw(st.fixed_dictionaries(required, optional=gateway_sections(faulty)))
+def gateways(draw: st.DrawFn, name: str, faulty_section: str | None) -> dict[str, Any]:
+    """One gateway entry: the required keys plus a random selection of sections, all drawn
+    plausible except ``faulty_section``, which is present and may hold any wrong value."""
+    faulty = faulty_section is not None
+    required: dict[str, st.SearchStrategy[Any]] = {
+        "name": st.just(name),
+        "locationData": st.fixed_dictionaries({"name": st.just("dc-1")}),
+    }
+    optional = gateway_sections(faulty=False)
+    if faulty_section is not None:
+        required[faulty_section] = gateway_sections(faulty=True)[faulty_section]
+        optional.pop(faulty_section, None)
+    entry: dict[str, Any] = draw(st.fixed_dictionaries(required, optional=optional))
     kubernetes: dict[str, Any] = entry.get("kubernetes", {})
     if draw(st.booleans()) and (faulty or "renderYamlToDirectory" in kubernetes):
         kubernetes["renderSecrets"] = True
@@ -375,17 +388,21 @@ class DrawnStack:
 
 @st.composite
 def stacks(draw: st.DrawFn) -> DrawnStack:
-    # Two thirds of the stacks draw only plausible values (refused only for combinations: a
-    # request above its limit, a prod rule...); one third may draw a wrong value anywhere.
-    faulty = draw(st.integers(0, 2)) == 0
+    # Half the stacks draw only plausible values (refused only for combinations: a request
+    # above its limit, a prod rule...); the other half put one fault in one place (the APIM
+    # settings, the gateway names or one section of the first gateway), so that each wrong
+    # value meets the check on its own rather than hidden behind another one.
+    fault = draw(st.one_of(st.none(), st.sampled_from(["apim", "names", *SECTIONS])))
+    faulty = fault is not None
     environment = draw(st.sampled_from(["dev", "prod"]))
     apim_mode = draw(st.sampled_from(["managed", "existing"]))
     apim: dict[str, Any] = {"mode": apim_mode}
     if apim_mode == "managed" or draw(st.integers(0, 4)) > 0:
-        apim["resourceGroupName"] = draw(resource_group_names(faulty))
-        apim["serviceName"] = draw(pick(st.just("contoso-apim"), st.just("9starts-with-digit"), faulty))
-    names = draw(st.lists(gateway_names(faulty), min_size=1, max_size=3, unique=not faulty))
-    entries = [draw(gateways(name, faulty)) for name in names]
+        apim["resourceGroupName"] = draw(resource_group_names(fault == "apim"))
+        apim["serviceName"] = draw(pick(st.just("contoso-apim"), st.just("9starts-with-digit"), fault == "apim"))
+    names = draw(st.lists(gateway_names(fault == "names"), min_size=1, max_size=3, unique=fault != "names"))
+    section = fault if fault in SECTIONS else None
+    entries = [draw(gateways(name, section if index == 0 else None)) for index, name in enumerate(names)]
     if len(entries) > 1 and draw(st.booleans()):
         # A fleet sharing one namespace: legal when only one of them creates it.
         for index, entry in enumerate(entries):
