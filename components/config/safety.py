@@ -18,8 +18,9 @@ from .stack import GatewayConfig, StackConfig
 
 def _scaled(value: int | str, replicas: int, round_up: bool) -> int:
     """Pods an int-or-percent value stands for. Kubernetes rounds a PodDisruptionBudget's
-    percentage up and a Deployment's ``maxUnavailable`` percentage down (kubernetes.io,
-    "Specifying a Disruption Budget for your Application" and "Deployments", maxUnavailable)."""
+    percentage up and a Deployment's ``maxUnavailable`` percentage down (k8s.io/kubernetes
+    v1.34.3, pkg/controller/disruption/disruption.go:821 and
+    pkg/controller/deployment/util/deployment_util.go:892)."""
     if isinstance(value, int):
         return value
     share = replicas * int(value.rstrip("%")) / 100
