@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
 
 from .fields import (
     _SETTING_KEY,
@@ -217,7 +217,7 @@ class TopologySpreadSettings(Model):
 
 class Toleration(Model):
     """A Kubernetes ``Toleration`` (core/v1), with the API server's checks
-    (pkg/apis/core/validation, validateTolerations)."""
+    (k8s.io/kubernetes v1.34.3, pkg/apis/core/validation/validation.go:4268, ValidateTolerations)."""
 
     key: QualifiedName | None = None
     """Taint key; empty with operator ``Exists`` matches every taint."""
@@ -256,7 +256,12 @@ def _toleration(value: dict[str, Any]) -> dict[str, Any]:
 class SchedulingSettings(Model):
     node_selector: Labels = Field(default_factory=dict)
     """Node labels the pods require."""
-    tolerations: tuple[Annotated[dict[str, Any], AfterValidator(_toleration)], ...] = ()
+    tolerations: tuple[
+        Annotated[
+            dict[str, Any], AfterValidator(_toleration), WithJsonSchema(Toleration.model_json_schema(by_alias=True))
+        ],
+        ...,
+    ] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
