@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic import Field, model_validator
 
 from .fields import (
     _SETTING_KEY,
@@ -16,7 +16,17 @@ from .fields import (
     Model,
     Quantity,
 )
-from .values import INT32_MAX, Annotations, Cidr, IpAddress, Labels, Port, QualifiedName, parse_quantity
+from .values import (
+    INT32_MAX,
+    Annotations,
+    Cidr,
+    IpAddress,
+    Labels,
+    Port,
+    QualifiedName,
+    TolerationObject,
+    parse_quantity,
+)
 
 
 class KubernetesSettings(Model):
@@ -215,53 +225,10 @@ class TopologySpreadSettings(Model):
     """``ScheduleAnyway`` prefers spreading; ``DoNotSchedule`` requires it."""
 
 
-class Toleration(Model):
-    """A Kubernetes ``Toleration`` (core/v1), with the API server's checks
-    (k8s.io/kubernetes v1.34.3, pkg/apis/core/validation/validation.go:4268, ValidateTolerations)."""
-
-    key: QualifiedName | None = None
-    """Taint key; empty with operator ``Exists`` matches every taint."""
-    operator: Literal["Exists", "Equal"] = "Equal"
-    """``Equal`` matches ``value``; ``Exists`` matches any value."""
-    value: str | None = Field(default=None, max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-    """Taint value (a label value)."""
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    """Taint effect to match; all effects when empty."""
-    toleration_seconds: int | None = None
-    """``NoExecute`` only: seconds the pod stays bound after the taint appears."""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Toleration:
-        if self.operator == "Exists" and self.value:
-            raise ValueError("operator 'Exists' takes no value")
-        if not self.key and self.operator != "Exists":
-            raise ValueError("a toleration without key needs operator 'Exists'")
-        if self.toleration_seconds is not None and self.effect != "NoExecute":
-            raise ValueError("tolerationSeconds only applies to effect 'NoExecute'")
-        return self
-
-
-def _toleration(value: dict[str, Any]) -> dict[str, Any]:
-    try:
-        Toleration.model_validate(value)
-    except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(map(str, item['loc'])) or 'toleration'}: {str(item['msg']).removeprefix('Value error, ')}"
-            for item in error.errors()
-        )
-        raise ValueError(f"not a valid Kubernetes Toleration ({details})") from None
-    return value
-
-
 class SchedulingSettings(Model):
     node_selector: Labels = Field(default_factory=dict)
     """Node labels the pods require."""
-    tolerations: tuple[
-        Annotated[
-            dict[str, Any], AfterValidator(_toleration), WithJsonSchema(Toleration.model_json_schema(by_alias=True))
-        ],
-        ...,
-    ] = ()
+    tolerations: tuple[TolerationObject, ...] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""

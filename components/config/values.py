@@ -11,9 +11,11 @@ import ipaddress
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
+
+from .fields import Model
 
 INT32_MAX = 2**31 - 1
 """Kubernetes integer fields such as probe timings and ``maxSkew`` are ``int32``
@@ -200,3 +202,47 @@ def first_collision(values: tuple[str, ...], derive: Callable[[str], str]) -> tu
             return seen[derived], index, derived
         seen[derived] = index
     return None
+
+
+class Toleration(Model):
+    """A Kubernetes ``Toleration`` (core/v1), with the API server's checks
+    (k8s.io/kubernetes v1.34.3, pkg/apis/core/validation/validation.go:4268, ValidateTolerations)."""
+
+    key: QualifiedName | None = None
+    """Taint key; empty with operator ``Exists`` matches every taint."""
+    operator: Literal["Exists", "Equal"] = "Equal"
+    """``Equal`` matches ``value``; ``Exists`` matches any value."""
+    value: str | None = Field(default=None, max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+    """Taint value (a label value)."""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    """Taint effect to match; all effects when empty."""
+    toleration_seconds: int | None = None
+    """``NoExecute`` only: seconds the pod stays bound after the taint appears."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Toleration:
+        if self.operator == "Exists" and self.value:
+            raise ValueError("operator 'Exists' takes no value")
+        if not self.key and self.operator != "Exists":
+            raise ValueError("a toleration without key needs operator 'Exists'")
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError("tolerationSeconds only applies to effect 'NoExecute'")
+        return self
+
+
+def _toleration(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Toleration.model_validate(value)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(map(str, item['loc'])) or 'toleration'}: {str(item['msg']).removeprefix('Value error, ')}"
+            for item in error.errors()
+        )
+        raise ValueError(f"not a valid Kubernetes Toleration ({details})") from None
+    return value
+
+
+TolerationObject = Annotated[
+    dict[str, Any], AfterValidator(_toleration), WithJsonSchema(Toleration.model_json_schema(by_alias=True))
+]
+"""A toleration as the stack file holds it (passed to the pod spec as is), checked as a ``Toleration``."""
