@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from stack_invariants import PROPERTY_SUMMARY, problem_key, run_stack
+from stack_invariants import PROPERTY_SUMMARY, arm_problems, problem_key, run_stack
 from stack_strategies import DrawnStack, stacks
 
 settings.register_profile(
@@ -38,6 +38,7 @@ PROFILE = settings.get_profile(os.environ.get("APIMGW_HYPOTHESIS_PROFILE", "ci")
 OUTCOMES: Counter[str] = Counter()
 REFUSED_KEYS: Counter[str] = Counter()
 SHAPES: Counter[str] = Counter()
+AZURE_CHECKED: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,6 +53,8 @@ def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
             f"{total} configurations tried (at most {PROFILE.max_examples}): "
             f"{OUTCOMES['refused']} refused, {OUTCOMES['deployed']} deployed",
             "drawn: " + ", ".join(f"{shape} {count}" for shape, count in sorted(SHAPES.items())),
+            "Azure resources of deployed stacks checked against ARM's rules: "
+            + ", ".join(f"{kind} {count}" for kind, count in sorted(AZURE_CHECKED.items())),
             "most refused keys: " + ", ".join(f"{key} {count}" for key, count in REFUSED_KEYS.most_common(15)),
         ]
     )
@@ -77,3 +80,42 @@ def test_every_config_is_refused_up_front_or_deploys_valid_objects(stack: DrawnS
     OUTCOMES["refused" if outcome.refused else "deployed"] += 1
     SHAPES.update(shape_of(stack))
     REFUSED_KEYS.update({problem_key(problem) for problem in outcome.problems})
+    AZURE_CHECKED.update(
+        r.type.rsplit(":", 1)[-1] for r in outcome.recording.resources if r.type.startswith("azure-native:")
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "inputs"),
+    [
+        ("azure-native:apimanagement:Gateway", {"gatewayId": "managed", "resourceGroupName": "rg"}),
+        ("azure-native:apimanagement:Gateway", {"gatewayId": "gw", "resourceGroupName": "rg."}),
+        ("azure-native:apimanagement:Gateway", {"gatewayId": "gw", "serviceName": "9apim"}),
+        ("azure-native:apimanagement:GatewayHostnameConfiguration", {"hcId": "h" * 81}),
+        ("azure-native:apimanagement:GatewayApiEntityTag", {"apiId": ""}),
+        ("azure-native:apimanagement:GatewayCertificateAuthority", {"certificateId": "root#ca"}),
+        ("azure-native:authorization:RoleDefinition", {"roleDefinitionId": "configuration-reader"}),
+        ("azure-native:authorization:RoleAssignment", {"roleAssignmentName": "reader-assignment"}),
+        ("azure-native:managedidentity:UserAssignedIdentity", {"resourceName": "id"}),
+        (
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            {"federatedIdentityCredentialResourceName": "-gw"},
+        ),
+    ],
+)
+def test_the_arm_oracle_refuses_what_arm_documents_as_invalid(resource_type: str, inputs: dict[str, str]) -> None:
+    """Sources in ``stack_invariants.arm_problems``; a valid neighbour passes."""
+    assert arm_problems(resource_type, inputs)
+    valid = {
+        "gatewayId": "gw",
+        "resourceGroupName": "rg_(prod).apim",
+        "serviceName": "apim",
+        "hcId": "h" * 80,
+        "apiId": "a" * 80,
+        "certificateId": "root.ca",
+        "roleDefinitionId": "6f1c2b9e-3f5c-4a51-9a55-8d7c1a0f4b21",
+        "roleAssignmentName": "6f1c2b9e-3f5c-4a51-9a55-8d7c1a0f4b21",
+        "resourceName": "id-gw",
+        "federatedIdentityCredentialResourceName": "gw-gw_ns",
+    }
+    assert arm_problems(resource_type, {key: valid[key] for key in inputs}) == []
