@@ -31,7 +31,7 @@ from value_strategies import (
     tolerations,
 )
 
-from components.config.values import parse_quantity
+from components.config.values import parse_quantity, resource_suffix
 
 NS = "apim-gateway"
 FUTURE = datetime.now(UTC) + timedelta(days=200)
@@ -98,9 +98,13 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
         "auth": auth(faulty),
         "namespace": opt(name=labels(63, faulty), create=st.booleans()),
         "image": opt(
-            tag=one(["2.11.1", "2.2.0", "2.9.0", "v2", "latest", "2.11.1-rc1"], ["2.11.1-", "t" * 64, "bad tag"]),
+            # Mostly the newest pin (every auth mode needs 2.11+); older pins and moving tags too.
+            tag=one(
+                ["2.11.1", "2.11.1", "2.11.1", "2.2.0", "2.9.0", "v2", "latest", "2.11.1-rc1"],
+                ["2.11.1-", "t" * 64, "bad tag"],
+            ),
             allowMovingTag=st.booleans(),
-            pullSecrets=st.lists(one(["acr-pull"], ["Bad_Secret"]), max_size=2),
+            pullSecrets=st.lists(one(["acr-pull", "mirror-pull"], ["Bad_Secret"]), max_size=2, unique=not faulty),
         ),
         "replicas": pick(st.integers(1, 5), st.sampled_from([0, 101]), faulty),
         "rollout": opt(maxUnavailable=int_or_percent(faulty), maxSurge=int_or_percent(faulty)),
@@ -127,7 +131,7 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
         ),
         "customCa": opt(
             secretName=one(["contoso-root-ca"], ["Bad_Secret"]),
-            mountPath=one(["/etc/ssl/custom", "/apim/config", "/apim/certificates/entra"], ["rel"]),
+            mountPath=one(["/etc/ssl/custom"], ["/apim/config", "/apim/certificates/entra", "rel"]),
         ),
         "service": opt(
             type=st.sampled_from(["LoadBalancer", "NodePort", "ClusterIP"]),
@@ -215,10 +219,42 @@ def gateways(draw: st.DrawFn, name: str, faulty_section: str | None) -> dict[str
     resources: dict[str, str] = entry.get("resources", {})
     for resource in ("Cpu", "Memory"):
         request, limit = resources.get(f"requests{resource}"), resources.get(f"limits{resource}")
-        if not faulty and request and limit and draw(st.integers(0, 3)) > 0:
+        if not faulty and limit and not request:
+            request = resources[f"requests{resource}"] = limit  # not the 2-CPU / 2Gi default
+        if not faulty and request and limit and draw(st.integers(0, 7)) > 0:
             # Mostly a limit at or above the request; sometimes below it, which must be refused.
             resources[f"limits{resource}"] = request if parse_quantity(limit) < parse_quantity(request) else limit
+    if not faulty:
+        _mostly_consistent(entry)
     return entry
+
+
+def _mostly_consistent(entry: dict[str, Any]) -> None:
+    """Plausible entries: settings that need a companion get it (policy None → a name server,
+    an rfc5424 sink → its endpoint, an autoscaler → a target); entries that would become one
+    Azure resource twice are dropped. A faulty entry keeps all of these, which must be refused."""
+    service = entry.get("service", {})
+    if "httpPort" in service and service.get("httpPort") == service.get("httpsPort", 443):
+        del service["httpPort"]
+    dns = entry.get("dns", {})
+    if dns.get("policy") == "None" and not dns.get("nameservers"):
+        dns["nameservers"] = ["10.0.0.10"]
+    logs = entry.get("logs", {})
+    if logs.get("local") == "rfc5424":
+        logs.setdefault("localEndpoint", "127.0.0.1:514")
+    scaling = entry.get("autoscaling", {})
+    if scaling.get("targetCpuUtilization", 70) is None and scaling.get("targetMemoryUtilization", 80) is None:
+        scaling["targetCpuUtilization"] = 70
+    for section, field in (("apis", None), ("hostnames", "hostname"), ("certificateAuthorities", "certificateId")):
+        if section in entry:
+            seen: set[str] = set()
+            kept = []
+            for item in entry[section]:
+                derived = resource_suffix(item if field is None else item[field]).lower()
+                if derived not in seen:
+                    seen.add(derived)
+                    kept.append(item)
+            entry[section] = kept
 
 
 @dataclass(frozen=True)
@@ -242,13 +278,15 @@ def stacks(draw: st.DrawFn) -> DrawnStack:
     faulty = fault is not None
     environment = draw(st.sampled_from(["dev", "prod"]))
     apim_mode = draw(st.sampled_from(["managed", "existing"]))
-    apim: dict[str, Any] = {"mode": apim_mode}
-    if apim_mode == "managed" or draw(st.integers(0, 4)) > 0:
-        apim["resourceGroupName"] = draw(resource_group_names(fault == "apim"))
-        apim["serviceName"] = draw(pick(st.just("contoso-apim"), st.just("9starts-with-digit"), fault == "apim"))
     names = draw(st.lists(gateway_names(fault == "names"), min_size=1, max_size=3, unique=fault != "names"))
     section = fault if fault in SECTIONS else None
     entries = [draw(gateways(name, section if index == 0 else None)) for index, name in enumerate(names)]
+    apim: dict[str, Any] = {"mode": apim_mode}
+    token_free = any(entry.get("auth", {}).get("mode", "token") != "token" for entry in entries)
+    # The instance is required when managed, and (mostly given) for token-free modes' roles.
+    if apim_mode == "managed" or token_free or draw(st.integers(0, 4)) > 0:
+        apim["resourceGroupName"] = draw(resource_group_names(fault == "apim"))
+        apim["serviceName"] = draw(pick(st.just("contoso-apim"), st.just("9starts-with-digit"), fault == "apim"))
     if len(entries) > 1 and draw(st.booleans()):
         # A fleet sharing one namespace: legal when only one of them creates it.
         for index, entry in enumerate(entries):

@@ -123,25 +123,32 @@ def label_values(faulty: bool) -> st.SearchStrategy[str]:
 
 
 def tolerations(faulty: bool) -> st.SearchStrategy[dict[str, Any]]:
-    # Combinations of valid fields can still be inconsistent (Exists with a value): drawn anyway.
-    optional: dict[str, st.SearchStrategy[Any]] = {
-        "key": qualified_keys(faulty),
-        "operator": pick(st.sampled_from(["Exists", "Equal"]), st.just("Sometimes"), faulty),
-        "value": label_values(faulty),
-        "effect": pick(st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]), st.just("Never"), faulty),
-        "tolerationSeconds": st.integers(0, 600),
-    }
     if faulty:
-        optional["typo"] = st.just(1)
-        return st.fixed_dictionaries({}, optional=optional)
-    # Plausible: mostly consistent (no value with Exists), sometimes not, which must be refused.
-    return st.fixed_dictionaries({}, optional=optional).map(
-        lambda toleration: (
-            {key: value for key, value in toleration.items() if key != "value"}
-            if toleration.get("operator") == "Exists" and len(toleration) % 4
-            else toleration
+        # Any mix of fields, consistent or not (no key with Equal, Exists with a value, a typo...).
+        return st.fixed_dictionaries(
+            {},
+            optional={
+                "key": qualified_keys(True),
+                "operator": st.sampled_from(["Exists", "Equal", "Sometimes"]),
+                "value": label_values(True),
+                "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute", "Never"]),
+                "tolerationSeconds": st.integers(0, 600),
+                "typo": st.just(1),
+            },
         )
+    exists = st.fixed_dictionaries(
+        {"key": qualified_keys(False), "operator": st.just("Exists")},
+        optional={"effect": st.sampled_from(["NoSchedule", "PreferNoSchedule"])},
     )
+    equal = st.fixed_dictionaries(
+        {"key": qualified_keys(False), "operator": st.just("Equal"), "value": label_values(False)},
+        optional={"effect": st.sampled_from(["NoSchedule", "PreferNoSchedule"])},
+    )
+    evicting = st.fixed_dictionaries(
+        {"operator": st.just("Exists"), "effect": st.just("NoExecute")},
+        optional={"key": qualified_keys(False), "tolerationSeconds": st.integers(0, 600)},
+    )
+    return st.one_of(exists, equal, evicting)
 
 
 def hostnames(faulty: bool) -> st.SearchStrategy[str]:
