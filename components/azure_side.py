@@ -5,7 +5,6 @@ Registered as children of the component; returns the ``Credentials`` the Kuberne
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ import pulumi_azure_native as azure_native
 from .args import Credentials, SelfHostedGatewayArgs
 from .config import token_expiry
 from .config.azure import certificate_resource_id, certificate_service
+from .config.values import hostname_configuration_id, resource_suffix
 from .token import GatewayToken, GatewayTokenArgs, format_expiry, renewal_window
 
 GET_CONFIGURATION_ACTION = "Microsoft.ApiManagement/service/gateways/getConfiguration/action"
@@ -25,8 +25,9 @@ _ROLE_NAMESPACE = uuid.UUID("6f1c2b9e-3f5c-4a51-9a55-8d7c1a0f4b21")
 """Fixed namespace for the deterministic GUIDs of role definitions and assignments."""
 
 
-def _safe_id(text: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9-]", "-", text).strip("-")[:80]
+# One derivation for resource names and hostname configuration ids, shared with the config
+# checks that refuse two entries deriving the same name.
+_safe_id = resource_suffix
 
 
 def _guid(*parts: str) -> str:
@@ -135,7 +136,7 @@ def _gateway_resource(
         azure_native.apimanagement.GatewayHostnameConfiguration(
             f"{name}-hostname-{_safe_id(hostname.hostname)}",
             gateway_id=gateway_id,
-            hc_id=_safe_id(hostname.hostname.replace("*", "wildcard")),
+            hc_id=hostname_configuration_id(hostname.hostname),
             hostname=hostname.hostname,
             certificate_id=_hostname_certificate_id(component, hostname.certificate_id, apim),
             negotiate_client_certificate=hostname.negotiate_client_certificate,

@@ -470,7 +470,7 @@ def traffic_service(gateway: GatewayConfig) -> Obj:
     annotations = dict(service.annotations)
     if service.load_balancer_ip and service.type == "LoadBalancer":
         # Not spec.loadBalancerIP: deprecated since Kubernetes 1.24; AKS reads this annotation.
-        annotations[AZURE_LOAD_BALANCER_IPV4] = service.load_balancer_ip
+        annotations[rules.load_balancer_ip_annotation(service.load_balancer_ip)] = service.load_balancer_ip
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}

@@ -187,13 +187,15 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     stack: str = "dev",
     preview: bool = False,
+    recording: Recording | None = None,
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
     ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs
-    it as ``pulumi preview`` does (outputs the mocks leave out are unknown).
+    it as ``pulumi preview`` does (outputs the mocks leave out are unknown). Pass a
+    ``recording`` to see what was registered even when the program fails.
     """
-    recording = Recording()
+    recording = recording if recording is not None else Recording()
     monitor = RecordingMonitor(recording)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=preview, monitor=monitor)

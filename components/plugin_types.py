@@ -359,7 +359,7 @@ class DnsSettings(TypedDict):
     policy: NotRequired[DnsPolicy]
     """Pod DNS policy. Default: `"ClusterFirst"`."""
     nameservers: NotRequired[list[str]]
-    """Extra name servers (required with policy `None`; at most 3)."""
+    """Extra name servers, IP addresses (required with policy `None`; at most 3)."""
     searches: NotRequired[list[str]]
     """Extra DNS search domains."""
     options: NotRequired[list[DnsOption]]
@@ -391,7 +391,7 @@ class ServiceSettings(TypedDict):
     annotations: NotRequired[dict[str, str]]
     """Annotations of the traffic Service (for example an internal load balancer)."""
     loadBalancerIP: NotRequired[str]
-    """Requested load balancer IP (LoadBalancer only), set as AKS's annotation `service.beta.kubernetes.io/azure-load-balancer-ipv4` (`spec.loadBalancerIP` is deprecated)."""
+    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation `service.beta.kubernetes.io/azure-load-balancer-ipv4` (`spec.loadBalancerIP` is deprecated)."""
     httpPort: NotRequired[int]
     """Service port for HTTP (to container port 8080). Default: `80`."""
     httpsPort: NotRequired[int]
@@ -408,7 +408,7 @@ class BackupSettings(TypedDict):
     storageClassName: NotRequired[str]
     """Storage class of the claim (cluster default when unset)."""
     size: NotRequired[str]
-    """Size of the claim. Default: `"50Mi"`."""
+    """Size of the claim (more than 0). Default: `"50Mi"`."""
     accessMode: NotRequired[BackupAccessMode]
     """Access mode; ReadWriteMany lets every replica mount it. Default: `"ReadWriteMany"`."""
     keepOnDestroy: NotRequired[bool]

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .fields import MAX_TOKEN_VALIDITY_DAYS, DnsName, EndpointHost, Guid, Model
+from .values import ApimEntityId, ResourceGroupName
 
 AzureCloudName = Literal["public", "usgovernment", "china"]
 """Azure clouds, named as the azure-native provider's ``ARM_ENVIRONMENT`` names them (``token.py``)."""
@@ -23,7 +24,7 @@ class ApimSettings(Model):
     """``managed``: the stack creates the gateway resource and generates its token.
     ``existing`` (bring your own gateway): the gateway resource is managed elsewhere; its
     token comes from the secret ``gatewayTokens`` config and no Azure resource is created."""
-    resource_group_name: str | None = Field(default=None, min_length=1, max_length=90)
+    resource_group_name: ResourceGroupName | None = None
     """Resource group of the APIM instance. Required in ``managed`` mode."""
     service_name: str | None = Field(default=None, pattern=r"^[a-zA-Z](?:[a-zA-Z0-9-]{0,48}[a-zA-Z0-9])?$")
     """Name of the APIM instance. Required in ``managed`` mode; in ``existing`` mode it is only
@@ -117,7 +118,7 @@ def certificate_service(certificate_id: str) -> tuple[str, str] | None:
 class CertificateAuthority(Model):
     """An APIM certificate entity the gateway trusts as a CA (``GatewayCertificateAuthority``)."""
 
-    certificate_id: str = Field(min_length=1)
+    certificate_id: ApimEntityId
     """APIM certificate entity id of the CA."""
     is_trusted: bool = True
     """Trust the CA (false: intermediate only)."""
@@ -151,7 +152,7 @@ class WorkloadIdentitySettings(Model):
 
     oidc_issuer_url: str = Field(pattern=r"^https://")
     """OIDC issuer URL of the cluster (``az aks show --query oidcIssuerProfile.issuerUrl``)."""
-    resource_group_name: str = Field(min_length=1, max_length=90)
+    resource_group_name: ResourceGroupName
     """Resource group for the user-assigned managed identity."""
     location: str = Field(min_length=1)
     """Azure region of the managed identity, for example ``westeurope``."""

@@ -64,8 +64,9 @@ def _quantity(value: str) -> str:
 
 def _int_or_percent(value: int | str) -> int | str:
     if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must be a non-negative integer or a percentage such as '25%'")
+        # IntOrString holds an int32 (apimachinery intstr.IntOrString).
+        if not 0 <= value <= 2**31 - 1:
+            raise ValueError("must be a non-negative integer (below 2^31) or a percentage such as '25%'")
         return value
     if not _PERCENT_OR_INT.match(value):
         raise ValueError("must be a non-negative integer or a percentage such as '25%'")

@@ -17,6 +17,17 @@ from .fields import (
     Model,
     Quantity,
 )
+from .values import (
+    INT32_MAX,
+    Annotations,
+    Cidr,
+    IpAddress,
+    Labels,
+    Port,
+    QualifiedName,
+    TolerationObject,
+    parse_quantity,
+)
 
 DEFAULT_CLUSTER_IDENTIFIER = "current-context"
 """``clusterIdentifier`` when neither it nor ``context`` is set: the kubeconfig's current context."""
@@ -118,15 +129,30 @@ class ResourceSettings(Model):
     limits_memory: Quantity | None = None
     """Memory limit."""
 
+    @model_validator(mode="after")
+    def _request_within_limit(self) -> ResourceSettings:
+        # The API server refuses a container whose request exceeds its limit (k8s.io/kubernetes
+        # v1.34.3, pkg/apis/core/validation/validation.go:7565: "must be less than or equal to ... limit").
+        for resource, request, limit in (
+            ("Cpu", self.requests_cpu, self.limits_cpu),
+            ("Memory", self.requests_memory, self.limits_memory),
+        ):
+            if limit is not None and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(
+                    f"requests{resource} ({request}) is above limits{resource} ({limit}): "
+                    "a request must not exceed its limit"
+                )
+        return self
+
 
 class ProbeTiming(Model):
-    initial_delay_seconds: int = Field(default=0, ge=0)
+    initial_delay_seconds: int = Field(default=0, ge=0, le=INT32_MAX)
     """Seconds before the first probe."""
-    period_seconds: int = Field(default=5, ge=1)
+    period_seconds: int = Field(default=5, ge=1, le=INT32_MAX)
     """Seconds between probes."""
-    timeout_seconds: int = Field(default=3, ge=1)
+    timeout_seconds: int = Field(default=3, ge=1, le=INT32_MAX)
     """Seconds a probe may take."""
-    failure_threshold: int = Field(default=3, ge=1)
+    failure_threshold: int = Field(default=3, ge=1, le=INT32_MAX)
     """Failed probes before the pod is marked unready (readiness) or restarted."""
 
 
@@ -147,9 +173,9 @@ class DnsOption(Model):
 class DnsSettings(Model):
     policy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] = "ClusterFirst"
     """Pod DNS policy."""
-    nameservers: tuple[str, ...] = Field(default=(), max_length=3)
-    """Extra name servers (required with policy ``None``; at most 3)."""
-    searches: tuple[str, ...] = Field(default=(), max_length=32)
+    nameservers: tuple[IpAddress, ...] = Field(default=(), max_length=3)
+    """Extra name servers, IP addresses (required with policy ``None``; at most 3)."""
+    searches: tuple[DnsName, ...] = Field(default=(), max_length=32)
     """Extra DNS search domains."""
     options: tuple[DnsOption, ...] = ()
     """Resolver options such as ``ndots``."""
@@ -174,15 +200,23 @@ class ServiceSettings(Model):
     """Type of the traffic Service."""
     external_traffic_policy: Literal["Local", "Cluster"] = "Local"
     """``Local`` keeps the caller's IP and avoids a second hop (LoadBalancer and NodePort only)."""
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
     """Annotations of the traffic Service (for example an internal load balancer)."""
-    load_balancer_ip: str | None = Field(default=None, alias="loadBalancerIP")
-    """Requested load balancer IP (LoadBalancer only), set as AKS's annotation
+    load_balancer_ip: IpAddress | None = Field(default=None, alias="loadBalancerIP")
+    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation
     ``service.beta.kubernetes.io/azure-load-balancer-ipv4`` (``spec.loadBalancerIP`` is deprecated)."""
-    http_port: int = Field(default=80, ge=1, le=65535)
+    http_port: Port = 80
     """Service port for HTTP (to container port 8080)."""
-    https_port: int = Field(default=443, ge=1, le=65535)
+    https_port: Port = 443
     """Service port for HTTPS (to container port 8081)."""
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> ServiceSettings:
+        # Two Service ports with the same number and protocol are refused: server-side apply
+        # answers "duplicate entries for key [port=80,protocol=TCP]" (measured on 1.34.3).
+        if self.http_port == self.https_port:
+            raise ValueError(f"httpPort and httpsPort are both {self.http_port}: they must differ")
+        return self
 
 
 class BackupSettings(Model):
@@ -193,11 +227,19 @@ class BackupSettings(Model):
     storage_class_name: str | None = None
     """Storage class of the claim (cluster default when unset)."""
     size: Quantity = "50Mi"
-    """Size of the claim."""
+    """Size of the claim (more than 0)."""
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteMany"
     """Access mode; ReadWriteMany lets every replica mount it."""
     keep_on_destroy: bool = True
     """Keep the claim (and the backed-up configuration) when the stack is destroyed."""
+
+    @model_validator(mode="after")
+    def _positive_size(self) -> BackupSettings:
+        # A claim's storage request must be greater than zero (k8s.io/kubernetes v1.34.3,
+        # pkg/apis/core/validation/validation.go:2418, ValidatePersistentVolumeClaimSpec).
+        if parse_quantity(self.size) <= 0:
+            raise ValueError(f"size ({self.size}) must be more than 0")
+        return self
 
 
 class DisruptionBudgetSettings(Model):
@@ -210,9 +252,9 @@ class DisruptionBudgetSettings(Model):
 class TopologySpreadSettings(Model):
     enabled: bool = True
     """Spread pods over failure domains."""
-    topology_key: str = "topology.kubernetes.io/zone"
+    topology_key: QualifiedName = "topology.kubernetes.io/zone"
     """Node label that names the failure domain."""
-    max_skew: int = Field(default=1, ge=1)
+    max_skew: int = Field(default=1, ge=1, le=INT32_MAX)
     """Largest allowed difference in pods between domains."""
     when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
     """``ScheduleAnyway`` prefers spreading; ``DoNotSchedule`` requires it."""
@@ -252,9 +294,9 @@ class PriorityClassSettings(Model):
 
 
 class SchedulingSettings(Model):
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    node_selector: Labels = Field(default_factory=dict)
     """Node labels the pods require."""
-    tolerations: tuple[dict[str, Any], ...] = ()
+    tolerations: tuple[TolerationObject, ...] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
     affinity: dict[str, Any] | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
@@ -384,10 +426,10 @@ class NetworkPolicySettings(Model):
     """Create the NetworkPolicy."""
     ingress_from: tuple[dict[str, Any], ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
-    backend_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
     """Address ranges of the backends (and local log/metric sinks) the gateway may call. The
     default allows every address: narrow it to your backends."""
-    backend_ports: tuple[int, ...] = ()
+    backend_ports: tuple[Port, ...] = ()
     """Backend ports; empty allows every port on ``backendCidrs``."""
 
 
@@ -406,8 +448,9 @@ RESERVED_SETTINGS = frozenset(
 
 def _extra_settings(value: dict[str, str]) -> dict[str, str]:
     for key in value:
-        if not _SETTING_KEY.match(key):
-            raise ValueError(f"setting name {key!r} may contain only letters, digits, '.', '-' and '_'")
+        # ConfigMap keys: at most 253 characters (apimachinery validation, IsConfigMapKey).
+        if len(key) > 253 or not _SETTING_KEY.match(key):
+            raise ValueError(f"setting name {key!r} may contain only letters, digits, '.', '-' and '_' (at most 253)")
         if key in RESERVED_SETTINGS:
             raise ValueError(f"setting {key!r} is set by the stack itself and cannot be passed through")
     return value

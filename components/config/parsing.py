@@ -14,6 +14,7 @@ from pydantic import SecretStr, ValidationError
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
 from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
+from .safety import fleet_problems, gateway_problems, safety_problems, safety_warnings
 from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
@@ -165,7 +166,10 @@ def parse_stack_config(
         seen[gateway.name] = index
         labelled.setdefault(gateway.name, (label, gateway))
         problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
+        problems.extend(gateway_problems(gateway, label))
+        problems.extend(safety_problems(gateway, label, production=environment == "prod"))
         gateways.append(gateway)
+    problems.extend(fleet_problems(labelled.values()))
 
     apim: ApimSettings | None = None
     try:
@@ -225,4 +229,9 @@ def read_pulumi_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = [key for key in raw if runtime_config.is_config_secret(key)]
     secret_keys += runtime_config.get_config_secret_keys_env()
-    return parse_stack_config(raw, secret_keys, arm_environment=os.environ.get("ARM_ENVIRONMENT"))
+    config = parse_stack_config(raw, secret_keys, arm_environment=os.environ.get("ARM_ENVIRONMENT"))
+    import pulumi
+
+    for warning in safety_warnings(config):
+        pulumi.log.warn(warning)
+    return config

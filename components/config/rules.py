@@ -63,21 +63,28 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
 
 
 AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+AZURE_LOAD_BALANCER_IPV6 = "service.beta.kubernetes.io/azure-load-balancer-ipv6"
+"""AKS's replacements for ``spec.loadBalancerIP`` (deprecated since Kubernetes 1.24), one per IP
+family: Microsoft Learn, "Use a public standard load balancer in AKS", "Specify the load balancer
+IP address" ("Use service.beta.kubernetes.io/azure-load-balancer-ipv4 for an IPv4 address and
+service.beta.kubernetes.io/azure-load-balancer-ipv6 for an IPv6 address")."""
+
+
+def load_balancer_ip_annotation(address: str) -> str:
+    """The AKS annotation that carries ``address`` (already validated as an IP address)."""
+    return AZURE_LOAD_BALANCER_IPV6 if ipaddress.ip_address(address).version == 6 else AZURE_LOAD_BALANCER_IPV4
 
 
 def _load_balancer_ip_rules(gateway: GatewayConfig, key: str) -> list[str]:
-    """``service.loadBalancerIP`` becomes AKS's IPv4 annotation (``manifests.traffic_service``)."""
+    """``service.loadBalancerIP`` becomes AKS's annotation of its family (``manifests.traffic_service``)."""
     address = gateway.service.load_balancer_ip
     if address is None:
         return []
     setting = f"{key}.service.loadBalancerIP = {address!r}"
-    try:
-        ipaddress.IPv4Address(address)
-    except ValueError:
-        return [f"{setting}: must be an IPv4 address (it is set as the annotation {AZURE_LOAD_BALANCER_IPV4})"]
-    annotated = gateway.service.annotations.get(AZURE_LOAD_BALANCER_IPV4)
+    annotation = load_balancer_ip_annotation(address)
+    annotated = gateway.service.annotations.get(annotation)
     if annotated is not None and annotated != address:
-        return [f"{setting}: service.annotations sets {AZURE_LOAD_BALANCER_IPV4} to {annotated!r}; set one of them"]
+        return [f"{setting}: service.annotations sets {annotation} to {annotated!r}; set one of them"]
     return []
 
 

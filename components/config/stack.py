@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from .azure import (
     ApimSettings,
@@ -36,6 +37,7 @@ from .kubernetes import (
     TopologySpreadSettings,
     _extra_settings,
 )
+from .values import ApimEntityId, first_collision, hostname_configuration_id, resource_suffix
 
 
 class GatewayConfig(Model):
@@ -46,7 +48,7 @@ class GatewayConfig(Model):
     description: str = Field(default="", max_length=1000)
     """Description of the gateway resource in APIM."""
     location_data: LocationData
-    apis: tuple[str, ...] = ()
+    apis: tuple[ApimEntityId, ...] = ()
     """APIM API ids to make available on this gateway."""
     hostnames: tuple[HostnameConfiguration, ...] = ()
     """Hostnames the gateway serves with their certificates (``GatewayHostnameConfiguration``)."""
@@ -83,6 +85,34 @@ class GatewayConfig(Model):
     extra_settings: Annotated[dict[str, str], AfterValidator(_extra_settings)] = Field(default_factory=dict)
     """Further gateway settings passed through to the settings ConfigMap verbatim."""
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        # apimanagement.json (2024-05-01), GatewayIdParameter: "Must not have value 'managed'".
+        if value == "managed":
+            raise ValueError("'managed' is reserved by API Management for its managed gateway")
+        return value
+
+    @field_validator("apis")
+    @classmethod
+    def _distinct_apis(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _refuse_collision(value, resource_suffix, "API id")
+        return value
+
+    @field_validator("hostnames")
+    @classmethod
+    def _distinct_hostnames(cls, value: tuple[HostnameConfiguration, ...]) -> tuple[HostnameConfiguration, ...]:
+        hostnames = tuple(entry.hostname for entry in value)
+        _refuse_collision(hostnames, resource_suffix, "host name")
+        _refuse_collision(hostnames, hostname_configuration_id, "host name (as hostname configuration id)")
+        return value
+
+    @field_validator("certificate_authorities")
+    @classmethod
+    def _distinct_authorities(cls, value: tuple[CertificateAuthority, ...]) -> tuple[CertificateAuthority, ...]:
+        _refuse_collision(tuple(entry.certificate_id for entry in value), resource_suffix, "certificate id")
+        return value
+
     @property
     def namespace_name(self) -> str:
         return self.namespace.name or self.name
@@ -105,6 +135,18 @@ class GatewayConfig(Model):
                 f"({self.autoscaling.max_replicas})"
             )
         return self
+
+
+def _refuse_collision(values: tuple[str, ...], derive: Callable[[str], str], what: str) -> None:
+    """Each entry becomes one Azure resource whose Pulumi name (and id) derives from it:
+    two entries deriving the same name would be one resource twice."""
+    collision = first_collision(values, derive)
+    if collision:
+        first, second, derived = collision
+        raise ValueError(
+            f"entries [{first}] ({values[first]!r}) and [{second}] ({values[second]!r}) are the same "
+            f"{what} once reduced to letters, digits and '-' ({derived!r}); each must be distinct"
+        )
 
 
 class StackConfig(Model):

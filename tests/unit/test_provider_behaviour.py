@@ -17,7 +17,7 @@ from harness import Recording, run_main, run_program, stack_file_config
 from pulumi.dynamic import CheckResult
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
-from components.config import ConfigError
+from components.config import ConfigError, rules
 from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
 from components.offline import OfflineMocks
 
@@ -257,12 +257,20 @@ def test_load_balancer_ip_is_the_aks_annotation_not_the_deprecated_field() -> No
     traffic = manifests.traffic_service(gateway)
     assert "loadBalancerIP" not in traffic["spec"]
     assert traffic["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == "10.20.0.50"
+    # An IPv6 address goes into AKS's IPv6 annotation (same article).
+    ipv6 = gateway.model_copy(update={"service": gateway.service.model_copy(update={"load_balancer_ip": "fd00::10"})})
+    annotations = manifests.traffic_service(ipv6)["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/azure-load-balancer-ipv6"] == "fd00::10"
+    assert "service.beta.kubernetes.io/azure-load-balancer-ipv4" not in annotations
 
 
 @pytest.mark.parametrize(
     ("service", "message"),
     [
-        ({"loadBalancerIP": "fd00::10"}, "must be an IPv4 address"),
+        (
+            {"loadBalancerIP": "fd00::10", "annotations": {rules.AZURE_LOAD_BALANCER_IPV6: "fd00::11"}},
+            "set one of them",
+        ),
         (
             {"loadBalancerIP": "10.20.0.50", "annotations": {manifests.AZURE_LOAD_BALANCER_IPV4: "10.20.0.51"}},
             "set one of them",
