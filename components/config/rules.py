@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
+from .network_rules import network_problems
 from .stack import GatewayConfig, StackConfig
 
 PRODUCTION_MIN_REPLICAS = 2
@@ -15,7 +16,8 @@ PRODUCTION_MIN_REPLICAS = 2
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # Defaults that differ per environment. Everything else defaults the same way.
     "dev": {"replicas": 1, "backup": {"enabled": False}},
-    "prod": {"replicas": 3, "backup": {"enabled": True}},
+    # Prod calls no backend unless the stack names its ranges or peers (docs/network.md).
+    "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
 # Oldest gateway version that supports each authentication mode.
@@ -39,6 +41,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{key}.image.tag = {gateway.image.tag!r}: auth.mode {gateway.auth.mode!r} needs gateway "
             f"{'.'.join(map(str, minimum))} or newer"
         )
+    problems.extend(network_problems(gateway, key, production))
     if not production:
         return problems
     if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag:
