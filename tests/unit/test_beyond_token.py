@@ -191,13 +191,21 @@ def test_network_policy() -> None:
         "ports": [{"port": 4290, "protocol": "UDP"}, {"port": 4291, "protocol": "UDP"}],
     }
     egress_ports = [sorted(p["port"] for p in rule.get("ports", [])) for rule in policy["egress"]]
-    assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443]]
+    # DNS, 443 out, gateway pods, backendCidrs, and the prod example's StatsD sink.
+    assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443], [8125]]
     assert policy["egress"][3]["to"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
     assert manifests.network_policy(parse(stack(networkPolicy={"enabled": False}))) is None
-    # By default: any client, backends anywhere.
-    default = validate(manifests.network_policy(parse(stack())))["spec"]
+    # By default: any client; backends anywhere in dev (never the metadata addresses), none in prod.
+    default = validate(manifests.network_policy(parse(stack("dev"))))["spec"]
     assert "from" not in default["ingress"][0]
-    assert default["egress"][3] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+    assert default["egress"][3] == {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32", "168.63.129.16/32"]}}]
+    }
+    prod = validate(manifests.network_policy(parse(stack())))["spec"]["egress"]
+    assert [rule["to"][0] for rule in prod[3:5]] == [
+        {"ipBlock": {"cidr": "10.40.0.0/16"}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "orders"}}},
+    ]
 
 
 # -- under mocks --------------------------------------------------------------------------
