@@ -31,6 +31,7 @@ NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 TENANT, CLIENT, SP_OBJECT = ENTRA_TENANT, ENTRA_CLIENT, ENTRA_SP_OBJECT
 ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
+TOKEN = {"mode": "token"}  # the prod example uses workload identity; these tests need its token mode
 REGENERATION_PROPS = {
     "subscription_id": "00000000-0000-0000-0000-000000000001",
     "resource_group_name": "rg",
@@ -156,7 +157,7 @@ def test_workload_identity_pod_and_service_account() -> None:
     account = validate(manifests.service_account(gateway, CLIENT))
     assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": CLIENT}
     assert account["metadata"]["labels"]["azure.workload.identity/use"] == "true"
-    assert manifests.service_account(parse(stack()), CLIENT) is None
+    assert manifests.service_account(parse(stack(auth=TOKEN)), CLIENT) is None
 
 
 def test_autoscaler_takes_over_replicas() -> None:
@@ -259,7 +260,7 @@ def test_workload_identity_stack_has_no_secret_at_all() -> None:
 
 
 def test_switching_from_token_to_workload_identity_drops_the_secret_and_rolls_once() -> None:
-    token_run = run_main(stack_file_config("prod"), stack="prod")
+    token_run = run_main(stack(auth=TOKEN), stack="prod")
     identity_run = run_main(stack(auth=WORKLOAD), stack="prod")
     assert "kubernetes:core/v1:Secret" in k8s_types(token_run)
     assert "kubernetes:core/v1:Secret" not in k8s_types(identity_run)
@@ -287,7 +288,7 @@ def test_autoscaling_and_network_policy_under_mocks() -> None:
 
 
 def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -> None:
-    recording = run_main(stack(token={"keyType": "secondary", "regenerateRetiredKey": True}), stack="prod")
+    recording = run_main(stack(auth=TOKEN, token={"keyType": "secondary", "regenerateRetiredKey": True}), stack="prod")
     dynamic = {r.name: r for r in recording.of_type("pulumi-python:dynamic:Resource")}
     assert dynamic["contoso-weu-gw-access-token"].inputs["key_type"] == "secondary"
     regeneration = dynamic["contoso-weu-gw-retired-key"].inputs
@@ -295,9 +296,7 @@ def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -
     assert "expires_on" not in regeneration  # renewals alone never regenerate a key
     names = [r.name for r in recording.resources]
     assert names.index("contoso-weu-gw-retired-key") > names.index("contoso-weu-gw-deployment")
-    assert "contoso-weu-gw-retired-key" not in {
-        r.name for r in run_main(stack_file_config("prod"), stack="prod").resources
-    }
+    assert "contoso-weu-gw-retired-key" not in {r.name for r in run_main(stack(auth=TOKEN), stack="prod").resources}
 
 
 def test_key_regeneration_calls_the_management_operation() -> None:

@@ -36,9 +36,10 @@ def all_objects(gateway: GatewayConfig) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_object_is_valid_against_the_kubernetes_schema(stack: str) -> None:
     objects = all_objects(gateway_of(stack))
+    credentials = {"dev": "Secret", "prod": "ServiceAccount"}[stack]  # prod: workload identity
     assert {obj["kind"] for obj in objects} >= {
         "Namespace",
-        "Secret",
+        credentials,
         "ConfigMap",
         "Deployment",
         "Service",
@@ -100,7 +101,7 @@ def test_optional_settings_map_entries() -> None:
 
 def test_deployment_carries_the_production_considerations() -> None:
     gateway = gateway_of("prod")
-    deployment = manifests.deployment(gateway, "settings-digest", "token-digest")
+    deployment = manifests.deployment(gateway, "settings-digest", None)
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
@@ -117,9 +118,9 @@ def test_deployment_carries_the_production_considerations() -> None:
         (4290, "UDP"),
         (4291, "UDP"),
     }
-    assert container["env"] == [
-        {"name": "config.service.auth", "valueFrom": {"secretKeyRef": {"name": "contoso-weu-gw-token", "key": "value"}}}
-    ]
+    # Workload identity: no token anywhere, the pod runs as the federated ServiceAccount.
+    assert container["env"] == [{"name": "config.service.auth", "value": "workloadIdentity"}]
+    assert pod["serviceAccountName"] == "contoso-weu-gw"
     assert container["envFrom"] == [{"configMapRef": {"name": "contoso-weu-gw-env"}}]
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod["securityContext"]["runAsUser"] == 1001 and pod["securityContext"]["fsGroup"] == 1001
@@ -134,10 +135,7 @@ def test_deployment_carries_the_production_considerations() -> None:
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup"
     assert volumes["custom-ca"]["secret"]["secretName"] == "contoso-root-ca"
-    assert spec["template"]["metadata"]["annotations"] == {
-        "checksum/settings": "settings-digest",
-        "checksum/credentials": "token-digest",
-    }
+    assert spec["template"]["metadata"]["annotations"] == {"checksum/settings": "settings-digest"}
 
 
 def test_dev_deployment_has_no_backup_volume_and_one_replica() -> None:
