@@ -33,7 +33,9 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 Namespace by its name")."""
 
 PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"})
-"""Environment variables .NET reads a proxy URL from (any case)."""
+"""Environment variables .NET reads a proxy URL from, in upper or lower case; it takes the proxy's
+credentials from the URL's ``user:password@`` (dotnet/runtime ``System.Net.Http``
+``HttpEnvironmentProxy``: ``EnvAllProxyUC`` … ``GetCredentialsFromString``)."""
 
 
 class PeerPort(Model):
@@ -133,22 +135,18 @@ def covers_every_address(cidr: str) -> bool:
         return False
 
 
-def _url_parts(value: str) -> tuple[str, str, str]:
-    """``scheme://``, authority and the rest of a URL written with or without a scheme."""
-    text = value.strip()
-    scheme, separator, rest = text.partition("://")
-    if not separator:
-        scheme, rest = "", text
-    authority, slash, path = rest.partition("/")
-    return f"{scheme}{separator}", authority, f"{slash}{path}"
-
-
 def url_with_credentials(value: str) -> bool:
-    """True when a URL (with or without a scheme) carries ``user[:password]@`` (RFC 3986 userinfo)."""
-    return "@" in _url_parts(value)[1]
+    """True when a proxy URL (with or without a scheme) carries ``user[:password]@``. Any ``@``
+    after the scheme counts: a password may hold an unescaped ``/``, and a proxy URL has no path
+    that needs one."""
+    scheme, separator, rest = value.strip().partition("://")
+    return "@" in (rest if separator else scheme)
 
 
 def redacted_url(value: str) -> str:
-    """The URL with its userinfo replaced, for error messages: never the user or password."""
-    scheme, authority, rest = _url_parts(value)
-    return f"{scheme}[credentials]@{authority.rpartition('@')[2]}{rest}"
+    """The URL with everything before its last ``@`` replaced, for error messages: never the user
+    or password."""
+    scheme, separator, rest = value.strip().partition("://")
+    if not separator:
+        scheme, rest = "", scheme
+    return f"{scheme}{separator}[credentials]@{rest.rpartition('@')[2]}"

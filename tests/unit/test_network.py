@@ -218,6 +218,7 @@ def test_external_ports_for_event_hubs_open_no_metadata_address() -> None:
     [
         ({"proxy": {"https": "http://alice:s3cr3t-pw@proxy.corp:3128"}}, "proxy.https"),
         ({"proxy": {"http": "alice:s3cr3t-pw@proxy.corp:3128"}}, "proxy.http"),
+        ({"proxy": {"https": "http://alice:s3cr3t/pw@proxy.corp:3128"}}, "proxy.https"),
         ({"extraSettings": {"https_proxy": "http://alice:s3cr3t-pw@proxy.corp:3128/"}}, "extraSettings.https_proxy"),
     ],
 )
