@@ -304,7 +304,7 @@ class NetworkPolicySettings(Model):
     external_ports: tuple[PeerPort, ...] = ()
     """Ports besides 443 the gateway may use on any cluster-external address, for features set
     up in APIM: Event Hubs over AMQP (5671, 5672), an Azure Cache for Redis (6380), ..."""
-    dns_peers: tuple[InClusterPeer, ...] = DEFAULT_DNS_PEERS
+    dns_peers: tuple[InClusterPeer, ...] = Field(default=DEFAULT_DNS_PEERS, min_length=1)
     """The cluster DNS pods (port 53); by default CoreDNS: ``k8s-app: kube-dns`` in ``kube-system``."""
 
 

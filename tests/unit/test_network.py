@@ -135,6 +135,10 @@ def test_dns_goes_to_the_cluster_dns_pods_not_to_any_address() -> None:
     assert f"{KEY}.dns.nameservers[0] = 'dns.local': must be an IP address" in refused(
         stack(dns={"policy": "None", "nameservers": ["dns.local"]})
     )
+    # An empty ``to`` would mean every destination: at least one DNS peer.
+    assert f"{KEY}.networkPolicy.dnsPeers = []: Tuple should have at least 1 item" in refused(
+        stack(networkPolicy={"dnsPeers": []})
+    )
     custom = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns"}}}]
     assert egress(parse(stack(networkPolicy={"dnsPeers": custom})))[0]["to"] == custom
 
