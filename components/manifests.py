@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .config import BackupSettings, GatewayConfig, rules
+from .egress import egress_rules
 from .settings import ENTRA_CERTIFICATE_DIRECTORY, discovery_service_name
 from .trust_store import CA_BUNDLE_FILE, ca_secret_name, trust_store
 
@@ -569,14 +570,15 @@ def network_policy(gateway: GatewayConfig) -> Obj | None:
     """Traffic in and out of the gateway pods, or None when turned off.
 
     In: 8080/8081 from ``ingressFrom`` (any source when empty); UDP 4290/4291 only from
-    other gateway pods. Out: DNS, 443 anywhere (the configuration endpoint and Azure
-    Monitor are public names whose addresses change), UDP 4290/4291 to gateway pods, and
-    ``backendCidrs`` (every port unless ``backendPorts``).
+    other gateway pods. Out (``egress.egress_rules``, every rule with a destination): DNS to
+    the cluster DNS pods; 443 (and ``externalPorts``) to cluster-external addresses; UDP
+    4290/4291 to gateway pods; ``backendCidrs``; ``backendPeers``; the telemetry sinks the
+    settings name. 169.254.169.254 and 168.63.129.16 are excepted from every ``ipBlock``.
     """
     policy = gateway.network_policy
     if not policy.enabled:
         return None
-    peers = [{"podSelector": {"matchLabels": selector_labels(gateway)}}]
+    gateway_pods = {"podSelector": {"matchLabels": selector_labels(gateway)}}
     sync_ports = [
         {"port": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
         {"port": HEARTBEAT_PORT, "protocol": "UDP"},
@@ -584,16 +586,6 @@ def network_policy(gateway: GatewayConfig) -> Obj | None:
     client_rule: Obj = {"ports": [{"port": HTTP_PORT, "protocol": "TCP"}, {"port": HTTPS_PORT, "protocol": "TCP"}]}
     if policy.ingress_from:
         client_rule["from"] = [dict(peer) for peer in policy.ingress_from]
-    backend_rule: Obj = {"to": [{"ipBlock": {"cidr": cidr}} for cidr in policy.backend_cidrs]}
-    if policy.backend_ports:
-        backend_rule["ports"] = [{"port": port, "protocol": "TCP"} for port in policy.backend_ports]
-    egress: list[Obj] = [
-        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
-        {"ports": [{"port": 443, "protocol": "TCP"}]},
-        {"to": peers, "ports": sync_ports},
-    ]
-    if policy.backend_cidrs:
-        egress.append(backend_rule)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -601,7 +593,7 @@ def network_policy(gateway: GatewayConfig) -> Obj | None:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(gateway)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [client_rule, {"from": peers, "ports": sync_ports}],
-            "egress": egress,
+            "ingress": [client_rule, {"from": [gateway_pods], "ports": sync_ports}],
+            "egress": egress_rules(gateway, gateway_pods, sync_ports),
         },
     }

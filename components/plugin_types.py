@@ -104,6 +104,14 @@ class LogStd(StrEnum):
     None_ = "none"
 
 
+class PeerPortProtocol(StrEnum):
+    """Allowed values of `protocol` in `PeerPort`."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
 class PriorityClassPreemptionPolicy(StrEnum):
     """Allowed values of `preemptionPolicy` in `PriorityClassSettings`."""
 
@@ -430,6 +438,35 @@ class AutoscalingSettings(TypedDict):
     """Average memory utilisation (% of requests) to aim for; null to ignore memory. Default: `80`. Through the package `null` cannot be given (the host drops it and the default applies)."""
 
 
+class InClusterPeer(TypedDict):
+    """A Kubernetes `NetworkPolicyPeer` that selects pods. `ipBlock` is refused here: it is meant for cluster-external addresses (kubernetes.io, "Network Policies") and Cilium never matches pod addresses with it (cilium/cilium issue 19601)."""
+
+    namespaceSelector: NotRequired[dict[str, Any]]
+    """Namespaces of the peer pods (a `LabelSelector`; `kubernetes.io/metadata.name` names one)."""
+    podSelector: NotRequired[dict[str, Any]]
+    """Pods of the peer (a `LabelSelector`); alone, it selects pods in the gateway's namespace."""
+    ipBlock: NotRequired[dict[str, Any]]
+    """Not allowed: cluster-external addresses go in `backendCidrs`."""
+
+
+class PeerPort(TypedDict):
+    """A destination port of an egress rule."""
+
+    port: int
+    """Port number."""
+    protocol: NotRequired[PeerPortProtocol]
+    """Protocol of the port. Default: `"TCP"`."""
+
+
+class EgressPeerRule(TypedDict):
+    """Pods in the cluster the gateway may call, on some ports."""
+
+    peers: list[InClusterPeer]
+    """The destination pods (`NetworkPolicyPeer` objects with selectors only)."""
+    ports: NotRequired[list[PeerPort]]
+    """Destination ports; empty allows every port on those pods."""
+
+
 class NetworkPolicySettings(TypedDict):
     """A NetworkPolicy around the gateway pods (on by default)."""
 
@@ -438,9 +475,17 @@ class NetworkPolicySettings(TypedDict):
     ingressFrom: NotRequired[list[dict[str, Any]]]
     """Kubernetes `NetworkPolicyPeer` objects allowed to call ports 8080/8081; empty allows any source."""
     backendCidrs: NotRequired[list[str]]
-    """Address ranges of the backends (and local log/metric sinks) the gateway may call. The default allows every address: narrow it to your backends. Default: `["0.0.0.0/0"]`."""
+    """Cluster-external address ranges of the backends the gateway may call (`ipBlock`: CNIs such as Cilium never match pods with it). Every address by default in dev, none in prod; prod refuses a range covering every address unless `allowAnyBackend`. The metadata addresses 169.254.169.254 and 168.63.129.16 are always excepted. Default: `[]` (prod) / `["0.0.0.0/0"]` (dev)."""
     backendPorts: NotRequired[list[int]]
     """Backend ports; empty allows every port on `backendCidrs`."""
+    allowAnyBackend: NotRequired[bool]
+    """Prod only: accept a `backendCidrs` entry that covers every address (`0.0.0.0/0`). Default: `false`."""
+    backendPeers: NotRequired[list[EgressPeerRule]]
+    """In-cluster destinations (backends, an in-cluster Redis cache, collectors), selected by namespace and pod labels, each with its ports."""
+    externalPorts: NotRequired[list[PeerPort]]
+    """Ports besides 443 the gateway may use on any cluster-external address, for features set up in APIM: Event Hubs over AMQP (5671, 5672), an Azure Cache for Redis (6380), ..."""
+    dnsPeers: NotRequired[list[InClusterPeer]]
+    """The cluster DNS pods (port 53); by default CoreDNS: `k8s-app: kube-dns` in `kube-system`. Default: `[{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]`."""
 
 
 class DisruptionBudgetSettings(TypedDict):
@@ -544,12 +589,12 @@ class MetricsSettings(TypedDict):
 
 
 class ProxySettings(TypedDict):
-    """The settings under `proxy`."""
+    """An outbound proxy, passed as environment variables through the settings ConfigMap. URLs with credentials (`user:password@`) are refused: they would sit in plain text in the stack file, the ConfigMap and the pod's environment."""
 
     http: NotRequired[str]
-    """`HTTP_PROXY` for outbound calls."""
+    """`HTTP_PROXY` for outbound calls; no credentials in the URL."""
     https: NotRequired[str]
-    """`HTTPS_PROXY` for outbound calls."""
+    """`HTTPS_PROXY` for outbound calls; no credentials in the URL."""
     noProxy: NotRequired[str]
     """`NO_PROXY`: hosts reached directly."""
 
@@ -614,7 +659,7 @@ class GatewayConfig(TypedDict):
     metrics: NotRequired[MetricsSettings]
     """The `metrics` settings."""
     proxy: NotRequired[ProxySettings]
-    """The `proxy` settings."""
+    """An outbound proxy, passed as environment variables through the settings ConfigMap. URLs with credentials (`user:password@`) are refused: they would sit in plain text in the stack file, the ConfigMap and the pod's environment."""
     forwardedProto: NotRequired[bool]
     """Honour `X-Forwarded-Proto` from a TLS-terminating load balancer. Default: `false`."""
     extraSettings: NotRequired[dict[str, str]]

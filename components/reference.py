@@ -54,8 +54,16 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def _default(field: FieldInfo, path: str) -> str:
     environment_default = _environment_default(path)
+    plain = _plain_default(field)
     if environment_default:
+        missing = [environment for environment in ENVIRONMENT_DEFAULTS if f"({environment})" not in environment_default]
+        if missing and plain not in ("required", "–"):
+            environment_default += "".join(f" / {plain} ({environment})" for environment in missing)
         return environment_default
+    return plain
+
+
+def _plain_default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
     if field.default_factory is not None:
@@ -69,7 +77,10 @@ def _default(field: FieldInfo, path: str) -> str:
     if value is None or value in ((), {}):
         return "–"
     if isinstance(value, tuple):
-        value = list(value)
+        value = [
+            item.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(item, BaseModel) else item
+            for item in value
+        ]
     return f"`{json.dumps(value)}`"
 
 

@@ -17,6 +17,7 @@ from .fields import (
     Model,
     Quantity,
 )
+from .network import DEFAULT_DNS_PEERS, EgressPeerRule, InClusterPeer, PeerPort
 from .values import (
     INT32_MAX,
     Annotations,
@@ -390,10 +391,14 @@ class MetricsSettings(Model):
 
 
 class ProxySettings(Model):
+    """An outbound proxy, passed as environment variables through the settings ConfigMap.
+    URLs with credentials (``user:password@``) are refused: they would sit in plain text in
+    the stack file, the ConfigMap and the pod's environment."""
+
     http: str | None = None
-    """``HTTP_PROXY`` for outbound calls."""
+    """``HTTP_PROXY`` for outbound calls; no credentials in the URL."""
     https: str | None = None
-    """``HTTPS_PROXY`` for outbound calls."""
+    """``HTTPS_PROXY`` for outbound calls; no credentials in the URL."""
     no_proxy: str | None = None
     """``NO_PROXY``: hosts reached directly."""
 
@@ -427,10 +432,22 @@ class NetworkPolicySettings(Model):
     ingress_from: tuple[dict[str, Any], ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
     backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
-    """Address ranges of the backends (and local log/metric sinks) the gateway may call. The
-    default allows every address: narrow it to your backends."""
+    """Cluster-external address ranges of the backends the gateway may call (``ipBlock``: CNIs
+    such as Cilium never match pods with it). Every address by default in dev, none in prod;
+    prod refuses a range covering every address unless ``allowAnyBackend``. The metadata
+    addresses 169.254.169.254 and 168.63.129.16 are always excepted."""
     backend_ports: tuple[Port, ...] = ()
     """Backend ports; empty allows every port on ``backendCidrs``."""
+    allow_any_backend: bool = False
+    """Prod only: accept a ``backendCidrs`` entry that covers every address (``0.0.0.0/0``)."""
+    backend_peers: tuple[EgressPeerRule, ...] = ()
+    """In-cluster destinations (backends, an in-cluster Redis cache, collectors), selected by
+    namespace and pod labels, each with its ports."""
+    external_ports: tuple[PeerPort, ...] = ()
+    """Ports besides 443 the gateway may use on any cluster-external address, for features set
+    up in APIM: Event Hubs over AMQP (5671, 5672), an Azure Cache for Redis (6380), ..."""
+    dns_peers: tuple[InClusterPeer, ...] = Field(default=DEFAULT_DNS_PEERS, min_length=1)
+    """The cluster DNS pods (port 53); by default CoreDNS: ``k8s-app: kube-dns`` in ``kube-system``."""
 
 
 # Settings the stack derives itself; passing them through extraSettings would fight it.

@@ -9,6 +9,7 @@ from typing import Any
 
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
+from .network_rules import network_problems
 from .stack import GatewayConfig, StackConfig
 
 PRODUCTION_MIN_REPLICAS = 2
@@ -17,7 +18,8 @@ PRODUCTION_MIN_REPLICAS = 2
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # Defaults that differ per environment. Everything else defaults the same way.
     "dev": {"replicas": 1, "backup": {"enabled": False}},
-    "prod": {"replicas": 3, "backup": {"enabled": True}},
+    # Prod calls no backend unless the stack names its ranges or peers (docs/network.md).
+    "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
 # Oldest gateway version that supports each authentication mode.
@@ -50,6 +52,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
         )
     problems.extend(_render_mode_rules(gateway, key))
     problems.extend(_load_balancer_ip_rules(gateway, key))
+    problems.extend(network_problems(gateway, key, production))
     if not production:
         return problems
     # A digest pins the image whatever the tag says.

@@ -59,13 +59,6 @@ LEVELS = {
 }
 DEV_ADVISORIES = {"deployment-min-replicas", "gateway-config-backup"}
 """What the dev stack knowingly breaks: one replica, no configuration backup (advisory in dev)."""
-PENDING_EGRESS_FIX = {"egress-blocks-metadata-endpoints"}
-"""The component's NetworkPolicy still allows DNS and 443 to every destination (rules without
-``to``); the change that excepts 169.254.169.254 and 168.63.129.16 from every egress rule is
-made in ``components/`` separately. The real-object tests below tolerate this one violation
-until then (``<=``), and must be tightened to ``== {}`` once it has landed."""
-
-
 # --------------------------------------------------------------------------- the component's real objects
 
 NS = "apim-gateway"
@@ -131,25 +124,25 @@ def enforcement_levels(stack: str) -> dict[str, str]:
 
 
 def test_the_component_objects_cover_every_kind_the_rules_look_at() -> None:
-    kinds = {obj["kind"] for _, obj in component_objects("prod")}
+    kinds = {obj["kind"] for stack in STACKS for _, obj in component_objects(stack)}  # prod has no Secret
     assert kinds >= {"Namespace", "Secret", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
 
 
 def test_prod_objects_break_no_rule() -> None:
-    assert set(violations(component_objects("prod"))) <= PENDING_EGRESS_FIX
+    assert violations(component_objects("prod")) == {}
 
 
 @pytest.mark.parametrize("variant", PROD_VARIANTS)
 def test_prod_objects_with_other_component_options_break_no_rule(variant: str) -> None:
     objects = component_objects("prod", **PROD_VARIANTS[variant])
-    assert set(violations(objects)) <= PENDING_EGRESS_FIX
+    assert violations(objects) == {}
 
 
 def test_dev_objects_break_only_rules_that_are_advisory_in_dev() -> None:
     found = violations(component_objects("dev"))
     levels = enforcement_levels("dev")
-    assert {name for name in found if levels[name] == "mandatory"} <= PENDING_EGRESS_FIX
-    assert set(found) - PENDING_EGRESS_FIX == DEV_ADVISORIES
+    assert {name for name in found if levels[name] == "mandatory"} == set()
+    assert set(found) == DEV_ADVISORIES
     assert found["deployment-min-replicas"] == [
         'Deployment "contoso-dev-gw/contoso-dev-gw" runs 1 replica(s); run at least 2 so a node drain or a rollout '
         "never takes the gateway down."
@@ -259,9 +252,9 @@ def test_the_pack_with_the_stack_config_passes_the_stacks_objects(stack: str) ->
     analyzer.Configure(configure_request(stack), None)
     diagnostics = analyze(analyzer, component_objects(stack))
     mandatory = {d.policyName for d in diagnostics if d.enforcementLevel == proto.MANDATORY}
-    assert mandatory <= PENDING_EGRESS_FIX
+    assert mandatory == set()
     expected = set() if stack == "prod" else DEV_ADVISORIES
-    assert {d.policyName for d in diagnostics} - PENDING_EGRESS_FIX == expected
+    assert {d.policyName for d in diagnostics} == expected
 
 
 def test_the_pack_reports_broken_objects_at_the_configured_level() -> None:

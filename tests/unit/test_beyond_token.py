@@ -40,6 +40,7 @@ ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
 SUBSCRIPTION_SCOPE = f"/subscriptions/{SUBSCRIPTION_ID}"
 RESOURCE_GROUP_SCOPE = f"{SUBSCRIPTION_SCOPE}/resourceGroups/rg-apim-prod"
 INSTANCE_SCOPE = f"{RESOURCE_GROUP_SCOPE}/providers/Microsoft.ApiManagement/service/contoso-apim-prod"
+TOKEN = {"mode": "token"}  # the prod example uses workload identity; these tests need its token mode
 REGENERATION_PROPS = {
     "subscription_id": "00000000-0000-0000-0000-000000000001",
     "resource_group_name": "rg",
@@ -170,7 +171,7 @@ def test_workload_identity_pod_and_service_account() -> None:
     account = validate(manifests.service_account(gateway, CLIENT))
     assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": CLIENT}
     assert account["metadata"]["labels"]["azure.workload.identity/use"] == "true"
-    assert manifests.service_account(parse(stack()), CLIENT) is None
+    assert manifests.service_account(parse(stack(auth=TOKEN)), CLIENT) is None
 
 
 def test_autoscaler_takes_over_replicas() -> None:
@@ -213,13 +214,21 @@ def test_network_policy() -> None:
         "ports": [{"port": 4290, "protocol": "UDP"}, {"port": 4291, "protocol": "UDP"}],
     }
     egress_ports = [sorted(p["port"] for p in rule.get("ports", [])) for rule in policy["egress"]]
-    assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443]]
+    # DNS, 443 out, gateway pods, backendCidrs, and the prod example's StatsD sink.
+    assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443], [8125]]
     assert policy["egress"][3]["to"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
     assert manifests.network_policy(parse(stack(networkPolicy={"enabled": False}))) is None
-    # By default: any client, backends anywhere.
-    default = validate(manifests.network_policy(parse(stack())))["spec"]
+    # By default: any client; backends anywhere in dev (never the metadata addresses), none in prod.
+    default = validate(manifests.network_policy(parse(stack("dev"))))["spec"]
     assert "from" not in default["ingress"][0]
-    assert default["egress"][3] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
+    assert default["egress"][3] == {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32", "168.63.129.16/32"]}}]
+    }
+    prod = validate(manifests.network_policy(parse(stack())))["spec"]["egress"]
+    assert [rule["to"][0] for rule in prod[3:5]] == [
+        {"ipBlock": {"cidr": "10.40.0.0/16"}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "orders"}}},
+    ]
 
 
 # -- under mocks --------------------------------------------------------------------------
@@ -383,7 +392,7 @@ def test_workload_identity_stack_has_no_secret_at_all() -> None:
 
 
 def test_switching_from_token_to_workload_identity_drops_the_secret_and_rolls_once() -> None:
-    token_run = run_main(stack_file_config("prod"), stack="prod")
+    token_run = run_main(stack(auth=TOKEN), stack="prod")
     identity_run = run_main(stack(auth=WORKLOAD), stack="prod")
     assert credential_secrets(token_run) == {"contoso-weu-gw-token"}
     assert not credential_secrets(identity_run)
@@ -413,7 +422,7 @@ def test_autoscaling_and_network_policy_under_mocks() -> None:
 
 
 def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -> None:
-    recording = run_main(stack(token={"keyType": "secondary", "regenerateRetiredKey": True}), stack="prod")
+    recording = run_main(stack(auth=TOKEN, token={"keyType": "secondary", "regenerateRetiredKey": True}), stack="prod")
     dynamic = {r.name: r for r in recording.of_type("pulumi-python:dynamic:Resource")}
     assert dynamic["contoso-weu-gw-access-token"].inputs["key_type"] == "secondary"
     regeneration = dynamic["contoso-weu-gw-retired-key"].inputs
@@ -421,9 +430,7 @@ def test_key_rotation_is_registered_after_the_deployment_for_the_retired_key() -
     assert "expires_on" not in regeneration  # renewals alone never regenerate a key
     names = [r.name for r in recording.resources]
     assert names.index("contoso-weu-gw-retired-key") > names.index("contoso-weu-gw-deployment")
-    assert "contoso-weu-gw-retired-key" not in {
-        r.name for r in run_main(stack_file_config("prod"), stack="prod").resources
-    }
+    assert "contoso-weu-gw-retired-key" not in {r.name for r in run_main(stack(auth=TOKEN), stack="prod").resources}
 
 
 def test_key_regeneration_calls_the_management_operation() -> None:

@@ -57,6 +57,7 @@ def test_prod_stack_file_parses_with_prod_defaults() -> None:
     assert gateway.image.tag == "2.12.1"
     assert gateway.service.load_balancer_ip == "10.20.0.50"
     assert gateway.configuration_endpoint == "config.apis.contoso.com"
+    assert gateway.auth.mode == "workloadIdentity"  # no bearer token anywhere (docs/network.md)
 
 
 def test_environment_defaults_differ() -> None:

@@ -45,6 +45,7 @@ def test_every_registered_resource_is_in_the_diagram() -> None:
             certificateAuthorities=[{"certificateId": "root-ca"}],
             autoscaling={"enabled": True, "minReplicas": 3},
             token={"regenerateRetiredKey": True},
+            auth={"mode": "token"},  # the prod example uses workload identity
         )
     )
     entra = _stack(auth=ENTRA_AUTH)

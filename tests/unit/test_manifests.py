@@ -36,9 +36,10 @@ def all_objects(gateway: GatewayConfig) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_object_is_valid_against_the_kubernetes_schema(stack: str) -> None:
     objects = all_objects(gateway_of(stack))
+    credentials = {"dev": "Secret", "prod": "ServiceAccount"}[stack]  # prod: workload identity
     assert {obj["kind"] for obj in objects} >= {
         "Namespace",
-        "Secret",
+        credentials,
         "ConfigMap",
         "Deployment",
         "Service",
@@ -98,7 +99,7 @@ def test_optional_settings_map_entries() -> None:
 
 def test_deployment_carries_the_production_considerations() -> None:
     gateway = gateway_of("prod")
-    deployment = manifests.deployment(gateway, "settings-digest", "token-digest")
+    deployment = manifests.deployment(gateway, "settings-digest", None)
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
@@ -115,10 +116,10 @@ def test_deployment_carries_the_production_considerations() -> None:
         (4290, "UDP"),
         (4291, "UDP"),
     }
-    assert container["env"][0] == {
-        "name": "config.service.auth",
-        "valueFrom": {"secretKeyRef": {"name": "contoso-weu-gw-token", "key": "value"}},
-    }
+    # Workload identity: no token anywhere, the pod runs as the federated ServiceAccount.
+    assert container["env"][0] == {"name": "config.service.auth", "value": "workloadIdentity"}
+    assert {e["name"] for e in container["env"][1:]} == {"SSL_CERT_FILE", "SSL_CERT_DIR"}  # the custom CA
+    assert pod["serviceAccountName"] == "contoso-weu-gw"
     assert container["envFrom"] == [{"configMapRef": {"name": "contoso-weu-gw-env"}}]
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod["securityContext"]["runAsUser"] == 1001 and pod["securityContext"]["fsGroup"] == 1001
@@ -134,10 +135,7 @@ def test_deployment_carries_the_production_considerations() -> None:
     # prod names a storage class: the claim's name carries it (see test_backup_claim_name_follows_immutable_fields)
     assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup-b8911f3c"
     assert volumes["custom-ca"]["secret"]["secretName"].startswith("contoso-weu-gw-ca-")
-    assert spec["template"]["metadata"]["annotations"] == {
-        "checksum/settings": "settings-digest",
-        "checksum/credentials": "token-digest",
-    }
+    assert spec["template"]["metadata"]["annotations"] == {"checksum/settings": "settings-digest"}
 
 
 def test_dev_deployment_has_no_backup_volume_and_one_replica() -> None:

@@ -224,6 +224,7 @@ def test_gateway_id_is_known_in_the_preview_of_a_gateway_update(monkeypatch: pyt
     config[f"{NS}:gateways"][0].update(
         hostnames=[{"hostname": "api.contoso.com", "certificateId": "contoso-api"}],
         certificateAuthorities=[{"certificateId": "contoso-root"}],
+        auth={"mode": "token"},  # the prod example uses workload identity
     )
     recording = run_program(lambda: run_main_program(), config, stack="prod", preview=True)
     token = recording.one("pulumi-python:dynamic:Resource")

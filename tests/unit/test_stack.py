@@ -50,6 +50,14 @@ def prod() -> Recording:
     return run_main(stack_file_config("prod"), stack="prod")
 
 
+@pytest.fixture(scope="module")
+def prod_token() -> Recording:
+    """The prod stack in token mode: the example uses workload identity (docs/network.md)."""
+    raw = stack_file_config("prod")
+    raw[f"{NS}:gateways"][0]["auth"] = {"mode": "token"}
+    return run_main(raw, stack="prod")
+
+
 def types(recording: Recording) -> list[str]:
     return sorted(resource.type for resource in recording.resources)
 
@@ -61,12 +69,19 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "azure-native:apimanagement:Gateway",
             "azure-native:apimanagement:GatewayApiEntityTag",
             "azure-native:apimanagement:GatewayApiEntityTag",
-            "pulumi-python:dynamic:Resource",
             "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard",
+            # Workload identity: a managed identity federated with the ServiceAccount, the
+            # configuration-reader and APIM-validator roles; no token, no token Secret.
+            "azure-native:managedidentity:UserAssignedIdentity",
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "azure-native:authorization:RoleDefinition",
+            "azure-native:authorization:RoleDefinition",
+            "azure-native:authorization:RoleAssignment",
+            "azure-native:authorization:RoleAssignment",
             "pulumi:providers:kubernetes",
             # keepOnDestroy: the claim and the namespace that holds it are created or adopted, and kept
             "kubernetes:core/v1:NamespacePatch",
-            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ServiceAccount",
             "kubernetes:core/v1:Secret",  # the custom CA bundle
             "kubernetes:scheduling.k8s.io/v1:PriorityClass",
             "kubernetes:core/v1:ConfigMap",
@@ -116,7 +131,8 @@ def test_gateway_resource(prod: Recording) -> None:
     assert apis == ["orders-api", "payments-api"]
 
 
-def test_token_resource_inputs(prod: Recording) -> None:
+def test_token_resource_inputs(prod_token: Recording) -> None:
+    prod = prod_token
     token = prod.one("pulumi-python:dynamic:Resource").inputs
     assert token["subscription_id"] == SUBSCRIPTION_ID
     assert (token["resource_group_name"], token["service_name"]) == ("rg-apim-prod", "contoso-apim-prod")
@@ -132,7 +148,8 @@ def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     gateway = config.gateways[0]
     registered = restore_integers(prod.one("kubernetes:apps/v1:Deployment").inputs)
     annotations = registered["spec"]["template"]["metadata"]["annotations"]
-    expected = manifests.deployment(gateway, annotations["checksum/settings"], annotations["checksum/credentials"])
+    assert "checksum/credentials" not in annotations  # workload identity: no credential to digest
+    expected = manifests.deployment(gateway, annotations["checksum/settings"], None)
     assert registered == expected
     assert (
         restore_integers(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
@@ -174,7 +191,8 @@ def test_settings_endpoint_defaults_to_the_instance(dev: Recording) -> None:
     assert data["config.service.endpoint"] == "contoso-apim-dev.configuration.azure-api.net"
 
 
-def test_token_is_a_secret_everywhere(prod: Recording) -> None:
+def test_token_is_a_secret_everywhere(prod_token: Recording) -> None:
+    prod = prod_token
     secret = prod.one("kubernetes:core/v1:Secret", "contoso-weu-gw-token")
     token = secret.inputs["stringData"]["value"]
     assert token.startswith("GatewayKey contoso-weu-gw&")
@@ -195,7 +213,7 @@ def test_outputs(prod: Recording) -> None:
     assert outputs["namespace"] == "contoso-weu-gw"
     assert outputs["deployment"] == "contoso-weu-gw"
     assert outputs["trafficService"] == "contoso-weu-gw-live-traffic"
-    assert outputs["tokenExpiresOn"].endswith("Z")
+    assert outputs["tokenExpiresOn"] == "none"  # workload identity: no token to expire
     assert outputs["checks"] == {
         "deployments": "kubectl get deployments -n contoso-weu-gw --context aks-contoso-prod-weu",
         "services": "kubectl get services -n contoso-weu-gw --context aks-contoso-prod-weu",
