@@ -14,6 +14,15 @@ What this machine lacks, and so what these tests do instead (docs/multi-language
   (``pulumi-resource-apim-gateway``, a shim running ``plugin/__main__.py``; the engine warns
   "using pulumi-resource-apim-gateway from $PATH");
 - no Kubernetes provider plugin, so a run stops where the component registers it.
+
+The component's dynamic resources (the delivery-mode guard, the token) run in the engine's
+dynamic-provider host, ``pulumi-resource-pulumi-python``: ``python -m pulumi.dynamic`` in the
+consumer's directory, with ``PULUMI_PYTHON_CMD`` or ``python3`` (the script beside the CLI).
+It unpickles each provider by reference to its module (``pulumi/dynamic/dynamic.py``
+``serialize_provider``: ``dill.dumps(..., recurse=True)`` keeps importable classes by
+reference), so ``components`` must be importable by that Python: a user installs this package
+into it (``pip install``). ``PYTHONPATH`` stands in for that install here, and one test shows
+what happens without it.
 """
 
 from __future__ import annotations
@@ -75,6 +84,8 @@ def consumer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_HOME": str(tmp_path / "pulumi-home"),
         "PULUMI_PYTHON_CMD": sys.executable,
+        # Stands in for installing this package into the dynamic-provider host's Python.
+        "PYTHONPATH": str(ROOT),
     }
     pulumi(["stack", "init", "dev"], directory, env)
     pulumi(["config", "set", "--secret", "gatewayToken", TOKEN], directory, env)
@@ -107,7 +118,8 @@ def test_the_engine_constructs_the_component_through_the_package(consumer: tuple
     # Construct ran the component: config valid, component registered, then its first child
     # that needs a plugin this machine lacks.
     assert "invalid stack configuration" not in output
-    assert "no resource plugin 'pulumi-resource-kubernetes' found" in output
+    assert "no resource plugin 'pulumi-resource-kubernetes' found" in output, output
+    assert "pkg-gw-delivery-mode" in {resource["urn"].rsplit("::", 1)[-1] for resource in resources}
     by_type = {resource["type"]: resource for resource in resources}
     assert "pulumi:providers:apim-gateway" in by_type
     assert by_type["apim-gateway:index:SelfHostedGateway"]["urn"].endswith("::pkg-gw")
@@ -130,3 +142,16 @@ def test_bad_config_reaches_the_consumer_as_the_stack_message(consumer: tuple[Pa
     assert "components/plugin.py" not in output  # no traceback from the package's side
     assert [r["type"] for r in resources if r["type"] == "apim-gateway:index:SelfHostedGateway"] == []
     assert SIGNATURE not in output
+
+
+def test_dynamic_resources_need_the_package_in_the_dynamic_provider_hosts_python(
+    consumer: tuple[Path, dict[str, str]],
+) -> None:
+    """Without the package importable by ``pulumi-resource-pulumi-python``'s Python, the first
+    dynamic resource (the delivery-mode guard) fails to unpickle its provider: the install step
+    that docs/multi-language.md asks of a user is needed."""
+    directory, env = consumer
+    env.pop("PYTHONPATH")
+    inputs = {"environment": "dev", "apim": {"mode": "existing", "serviceName": "contoso"}, "gateway": GATEWAY}
+    output, _ = up(directory, env, inputs)
+    assert "pkg-gw-delivery-mode" in output and "No module named 'components'" in output

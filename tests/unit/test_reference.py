@@ -15,8 +15,7 @@ def test_docs_carry_the_current_config_reference() -> None:
 def test_readme_links_to_the_reference_instead_of_carrying_it() -> None:
     readme = (ROOT / "README.md").read_text()
     assert START_MARKER not in readme and END_MARKER not in readme
-    configuration = readme[readme.index("## Configuration") :]
-    assert "(docs/configuration.md)" in configuration[: configuration.index("\n## ", 1)]
+    assert "](docs/configuration.md)" in readme
 
 
 def test_every_gateway_setting_is_documented() -> None:
