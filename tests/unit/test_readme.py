@@ -61,8 +61,7 @@ def test_relative_links_resolve(page: Path) -> None:
             continue  # https:, mailto:
         path, _, anchor = target.partition("#")
         resolved = (page.parent / path).resolve() if path else page
-        if not resolved.exists():
-            broken.append(target)
-        elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
+        missing_heading = bool(anchor) and resolved.suffix == ".md" and anchor not in _anchors(resolved)
+        if not resolved.exists() or missing_heading:
             broken.append(target)
     assert broken == [], f"{page.name}: broken links"
