@@ -420,7 +420,7 @@ class BackupSettings(TypedDict):
     accessMode: NotRequired[BackupAccessMode]
     """Access mode; ReadWriteMany lets every replica mount it. Default: `"ReadWriteMany"`."""
     keepOnDestroy: NotRequired[bool]
-    """Keep the claim (and the backed-up configuration) when the stack is destroyed. Default: `true`."""
+    """Keep the claim (and the backed-up configuration) when the stack is destroyed, and the namespace holding it when the stack creates that namespace; the next `up` adopts both (docs/cluster-lifecycle.md). Default: `true`."""
 
 
 class AutoscalingSettings(TypedDict):

@@ -232,7 +232,9 @@ class BackupSettings(Model):
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteMany"
     """Access mode; ReadWriteMany lets every replica mount it."""
     keep_on_destroy: bool = True
-    """Keep the claim (and the backed-up configuration) when the stack is destroyed."""
+    """Keep the claim (and the backed-up configuration) when the stack is destroyed, and the
+    namespace holding it when the stack creates that namespace; the next ``up`` adopts both
+    (docs/cluster-lifecycle.md)."""
 
     @model_validator(mode="after")
     def _positive_size(self) -> BackupSettings:
