@@ -12,14 +12,11 @@ message naming the safe path, before the provider is diffed (pulumi-kubernetes
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine import engine_env, project_copy, pulumi, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "local-gw&203001010000&ZW5naW5lLXRlc3Qtc2lnbmF0dXJl"
@@ -28,35 +25,11 @@ GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard"
 pytestmark = pytest.mark.integration
 
 
-def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
-        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
-            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
-        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
-    directory = tmp_path / "project"
-    directory.mkdir()
-    shutil.copytree(ROOT / "components", directory / "components")
-    for name in ("__main__.py", "Pulumi.local.yaml"):
-        shutil.copy(ROOT / name, directory / name)
-    (directory / "Pulumi.yaml").write_text("name: apim-gateway\nruntime: python\n")
-    (tmp_path / "state").mkdir()
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "integration-test",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_PYTHON_CMD": sys.executable,
-    }
+    require_engine()
+    directory = project_copy(tmp_path)
+    env = engine_env(tmp_path)
     pulumi(["stack", "init", "local"], directory, env)
     pulumi(["config", "set", "--secret", "--path", "gatewayTokens.local-gw", TOKEN], directory, env)
     return directory, env

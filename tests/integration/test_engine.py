@@ -10,15 +10,12 @@ program with one clean message, and that no secret reaches state in plain text.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine import engine_env, project_copy, pulumi, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNATURE = "ZW5naW5lLXRlc3Qtc2lnbmF0dXJl"
@@ -29,37 +26,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
-        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
-            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
-        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
-    directory = tmp_path / "project"
-    directory.mkdir()
-    shutil.copytree(ROOT / "components", directory / "components")
-    for name in ("__main__.py", "Pulumi.local.yaml"):
-        shutil.copy(ROOT / name, directory / name)
-    # The same project without the virtualenv option: the test's Python is already set up.
-    (directory / "Pulumi.yaml").write_text("name: apim-gateway\nruntime: python\n")
-    (tmp_path / "state").mkdir()
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "integration-test",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        # The toolchain's language host reads the interpreter from here, not from Pulumi.yaml.
-        "PULUMI_PYTHON_CMD": sys.executable,
-    }
+    require_engine()
+    directory = project_copy(tmp_path)
+    env = engine_env(tmp_path)
     pulumi(["stack", "init", "local"], directory, env)
     return directory, env
-
-
-def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
 
 
 def export(directory: Path, env: dict[str, str]) -> dict[str, Any]:

@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine import engine_env, pulumi, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNATURE = "cGFja2FnZS1lbmdpbmUtdGVzdA"
@@ -61,10 +60,7 @@ pulumi.export("tokenExpiresOn", gateway.token_expires_on)
 
 @pytest.fixture
 def consumer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
-        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
-            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
-        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
+    require_engine()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "pulumi-resource-apim-gateway"
@@ -74,29 +70,15 @@ def consumer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     directory.mkdir()
     (directory / "Pulumi.yaml").write_text("name: package-consumer\nruntime: python\n")
     (directory / "__main__.py").write_text(CONSUMER)
-    (tmp_path / "state").mkdir()
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "package-engine-test",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_PYTHON_CMD": sys.executable,
+    env = engine_env(
+        tmp_path,
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         # Stands in for installing this package into the dynamic-provider host's Python.
-        "PYTHONPATH": str(ROOT),
-    }
+        PYTHONPATH=str(ROOT),
+    )
     pulumi(["stack", "init", "dev"], directory, env)
     pulumi(["config", "set", "--secret", "gatewayToken", TOKEN], directory, env)
     return directory, env
-
-
-def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done
 
 
 def up(directory: Path, env: dict[str, str], inputs: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

@@ -11,13 +11,10 @@ Deployment steps are covered by the unit test's constructed preview only
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from engine import engine_env, pulumi, require_engine
 
 from scripts import renewal
 
@@ -52,36 +49,19 @@ Probe("gw-settings", config.get("settings") or "1")
 
 @pytest.fixture
 def stack(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python")):
-        if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
-            pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
-        pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
+    require_engine()
     directory = tmp_path / "project"
     directory.mkdir()
     (directory / "__main__.py").write_text(PROGRAM)
     (directory / "Pulumi.yaml").write_text("name: renewal-probe\nruntime: python\n")
-    (tmp_path / "state").mkdir()
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "integration-test",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_PYTHON_CMD": sys.executable,
-    }
+    env = engine_env(tmp_path)
     pulumi(["stack", "init", "prod"], directory, env)
     pulumi(["up", "--yes", "--skip-preview", "--non-interactive"], directory, env)
     return directory, env
 
 
-def pulumi(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def plan(directory: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
-    preview = json.loads(pulumi(["preview", "--json", "--non-interactive"], directory, env))
+    preview = json.loads(pulumi(["preview", "--json", "--non-interactive"], directory, env).stdout)
     return renewal.check_plan(preview)
 
 
