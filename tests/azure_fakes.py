@@ -5,7 +5,6 @@ HTTP(S) servers on 127.0.0.1 standing in for GitHub's OIDC token endpoint and En
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import ssl
 import threading
@@ -22,6 +21,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.apimanagement import ApiManagementClient
+from certificates import self_signed
 from requests.adapters import BaseAdapter
 from urllib3.response import HTTPResponse
 
@@ -181,31 +181,10 @@ class LoopbackServer:
 def loopback_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
     """A server TLS context with a self-signed certificate for 127.0.0.1, and the certificate's
     path (to trust it as a CA bundle). Made with ``cryptography``, valid for one hour."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate_pem, key_pem = self_signed("127.0.0.1", ca=True, ip="127.0.0.1", valid_for=timedelta(hours=1))
     certificate_path, key_path = directory / "loopback.pem", directory / "loopback.key"
-    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    certificate_path.write_text(certificate_pem)
+    key_path.write_text(key_pem)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate_path, key_path)
     return context, certificate_path

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import runpy
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from components import manifests
-from components.config import GatewayConfig
+from components.config import ConfigError, GatewayConfig, parse_stack_config
 from components.offline import (
     FAKE_KUBECONFIG,
     SUBSCRIPTION_ID,
@@ -20,6 +23,9 @@ from components.offline import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+NS = "apim-gateway"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+"""The clock the config tests parse with (token expiries are checked against it)."""
 
 # Auth settings for the token-free modes, as a stack file would hold them.
 ENTRA_TENANT = "11111111-1111-1111-1111-111111111111"
@@ -63,6 +69,25 @@ def stack_file_config(stack: str) -> dict[str, Any]:
     """The ``config:`` section of ``Pulumi.<stack>.yaml``."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
     return dict(document["config"])
+
+
+def stack(environment: str = "prod", **gateway: Any) -> dict[str, Any]:
+    """A stack file's config with its first gateway's settings overridden."""
+    raw = stack_file_config(environment)
+    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
+    return raw
+
+
+def parse(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> GatewayConfig:
+    """The first gateway of a stack config that must be valid."""
+    return parse_stack_config(raw, secret_keys, now=NOW).gateways[0]
+
+
+def refused(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> str:
+    """The one error message of a stack config that must be refused."""
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, secret_keys, now=NOW)
+    return str(caught.value)
 
 
 def run_main(config: dict[str, Any], secret_keys: tuple[str, ...] = (), stack: str = "dev") -> Recording:

@@ -10,11 +10,12 @@ program with one clean message, and that no secret reaches state in plain text.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from certificates import self_signed
 from engine import engine_env, project_copy, pulumi, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,26 +74,7 @@ def test_bad_config_stops_with_one_clean_message_and_creates_nothing(project: tu
 
 
 def self_signed_ca() -> str:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Engine Test CA")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return self_signed("Engine Test CA", ca=True, valid_for=timedelta(days=1))[0]
 
 
 def test_a_relative_ca_file_is_read_from_the_project_directory(project: tuple[Path, dict[str, str]]) -> None:

@@ -21,14 +21,16 @@ from harness import (
     SUBSCRIPTION_ID,
     WORKLOAD_AUTH,
     Recording,
+    parse,
+    refused,
     run_main,
     run_program,
+    stack,
     stack_file_config,
 )
 
-from components import manifests, parse_stack_config
+from components import manifests
 from components.azure_side import ApimIdentityError
-from components.config import ConfigError, GatewayConfig
 from components.offline import APIM_PRINCIPAL_ID, OfflineMocks
 from components.settings import gateway_settings
 from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
@@ -48,22 +50,6 @@ REGENERATION_PROPS = {
     "gateway_id": "gw",
     "key_type": "primary",
 }
-
-
-def stack(environment: str = "prod", **gateway: Any) -> dict[str, Any]:
-    raw = stack_file_config(environment)
-    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
-    return raw
-
-
-def parse(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> GatewayConfig:
-    return parse_stack_config(raw, secret_keys, now=NOW).gateways[0]
-
-
-def refused(raw: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, secret_keys, now=NOW)
-    return str(caught.value)
 
 
 def with_client_secret(

@@ -13,11 +13,9 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from certificates import self_signed
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from harness import ENTRA_AUTH, WORKLOAD_AUTH, run_main, stack_file_config
+from harness import ENTRA_AUTH, WORKLOAD_AUTH, parse, refused, run_main, stack, stack_file_config
 
 from components import manifests
 from components.config import ConfigError, GatewayConfig, ImageSettings, parse_stack_config
@@ -30,45 +28,13 @@ KUBERNETES_VERSION = "1.34.0"
 
 
 def certificate(name: str, ca: bool) -> tuple[str, str]:
-    """A self-signed certificate (PEM) and its private key (PEM)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return built.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+    """A self-signed certificate (PEM) and its private key (PEM), valid for a year from NOW."""
+    return self_signed(name, ca=ca, not_before=NOW)
 
 
 CA_PEM, CA_KEY_PEM = certificate("Test Root CA", ca=True)
 SECOND_CA_PEM, _ = certificate("Test Second CA", ca=True)
 LEAF_PEM, _ = certificate("config.apis.contoso.com", ca=False)
-
-
-def stack(environment: str = "prod", **gateway: Any) -> dict[str, Any]:
-    raw = stack_file_config(environment)
-    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
-    return raw
-
-
-def parse(raw: dict[str, Any]) -> GatewayConfig:
-    return parse_stack_config(raw, now=NOW).gateways[0]
-
-
-def refused(raw: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, now=NOW)
-    return str(caught.value)
 
 
 def container_of(gateway: GatewayConfig) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,17 +18,16 @@ Sources (read for these tests; see docs/network.md):
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes_validate
 import pytest
-from harness import stack_file_config
+from harness import parse, refused, stack
 
 from components import manifests
-from components.config import ConfigError, GatewayConfig, parse_stack_config
+from components.config import GatewayConfig
 
 NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -38,22 +37,6 @@ KUBE_DNS = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
-
-
-def stack(environment: str = "prod", **gateway: Any) -> dict[str, Any]:
-    raw = stack_file_config(environment)
-    raw[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
-    return raw
-
-
-def parse(raw: dict[str, Any]) -> GatewayConfig:
-    return parse_stack_config(raw, now=NOW).gateways[0]
-
-
-def refused(raw: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, now=NOW)
-    return str(caught.value)
 
 
 def egress(gateway: GatewayConfig) -> list[dict[str, Any]]:
