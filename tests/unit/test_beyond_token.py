@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import runpy
-from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes_validate
@@ -17,6 +16,7 @@ from harness import (
     ENTRA_CLIENT,
     ENTRA_SP_OBJECT,
     ENTRA_TENANT,
+    NS,
     ROOT,
     SUBSCRIPTION_ID,
     WORKLOAD_AUTH,
@@ -35,8 +35,6 @@ from components.offline import APIM_PRINCIPAL_ID, OfflineMocks
 from components.settings import gateway_settings
 from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
 
-NS = "apim-gateway"
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
 TENANT, CLIENT, SP_OBJECT = ENTRA_TENANT, ENTRA_CLIENT, ENTRA_SP_OBJECT
 ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH
 SUBSCRIPTION_SCOPE = f"/subscriptions/{SUBSCRIPTION_ID}"

@@ -7,7 +7,6 @@ Each test names the source it rests on; docs/gateway-settings.md explains the ch
 from __future__ import annotations
 
 import copy
-import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,13 @@ import kubernetes_validate
 import pytest
 from certificates import self_signed
 from cryptography import x509
-from harness import ENTRA_AUTH, WORKLOAD_AUTH, parse, refused, run_main, stack, stack_file_config
+from harness import ENTRA_AUTH, NOW, NS, WORKLOAD_AUTH, parse, refused, run_main, stack, stack_file_config
 
 from components import manifests
 from components.config import ConfigError, GatewayConfig, ImageSettings, parse_stack_config
 from components.config.azure import certificate_resource_id
 from components.settings import configuration_endpoint, gateway_settings
 
-NS = "apim-gateway"
-NOW = datetime.datetime(2026, 11, 23, tzinfo=datetime.UTC)
 KUBERNETES_VERSION = "1.34.0"
 
 

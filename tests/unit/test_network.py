@@ -19,7 +19,6 @@ Sources (read for these tests; see docs/network.md):
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes_validate
@@ -29,8 +28,6 @@ from harness import parse, refused, stack
 from components import manifests
 from components.config import GatewayConfig
 
-NS = "apim-gateway"
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
 KEY = "apim-gateway:gateways[0](contoso-weu-gw)"
 METADATA = ("169.254.169.254", "168.63.129.16")
 KUBE_DNS = {
