@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from certificates import self_signed
 from hypothesis import strategies as st
 from value_strategies import (
     api_ids,
@@ -32,6 +33,9 @@ from value_strategies import (
 )
 
 from components.config.values import parse_quantity, resource_suffix
+
+TEST_CA_PEM = self_signed("Property Test CA", ca=True)[0]
+"""A CA certificate for ``customCa.certificates`` (public: PEM text in a stack file)."""
 
 NS = "apim-gateway"
 FUTURE = datetime.now(UTC) + timedelta(days=200)
@@ -129,8 +133,11 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
                 st.fixed_dictionaries({"name": one(["ndots"], [""])}, optional={"value": st.just("2")}), max_size=2
             ),
         ),
-        "customCa": opt(
-            secretName=one(["contoso-root-ca"], ["Bad_Secret"]),
+        # The stack creates the CA bundle from PEM text; an existing Secret only when the
+        # namespace is not the stack's (refused otherwise).
+        "customCa": st.one_of(
+            opt(certificates=one([TEST_CA_PEM], ["not a certificate"])),
+            opt(secretName=one(["contoso-root-ca"], ["Bad_Secret"])),
         ),
         "service": opt(
             type=st.sampled_from(["LoadBalancer", "NodePort", "ClusterIP"]),
