@@ -4,7 +4,7 @@
   ``azure_side.py`` and ``kubernetes_side.py`` register its two sides.
 - ``config/``: the stack configuration schema (frozen pydantic models), its rules and parsing.
 - ``settings.py``: the gateway settings map (config → ConfigMap data).
-- ``manifests.py``: pure functions producing each Kubernetes object.
+- ``manifests/``: pure functions producing each Kubernetes object.
 - ``token.py``: the access token resource and its renewal windows.
 """
 

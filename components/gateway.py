@@ -1,7 +1,7 @@
 """``SelfHostedGateway``: one self-hosted gateway, from its APIM resource to running pods.
 
 A thin layer: ``azure_side.py`` registers the Azure resources, ``kubernetes_side.py`` the
-Kubernetes objects (described by the pure functions in ``manifests.py``, with the settings
+Kubernetes objects (described by the pure functions in ``manifests/``, with the settings
 from ``settings.py``), all parented to the component, in dependency order.
 """
 

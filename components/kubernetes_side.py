@@ -1,4 +1,4 @@
-"""The Kubernetes side of ``SelfHostedGateway``: registers the objects ``manifests.py`` describes.
+"""The Kubernetes side of ``SelfHostedGateway``: registers the objects ``manifests/`` describes.
 
 One place per object; every object is a child of the component, on the stack's Kubernetes provider.
 """

@@ -1,0 +1,157 @@
+"""What the pods need before they start: the namespace, credentials, settings, the CA bundle,
+the priority class and the backup claim."""
+
+from __future__ import annotations
+
+from ..config import GatewayConfig
+from ..trust_store import CA_BUNDLE_FILE
+from .common import (
+    CLIENT_SECRET_KEY,
+    PATCH_FORCE_ANNOTATION,
+    TOKEN_SECRET_KEY,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_LABEL,
+    Obj,
+    T,
+    common_labels,
+    object_metadata,
+    object_names,
+)
+
+
+def namespace(gateway: GatewayConfig) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": gateway.namespace_name,
+            "labels": {
+                **common_labels(gateway),
+                # The gateway's pod spec meets the restricted Pod Security Standard. The enforced
+                # version is pinned (the Kubernetes version the project is tested on), so a cluster
+                # upgrade cannot reject running pods; warn and audit follow the latest version to
+                # show early what a newer standard would reject (kubernetes.io, "Enforce Pod
+                # Security Standards with Namespace Labels").
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "v1.34",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/warn-version": "latest",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/audit-version": "latest",
+            },
+        },
+    }
+
+
+def token_secret(gateway: GatewayConfig, token: T) -> Obj:
+    """The Secret holding ``GatewayKey <token>``, read by the container as ``config.service.auth``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_metadata(gateway, object_names(gateway).token_secret),
+        "type": "Opaque",
+        "stringData": {TOKEN_SECRET_KEY: token},
+    }
+
+
+def entra_secret(gateway: GatewayConfig, client_secret: T) -> Obj:
+    """The Secret holding the Entra ID application's client secret (``auth.mode: entraApp``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_metadata(gateway, object_names(gateway).entra_secret),
+        "type": "Opaque",
+        "stringData": {CLIENT_SECRET_KEY: client_secret},
+    }
+
+
+def service_account(gateway: GatewayConfig, client_id: T) -> Obj | None:
+    """The workload-identity ServiceAccount, bound to the managed identity ``client_id``."""
+    name = gateway.service_account_name
+    if name is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            **object_metadata(gateway, name),
+            "labels": {**common_labels(gateway), WORKLOAD_IDENTITY_LABEL: "true"},
+            "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: client_id},
+        },
+        "automountServiceAccountToken": False,
+    }
+
+
+def ca_bundle_secret(gateway: GatewayConfig) -> Obj | None:
+    """The Secret holding ``customCa.certificates`` (or the file's content), or None when the
+    stack has no bundle of its own. CA certificates are public; a Secret keeps the pod's volume
+    the same kind whether the stack creates the bundle or ``customCa.secretName`` names one."""
+    bundle = gateway.custom_ca.bundle
+    name = object_names(gateway).ca_secret
+    if bundle is None or name is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_metadata(gateway, name),
+        "type": "Opaque",
+        "stringData": {CA_BUNDLE_FILE: bundle},
+    }
+
+
+def priority_class(gateway: GatewayConfig) -> Obj | None:
+    """The pods' PriorityClass when the stack creates it (``scheduling.priorityClass.create``)."""
+    wanted = gateway.scheduling.priority_class
+    if wanted is None or not wanted.create:
+        return None
+    return {
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": {"name": wanted.name, "labels": common_labels(gateway)},
+        "value": wanted.value,
+        "preemptionPolicy": wanted.preemption_policy,
+        "globalDefault": False,
+        "description": wanted.description,
+    }
+
+
+def settings_config_map(gateway: GatewayConfig, settings: T) -> Obj:
+    """The ConfigMap of gateway settings (``settings.gateway_settings``), read with envFrom."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": object_metadata(gateway, object_names(gateway).settings_config_map),
+        "data": settings,
+    }
+
+
+def backup_claim(gateway: GatewayConfig) -> Obj | None:
+    """The configuration-backup claim, or None when backup is off or uses an existing claim."""
+    backup = gateway.backup
+    if not backup.enabled or backup.existing_claim:
+        return None
+    spec: Obj = {
+        "accessModes": [backup.access_mode],
+        "resources": {"requests": {"storage": backup.size}},
+    }
+    if backup.storage_class_name:
+        spec["storageClassName"] = backup.storage_class_name
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": object_metadata(gateway, object_names(gateway).backup_claim),
+        "spec": spec,
+    }
+
+
+def adopting(obj: Obj) -> Obj:
+    """``obj`` marked to take its fields over from any earlier field manager on apply.
+
+    A kept object still lists the field manager of the stack that made it, which is gone; any
+    value changed since (a new image tag in the labels) would be an apply conflict with it.
+    """
+    metadata = obj["metadata"]
+    return {
+        **obj,
+        "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), PATCH_FORCE_ANNOTATION: "true"}},
+    }

@@ -1,0 +1,216 @@
+"""The Deployment: the pod template and its rollout."""
+
+from __future__ import annotations
+
+from ..config import GatewayConfig
+from ..settings import ENTRA_CERTIFICATE_DIRECTORY
+from ..trust_store import trust_store
+from .common import (
+    AUTH_MODE_SETTING,
+    AUTH_SETTING,
+    AUTOSCALED_FIELDS,
+    BACKUP_MOUNT_PATH,
+    CLIENT_SECRET_KEY,
+    GATEWAY_UID,
+    HEARTBEAT_PORT,
+    HTTP_PORT,
+    HTTPS_PORT,
+    PATCH_FORCE_ANNOTATION,
+    RATE_LIMIT_SYNC_PORT,
+    STATUS_PATH,
+    TOKEN_SECRET_KEY,
+    WORKLOAD_IDENTITY_LABEL,
+    Obj,
+    T,
+    common_labels,
+    object_metadata,
+    object_names,
+    selector_labels,
+)
+
+
+def _probe(gateway: GatewayConfig, kind: str) -> Obj:
+    timing = getattr(gateway.probes, kind)
+    return {
+        "httpGet": {"path": STATUS_PATH, "port": "http", "scheme": "HTTP"},
+        "initialDelaySeconds": timing.initial_delay_seconds,
+        "periodSeconds": timing.period_seconds,
+        "timeoutSeconds": timing.timeout_seconds,
+        "failureThreshold": timing.failure_threshold,
+        "successThreshold": 1,
+    }
+
+
+def _resources(gateway: GatewayConfig) -> Obj:
+    resources: Obj = {"requests": {"cpu": gateway.resources.requests_cpu, "memory": gateway.resources.requests_memory}}
+    limits = {
+        key: value
+        for key, value in (("cpu", gateway.resources.limits_cpu), ("memory", gateway.resources.limits_memory))
+        if value
+    }
+    if limits:
+        resources["limits"] = limits
+    return resources
+
+
+def _dns_config(gateway: GatewayConfig) -> Obj | None:
+    dns = gateway.dns
+    config: Obj = {}
+    if dns.nameservers:
+        config["nameservers"] = list(dns.nameservers)
+    if dns.searches:
+        config["searches"] = list(dns.searches)
+    if dns.options:
+        config["options"] = [
+            {"name": option.name, **({"value": option.value} if option.value is not None else {})}
+            for option in dns.options
+        ]
+    return config or None
+
+
+def _auth_env(gateway: GatewayConfig) -> list[Obj]:
+    names = object_names(gateway)
+    mode = gateway.auth.mode
+    if mode == "token":
+        return [
+            {"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}}}
+        ]
+    env: list[Obj] = [{"name": AUTH_SETTING, "value": AUTH_MODE_SETTING[mode]}]
+    if mode == "entraApp" and not gateway.auth.client_certificate_secret_name:
+        env.append(
+            {
+                "name": "config.service.auth.azureAd.clientSecret",
+                "valueFrom": {"secretKeyRef": {"name": names.entra_secret, "key": CLIENT_SECRET_KEY}},
+            }
+        )
+    return env
+
+
+def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
+    """The gateway Deployment.
+
+    ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
+    mode has none) go into pod-template annotations: the gateway reads both only at
+    start, so a change must replace the pods, which RollingUpdate does with zero
+    unavailable. ``replicas`` is always set: left out, server-side apply would release it
+    and the Deployment would fall to one pod. With an autoscaler it starts at the
+    autoscaler's minimum and is listed in ``deployment_ignore_changes``, so Pulumi keeps
+    the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
+    """
+    names = object_names(gateway)
+    volumes: list[Obj] = []
+    mounts: list[Obj] = []
+    if gateway.backup.enabled:
+        volumes.append({"name": "config-backup", "persistentVolumeClaim": {"claimName": names.backup_claim}})
+        mounts.append({"name": "config-backup", "mountPath": BACKUP_MOUNT_PATH})
+    ca_volumes, ca_mounts, ca_env = trust_store(gateway, names.ca_secret)
+    volumes.extend(ca_volumes)
+    mounts.extend(ca_mounts)
+    if gateway.auth.client_certificate_secret_name:
+        volumes.append(
+            {"name": "entra-certificate", "secret": {"secretName": gateway.auth.client_certificate_secret_name}}
+        )
+        mounts.append({"name": "entra-certificate", "mountPath": ENTRA_CERTIFICATE_DIRECTORY, "readOnly": True})
+
+    container: Obj = {
+        "name": "gateway",
+        "image": gateway.image.reference,
+        "imagePullPolicy": gateway.image.pull_policy,
+        "ports": [
+            {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+            {"name": "https", "containerPort": HTTPS_PORT, "protocol": "TCP"},
+            {"name": "rate-limit", "containerPort": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
+            {"name": "heartbeat", "containerPort": HEARTBEAT_PORT, "protocol": "UDP"},
+        ],
+        "env": _auth_env(gateway) + ca_env,
+        "envFrom": [{"configMapRef": {"name": names.settings_config_map}}],
+        "resources": _resources(gateway),
+        "readinessProbe": _probe(gateway, "readiness"),
+        "livenessProbe": _probe(gateway, "liveness"),
+        "startupProbe": _probe(gateway, "startup"),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": GATEWAY_UID,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            # The gateway writes to its root filesystem; a read-only one is not supported.
+            "readOnlyRootFilesystem": False,
+        },
+    }
+    if mounts:
+        container["volumeMounts"] = mounts
+
+    pod_spec: Obj = {
+        "containers": [container],
+        "terminationGracePeriodSeconds": gateway.termination_grace_period_seconds,
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": GATEWAY_UID,
+            "runAsGroup": GATEWAY_UID,
+            # Makes the backup volume writable by the gateway's group.
+            "fsGroup": GATEWAY_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "dnsPolicy": gateway.dns.policy,
+    }
+    if gateway.service_account_name:
+        pod_spec["serviceAccountName"] = gateway.service_account_name
+    dns_config = _dns_config(gateway)
+    if dns_config:
+        pod_spec["dnsConfig"] = dns_config
+    if volumes:
+        pod_spec["volumes"] = volumes
+    if gateway.image.pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in gateway.image.pull_secrets]
+    scheduling = gateway.scheduling
+    if scheduling.node_selector:
+        pod_spec["nodeSelector"] = dict(scheduling.node_selector)
+    if scheduling.tolerations:
+        pod_spec["tolerations"] = [dict(toleration) for toleration in scheduling.tolerations]
+    if scheduling.affinity:
+        pod_spec["affinity"] = dict(scheduling.affinity)
+    if scheduling.priority_class:
+        pod_spec["priorityClassName"] = scheduling.priority_class.name
+    if gateway.topology_spread.enabled:
+        pod_spec["topologySpreadConstraints"] = [
+            {
+                "maxSkew": gateway.topology_spread.max_skew,
+                "topologyKey": gateway.topology_spread.topology_key,
+                "whenUnsatisfiable": gateway.topology_spread.when_unsatisfiable,
+                "labelSelector": {"matchLabels": selector_labels(gateway)},
+            }
+        ]
+
+    pod_labels = common_labels(gateway)
+    if gateway.auth.mode == "workloadIdentity":
+        pod_labels[WORKLOAD_IDENTITY_LABEL] = "true"
+    annotations: Obj = {"checksum/settings": settings_digest}
+    if credentials_digest is not None:
+        annotations["checksum/credentials"] = credentials_digest
+    metadata = object_metadata(gateway, names.deployment)
+    if not gateway.autoscaling.enabled:
+        # Take ``replicas`` back from the autoscaler's field manager without an apply conflict.
+        metadata["annotations"] = {PATCH_FORCE_ANNOTATION: "true"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": gateway.min_replicas if gateway.autoscaling.enabled else gateway.replicas,
+            "selector": {"matchLabels": selector_labels(gateway)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxUnavailable": gateway.rollout.max_unavailable,
+                    "maxSurge": gateway.rollout.max_surge,
+                },
+            },
+            "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
+        },
+    }
+
+
+def deployment_ignore_changes(gateway: GatewayConfig) -> list[str]:
+    """Deployment input paths Pulumi must leave to the autoscaler (``ignore_changes``)."""
+    return list(AUTOSCALED_FIELDS) if gateway.autoscaling.enabled else []
