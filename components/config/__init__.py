@@ -10,7 +10,7 @@ Keys are camelCase, as in every Pulumi stack file; the models use snake_case
 attributes and accept the camelCase spelling through aliases.
 
 - ``fields.py``: constants, field validators and the model base;
-- ``azure.py`` / ``kubernetes.py``: the models of each side; ``stack.py``: the top models;
+- ``azure.py`` / ``kubernetes.py`` / ``network.py`` / ``telemetry.py``: the models; ``stack.py``: the top models;
 - ``rules.py``: the environment rules; ``parsing.py``: parsing and the error message.
 """
 
@@ -40,12 +40,9 @@ from .kubernetes import (
     DnsSettings,
     ImageSettings,
     KubernetesSettings,
-    LogSettings,
-    MetricsSettings,
     NamespaceSettings,
     NetworkPolicySettings,
     ProbeSettings,
-    ProxySettings,
     ResourceSettings,
     RolloutSettings,
     SchedulingSettings,
@@ -55,6 +52,7 @@ from .kubernetes import (
 from .parsing import SECRET_KEYS, ConfigError, parse_stack_config, read_pulumi_config
 from .rules import AUTH_MIN_VERSION, ENVIRONMENT_DEFAULTS, PRODUCTION_MIN_REPLICAS, token_expiry
 from .stack import GatewayConfig, StackConfig
+from .telemetry import LogSettings, MetricsSettings, ProxySettings
 
 __all__ = [
     "AUTH_MIN_VERSION",

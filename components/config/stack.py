@@ -24,12 +24,9 @@ from .kubernetes import (
     DnsSettings,
     ImageSettings,
     KubernetesSettings,
-    LogSettings,
-    MetricsSettings,
     NamespaceSettings,
     NetworkPolicySettings,
     ProbeSettings,
-    ProxySettings,
     ResourceSettings,
     RolloutSettings,
     SchedulingSettings,
@@ -37,6 +34,7 @@ from .kubernetes import (
     TopologySpreadSettings,
     _extra_settings,
 )
+from .telemetry import LogSettings, MetricsSettings, ProxySettings
 from .values import ApimEntityId, first_collision, hostname_configuration_id, resource_suffix
 
 
