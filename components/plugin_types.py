@@ -386,7 +386,7 @@ class CustomCaSettings(TypedDict):
     secretKey: NotRequired[str]
     """Key of the PEM bundle in `secretName`. Default: `"ca.crt"`."""
     systemCertificateDirectory: NotRequired[str]
-    """Directory of the image's public root certificates, kept trusted through `SSL_CERT_DIR`. `/etc/ssl/certs` is .NET's own fallback (dotnet/runtime `OpenSslCachedSystemStoreProvider.cs`); that the gateway image keeps its roots there is assumed, not verified. Default: `"/etc/ssl/certs"`."""
+    """Directory of the image's public root certificates, kept trusted through `SSL_CERT_DIR`. `/etc/ssl/certs` is .NET's own fallback (dotnet/runtime `OpenSslCachedSystemStoreProvider.cs`); that the gateway image keeps its roots there is assumed, not verified. Never under `/apim`, where the stack mounts its own volumes (the CA bundle, the backup, Entra certificates). Default: `"/etc/ssl/certs"`."""
 
 
 class ServiceSettings(TypedDict):

@@ -85,9 +85,19 @@ class CustomCaSettings(Model):
     system_certificate_directory: str = Field(default="/etc/ssl/certs", pattern=r"^/")
     """Directory of the image's public root certificates, kept trusted through ``SSL_CERT_DIR``.
     ``/etc/ssl/certs`` is .NET's own fallback (dotnet/runtime ``OpenSslCachedSystemStoreProvider.cs``);
-    that the gateway image keeps its roots there is assumed, not verified."""
+    that the gateway image keeps its roots there is assumed, not verified. Never under ``/apim``,
+    where the stack mounts its own volumes (the CA bundle, the backup, Entra certificates)."""
 
     _bundle: str | None = PrivateAttr(default=None)
+
+    @field_validator("system_certificate_directory")
+    @classmethod
+    def _not_a_stack_mount(cls, value: str) -> str:
+        if value.rstrip("/") == "/apim" or value.startswith("/apim/"):
+            raise ValueError(
+                "must not be under /apim, where the stack mounts its own volumes (the public roots would be lost)"
+            )
+        return value
 
     @field_validator("certificates")
     @classmethod

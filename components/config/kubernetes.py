@@ -365,6 +365,14 @@ RESERVED_SETTINGS = frozenset(
         "SSL_CERT_DIR",
     }
 )
+RESERVED_SETTING_PREFIXES = {
+    # The auth settings carry credentials (config.service.auth.azureAd.clientSecret would land in
+    # the settings ConfigMap in plain text) or what the auth block sets: use auth.* instead.
+    "config.service.auth.": "auth.* (credentials never go into the settings ConfigMap)",
+    # The local log sink has rules a pass-through would bypass (node sockets, loopback endpoints).
+    "telemetry.logs.local": "logs.local and logs.localEndpoint",
+}
+"""Setting prefixes that ``extraSettings`` may not use, with the config keys to use instead."""
 
 
 def _extra_settings(value: dict[str, str]) -> dict[str, str]:
@@ -374,4 +382,7 @@ def _extra_settings(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"setting name {key!r} may contain only letters, digits, '.', '-' and '_' (at most 253)")
         if key in RESERVED_SETTINGS:
             raise ValueError(f"setting {key!r} is set by the stack itself and cannot be passed through")
+        for prefix, instead in RESERVED_SETTING_PREFIXES.items():
+            if key.startswith(prefix):
+                raise ValueError(f"setting {key!r} cannot be passed through; use {instead}")
     return value

@@ -19,8 +19,9 @@ from .stack import GatewayConfig, StackConfig
 
 SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
-UNECHOED_FIELDS = {"certificates": "PEM text"}
-"""Fields whose value an error never repeats: PEM text pasted by mistake may be a private key."""
+UNECHOED_FIELDS = {"certificates": "PEM text", "extraSettings": "values not shown"}
+"""Fields whose value an error never repeats: PEM text pasted by mistake may be a private key,
+and a pass-through setting refused for its name may hold a credential."""
 
 
 class ConfigError(ValueError):
@@ -87,7 +88,8 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
         elif item["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown setting (check the spelling; keys are camelCase)")
         elif found and loc and loc[-1] in UNECHOED_FIELDS:
-            problems.append(f"{key} = [{UNECHOED_FIELDS[str(loc[-1])]}]: {message}")
+            shown = f"{sorted(value)!r}, " if isinstance(value, Mapping) else ""  # names only
+            problems.append(f"{key} = [{shown}{UNECHOED_FIELDS[str(loc[-1])]}]: {message}")
         elif found:
             problems.append(f"{key} = {_show(value, secret)}: {message}")
         else:

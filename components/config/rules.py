@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,8 @@ from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
 from .stack import GatewayConfig, StackConfig
+
+_VERSION_PREFIX = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?![\d])")
 
 PRODUCTION_MIN_REPLICAS = 2
 """Microsoft's production guidance: never fewer than two gateway replicas."""
@@ -44,8 +47,9 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "customCa.certificatesFile (the stack then creates the Secret), or set namespace.create to false"
         )
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
-    pinned = _PINNED_TAG.match(gateway.image.tag)
-    if minimum and pinned and tuple(int(part) for part in gateway.image.tag.split(".")) < minimum:
+    # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
+    version = _VERSION_PREFIX.match(gateway.image.tag)
+    if minimum and version and tuple(int(part) for part in version.groups()) < minimum:
         problems.append(
             f"{key}.image.tag = {gateway.image.tag!r}: auth.mode {gateway.auth.mode!r} needs gateway "
             f"{'.'.join(map(str, minimum))} or newer"
@@ -240,6 +244,14 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                     f"already created by {creators[priority.name]}; set create: false here"
                 )
             creators.setdefault(priority.name, key)
+    # One validator role per APIM instance: its definition and assignment ids derive from the
+    # instance alone (azure_side._apim_validator), so two gateways would own one Azure object.
+    validators = [key for key, gateway in gateways.values() if gateway.auth.create_apim_validator_role]
+    for key in validators[1:]:
+        problems.append(
+            f"{key}.auth.createApimValidatorRole = True: {validators[0]} already creates the APIM instance's "
+            "validator role; set it on one gateway per instance only"
+        )
     return problems
 
 

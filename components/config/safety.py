@@ -86,16 +86,23 @@ def safety_problems(gateway: GatewayConfig, key: str, production: bool) -> list[
 
 
 def safety_warnings(config: StackConfig) -> list[str]:
-    """Outside prod the same settings are accepted, with a warning."""
-    if config.is_production:
-        return []
-    return [
-        f"{CONFIG_NAMESPACE}:gateways({gateway.name}).disruptionBudget.maxUnavailable = "
-        f"{gateway.disruption_budget.max_unavailable!r}: blocks every node drain (and cluster upgrade) while "
-        "the gateway runs; refused in prod"
-        for gateway in config.gateways
-        if _budget_blocks_drains(gateway)
-    ]
+    """Settings accepted with a warning: what prod refuses, and what no check can prove wrong."""
+    warnings = []
+    for gateway in config.gateways:
+        key = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
+        if not config.is_production and _budget_blocks_drains(gateway):
+            warnings.append(
+                f"{key}.disruptionBudget.maxUnavailable = {gateway.disruption_budget.max_unavailable!r}: blocks "
+                "every node drain (and cluster upgrade) while the gateway runs; refused in prod"
+            )
+        if gateway.dns.policy == "None":
+            # The cluster DNS's address is not known here, so this cannot be checked, only said.
+            warnings.append(
+                f"{key}.dns.policy = 'None': neighborhood.host (the instance-discovery Service's cluster name) "
+                "resolves only if dns.nameservers includes the cluster DNS; without it the replicas cannot "
+                "find each other (rate limits and heartbeats stay per pod)"
+            )
+    return warnings
 
 
 def _cluster(gateway: GatewayConfig) -> tuple[str | None, str | None, str | None]:

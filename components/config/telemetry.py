@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -37,27 +38,44 @@ class LogSettings(Model):
             )
         if self.local in ("rfc5424", "json") and not self.local_endpoint:
             raise ValueError(f"local {self.local!r} requires localEndpoint (host:port of a collector)")
-        if self.local in ("rfc5424", "json") and self.local_endpoint and _is_loopback(self.local_endpoint):
-            raise ValueError(
-                f"localEndpoint {self.local_endpoint!r} is the pod's own loopback, where nothing listens "
-                "(the pod runs the gateway container only): give a collector Service such as "
-                "'syslog.logging.svc.cluster.local:514'"
-            )
+        if self.local in ("rfc5424", "json") and self.local_endpoint:
+            _not_in_pod(self.local_endpoint, "localEndpoint")
         return self
 
 
 HOST_SOCKET_SINKS = {"localsyslog": "/dev/log", "journal": "journald's socket"}
 """Local log sinks that write to a Unix socket of the node."""
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})  # noqa: S104 - compared, not bound
+
+
+def _endpoint_host(endpoint: str) -> str:
+    """The host of ``host:port``, ``[v6]:port`` or ``scheme://host:port/path``."""
+    rest = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    if rest.startswith("["):
+        return rest[1 : rest.find("]")]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
 
 
 def _is_loopback(endpoint: str) -> bool:
-    host = endpoint.removeprefix("udp://").removeprefix("tcp://")
-    if host.startswith("["):
-        host = host[1 : host.find("]")]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    return host.lower() in _LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether ``endpoint`` names the pod itself (loopback or unspecified, IPv4-mapped included)."""
+    host = _endpoint_host(endpoint).lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
+
+
+def _not_in_pod(endpoint: str, key: str) -> str:
+    if _is_loopback(endpoint):
+        raise ValueError(
+            f"{key} {endpoint!r} is the pod's own loopback, where nothing listens (the pod runs the gateway "
+            "container only): give a collector Service such as 'collector.monitoring.svc.cluster.local:514'"
+        )
+    return endpoint
 
 
 class StatsdSettings(Model):
@@ -67,6 +85,11 @@ class StatsdSettings(Model):
     """Sampling rate between 0 and 1."""
     tag_format: Literal["librato", "dogStatsD", "influxDB"] | None = None
     """Tag format of the StatsD sink."""
+
+    @model_validator(mode="after")
+    def _outside_the_pod(self) -> StatsdSettings:
+        _not_in_pod(self.endpoint, "endpoint")
+        return self
 
 
 class OpenTelemetrySettings(Model):
@@ -83,6 +106,8 @@ class OpenTelemetrySettings(Model):
     def _collector(self) -> OpenTelemetrySettings:
         if self.enabled and not self.collector_uri:
             raise ValueError("enabled OpenTelemetry requires collectorUri")
+        if self.enabled and self.collector_uri:
+            _not_in_pod(self.collector_uri, "collectorUri")
         return self
 
 

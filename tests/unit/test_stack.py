@@ -338,6 +338,8 @@ def test_several_gateways_in_one_stack() -> None:
     )
     # The PriorityClass is cluster-wide: one gateway creates it, the other uses it.
     second["scheduling"]["priorityClass"]["create"] = False
+    # So is the APIM instance's validator role: one gateway per instance creates it.
+    second["auth"]["createApimValidatorRole"] = False
     config[f"{NS}:gateways"].append(second)
     recording = run_main(config, stack="prod")
     assert len(recording.of_type("apim-gateway:index:SelfHostedGateway")) == 2

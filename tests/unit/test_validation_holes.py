@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from harness import run_main
+from harness import WORKLOAD_AUTH, run_main
 from stack_invariants import run_stack
-from stack_strategies import DrawnStack
+from stack_strategies import TEST_CA_PEM, DrawnStack
 
 from components.config import ConfigError, parse_stack_config
 from components.config.values import parse_quantity
@@ -142,10 +142,67 @@ def refused(raw: dict[str, Any]) -> str:
             f"{GW}.certificateAuthorities[0].certificateId = 'root#ca': must be an APIM entity id",
             id="certificate id characters",
         ),
+        # Found on review: extraSettings could carry a credential into the settings ConfigMap,
+        # override the auth block, or bypass the local-log-sink rules.
+        pytest.param(
+            {"extraSettings": {"config.service.auth.azureAd.clientSecret": "s3cr3t"}},
+            f"{GW}.extraSettings",
+            id="client secret through extraSettings",
+        ),
+        pytest.param(
+            {"extraSettings": {"telemetry.logs.local": "localsyslog"}},
+            "cannot be passed through; use logs.local and logs.localEndpoint",
+            id="log sink through extraSettings",
+        ),
+        pytest.param(
+            {"logs": {"local": "rfc5424", "localEndpoint": "[::ffff:127.0.0.1]:514"}},
+            "is the pod's own loopback",
+            id="IPv4-mapped loopback log endpoint",
+        ),
+        pytest.param(
+            {"metrics": {"statsd": {"endpoint": "localhost:8125"}}},
+            "is the pod's own loopback",
+            id="StatsD on the pod's loopback",
+        ),
+        pytest.param(
+            {"customCa": {"certificates": TEST_CA_PEM, "systemCertificateDirectory": "/apim/config"}},
+            "must not be under /apim",
+            id="system roots directory over a stack mount",
+        ),
+        pytest.param(
+            {"image": {"tag": "2.10.0-preview"}, "auth": WORKLOAD_AUTH},
+            f"{GW}.image.tag = '2.10.0-preview': auth.mode 'workloadIdentity' needs gateway 2.11.0 or newer",
+            id="version gate on a suffixed tag",
+        ),
     ],
 )
 def test_hole_is_refused_with_its_key(gateway: dict[str, Any], expected: str) -> None:
-    assert expected in refused(stack(**gateway))
+    message = refused(stack(**gateway))
+    assert expected in message
+    assert "s3cr3t" not in message  # a refused pass-through setting's value is never repeated
+
+
+def test_one_validator_role_per_instance() -> None:
+    """The validator role's definition and assignment ids derive from the APIM instance alone
+    (``components/azure_side.py``), so two gateways creating it would own one Azure object."""
+    entries: list[dict[str, Any]] = [
+        {"name": name, "locationData": {"name": "dc1"}, "auth": {**WORKLOAD_AUTH, "createApimValidatorRole": True}}
+        for name in ("gw-a", "gw-b")
+    ]
+    assert (
+        f"{NS}:gateways[1](gw-b).auth.createApimValidatorRole = True: {NS}:gateways[0](gw-a) already creates"
+        in refused(stack(gateways=entries))
+    )
+    entries[1]["auth"]["createApimValidatorRole"] = False
+    assert len(parse_stack_config(stack(gateways=entries)).gateways) == 2
+
+
+def test_dns_policy_none_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """With ``dns.policy: None`` neighborhood.host resolves only through a cluster DNS among the
+    name servers, whose address the stack cannot know: a warning, not a refusal."""
+    with caplog.at_level(logging.WARNING):
+        run_main(stack(dns={"policy": "None", "nameservers": ["10.0.0.10"]}))
+    assert any("dns.policy = 'None': neighborhood.host" in r.message for r in caplog.records)
 
 
 def test_reserved_gateway_name() -> None:
