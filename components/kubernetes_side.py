@@ -227,6 +227,12 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
         cluster_identifier=settings.effective_cluster_identifier,
         enable_secret_mutable=True,
         enable_config_map_mutable=True,
+        # Set explicitly: left unset, the SDK fills them from PULUMI_K8S_* variables of whichever
+        # runner runs the stack (pulumi_kubernetes provider.py), and server-side apply off would
+        # fail every Patch resource's Check (provider.go Check: Patch resources need SSA).
+        enable_server_side_apply=True,
+        delete_unreachable=False,
+        upsert_existing_objects=False,
         render_yaml_to_directory=settings.render_yaml_to_directory,
         opts=pulumi.ResourceOptions(parent=component, depends_on=[guard]),
     )

@@ -53,6 +53,8 @@ class Registered:
     retain_on_delete: bool = False
     """The ``retain_on_delete`` option: on destroy the engine never asks the provider to delete it."""
     ignore_changes: tuple[str, ...] = ()
+    aliases: list[str] = field(default_factory=list)
+    """Aliases as the engine receives them: URNs, or alias specs as JSON (``aliasSpecs``)."""
 
 
 @dataclass
@@ -145,6 +147,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     retain_on_delete=request.retainOnDelete,
                     ignore_changes=tuple(request.ignoreChanges),
+                    aliases=[*request.aliasURNs, *(json.dumps(json_format.MessageToDict(a)) for a in request.aliases)],
                 )
             )
         return response

@@ -271,7 +271,7 @@ class KubernetesSettings(TypedDict):
     context: NotRequired[str]
     """Context to use from the kubeconfig (its current context by default)."""
     clusterIdentifier: NotRequired[str]
-    """The provider's `clusterIdentifier`: objects are replaced only when it changes, not when the kubeconfig's server address or CA changes. Defaults to `context` (or `current-context`). Change it when the stack must move to another cluster under the same context name."""
+    """The provider's `clusterIdentifier`: while it stays the same, no change of the kubeconfig's server address, CA or context makes the provider replace every object. A constant by default (`apim-gateway`). Changing it replaces every object create-before-delete, which fails where the objects still exist: move a stack to another cluster by destroying it first (or with a new stack), not by changing this."""
     renderYamlToDirectory: NotRequired[str]
     """Write manifests to this directory instead of applying them (GitOps)."""
     clusterDomain: NotRequired[str]

@@ -30,8 +30,9 @@ from .values import (
     parse_quantity,
 )
 
-DEFAULT_CLUSTER_IDENTIFIER = "current-context"
-"""``clusterIdentifier`` when neither it nor ``context`` is set: the kubeconfig's current context."""
+DEFAULT_CLUSTER_IDENTIFIER = "apim-gateway"
+"""``clusterIdentifier`` unless one is set: a constant, so that no kubeconfig or context change
+ever makes the provider replace every object (pulumi-kubernetes ``provider.go`` ``DiffConfig``)."""
 
 
 class KubernetesSettings(Model):
@@ -45,9 +46,11 @@ class KubernetesSettings(Model):
     context: str | None = None
     """Context to use from the kubeconfig (its current context by default)."""
     cluster_identifier: str | None = Field(default=None, min_length=1)
-    """The provider's ``clusterIdentifier``: objects are replaced only when it changes, not when
-    the kubeconfig's server address or CA changes. Defaults to ``context`` (or ``current-context``).
-    Change it when the stack must move to another cluster under the same context name."""
+    """The provider's ``clusterIdentifier``: while it stays the same, no change of the kubeconfig's
+    server address, CA or context makes the provider replace every object. A constant by default
+    (``apim-gateway``). Changing it replaces every object create-before-delete, which fails where
+    the objects still exist: move a stack to another cluster by destroying it first (or with a new
+    stack), not by changing this."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (GitOps)."""
     cluster_domain: DnsName = "cluster.local"
@@ -61,7 +64,7 @@ class KubernetesSettings(Model):
 
     @property
     def effective_cluster_identifier(self) -> str:
-        return self.cluster_identifier or self.context or DEFAULT_CLUSTER_IDENTIFIER
+        return self.cluster_identifier or DEFAULT_CLUSTER_IDENTIFIER
 
     @model_validator(mode="after")
     def _render_only(self) -> KubernetesSettings:

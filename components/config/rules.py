@@ -46,6 +46,17 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "could never start; give the PEM certificates with customCa.certificates or "
             "customCa.certificatesFile (the stack then creates the Secret), or set namespace.create to false"
         )
+    # The same first-run problem for every other object the pods need and the stack does not make.
+    for setting, value in (
+        ("backup.existingClaim", gateway.backup.existing_claim if gateway.backup.enabled else None),
+        ("auth.clientCertificateSecretName", gateway.auth.client_certificate_secret_name),
+    ):
+        if value and gateway.namespace.create:
+            problems.append(
+                f"{key}.{setting} = {value!r}: the stack creates the namespace {gateway.namespace_name!r}, so "
+                "this object cannot exist in it before the first run and the pods could never start; set "
+                "namespace.create to false and create the namespace with the object beforehand"
+            )
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
     version = _VERSION_PREFIX.match(gateway.image.tag)

@@ -66,7 +66,7 @@ def test_entra_app_requires_its_ids_and_a_client_secret() -> None:
     )
     message = refused(stack(auth=ENTRA))
     assert "apim-gateway:entraClientSecrets.contoso-weu-gw: required setting is missing" in message
-    certificate = stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"})
+    certificate = stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"}, namespace={"create": False})
     assert parse(certificate).auth.client_certificate_secret_name == "gw-entra-cert"
 
 
@@ -136,7 +136,7 @@ def test_entra_app_settings_and_pod() -> None:
 
 
 def test_entra_app_with_certificate_mounts_it() -> None:
-    gateway = parse(stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"}))
+    gateway = parse(stack(auth={**ENTRA, "clientCertificateSecretName": "gw-entra-cert"}, namespace={"create": False}))
     settings = gateway_settings(gateway, "x.configuration.azure-api.net")
     assert settings["config.service.auth.azureAd.certificatePath"] == "/apim/certificates/entra/certificate.pfx"
     pod = validate(manifests.deployment(gateway, "s", None))["spec"]["template"]["spec"]

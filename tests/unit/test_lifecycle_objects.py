@@ -5,10 +5,11 @@ the autoscaler switch. The behaviour on a real API server is in
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from harness import run_main, stack_file_config
+from harness import Registered, run_main, stack_file_config
 
 from components import manifests, parse_stack_config
 from components.config import GatewayConfig
@@ -53,6 +54,25 @@ def test_without_keep_on_destroy_the_stack_owns_claim_and_namespace() -> None:
     assert {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolumeClaim"} <= types
     assert not {"kubernetes:core/v1:NamespacePatch", "kubernetes:core/v1:PersistentVolumeClaimPatch"} & types
     assert not any(r.retain_on_delete for r in recording.resources)
+
+
+def alias_types(resource: Registered) -> set[str]:
+    return {json.loads(alias)["spec"]["type"] for alias in resource.aliases if alias.startswith("{")}
+
+
+def test_switching_keep_on_destroy_is_the_same_object_under_its_other_type() -> None:
+    """Without an alias, a type change is a delete of the old resource and a create of the new one
+    (Pulumi docs, "Resource options: aliases"): upgrading from 0.1.0 (plain Namespace and claim)
+    or switching ``keepOnDestroy`` would delete the namespace, and the claim with it. Each kind
+    names the other as an alias, so the engine treats the switch as the same object."""
+    kept = run_main(stack_file_config("prod"), stack="prod")
+    owned = run_main(prod(backup={"enabled": True, "keepOnDestroy": False}), stack="prod")
+    for kind in ("Namespace", "PersistentVolumeClaim"):
+        patch = kept.one(f"kubernetes:core/v1:{kind}Patch")
+        plain = owned.one(f"kubernetes:core/v1:{kind}")
+        assert patch.name == plain.name
+        assert f"kubernetes:core/v1:{kind}" in alias_types(patch)
+        assert f"kubernetes:core/v1:{kind}Patch" in alias_types(plain)
 
 
 def test_a_kept_claim_in_a_namespace_the_stack_does_not_create_leaves_the_namespace_alone() -> None:

@@ -173,7 +173,7 @@ def test_backup_claim_and_existing_claim() -> None:
         "resources": {"requests": {"storage": "50Mi"}},
         "storageClassName": "azurefile-csi",
     }
-    existing = with_overrides(backup={"enabled": True, "existingClaim": "shared-backup"})
+    existing = with_overrides(backup={"enabled": True, "existingClaim": "shared-backup"}, namespace={"create": False})
     assert manifests.backup_claim(existing) is None
     volumes = manifests.deployment(existing, "s", "t")["spec"]["template"]["spec"]["volumes"]
     assert volumes[0]["persistentVolumeClaim"]["claimName"] == "shared-backup"

@@ -67,13 +67,29 @@ def test_cluster_identifier_is_stable_and_configurable() -> None:
     is a provider update, not a replacement of every object. Adding it to a stack that had none
     is not a replacement either (``provider.go``:486-491 replaces only on ``Updated``)."""
     dev = provider_inputs(run_main(stack_file_config("dev")))
-    assert dev["clusterIdentifier"] == "aks-contoso-dev"  # defaults to the context
+    assert dev["clusterIdentifier"] == "apim-gateway"  # a constant by default
     config = stack_file_config("dev")
+    # A renamed context changes nothing: a changed identifier would replace every object
+    # create-before-delete (engine step_generator.go), failing with AlreadyExists.
+    config[f"{NS}:gateways"][0]["kubernetes"] = {"context": "aks-contoso-dev-renamed"}
+    assert provider_inputs(run_main(config))["clusterIdentifier"] == "apim-gateway"
     config[f"{NS}:gateways"][0]["kubernetes"] = {"clusterIdentifier": "aks-dev-westeurope-2026"}
     assert provider_inputs(run_main(config))["clusterIdentifier"] == "aks-dev-westeurope-2026"
-    config.pop(f"{NS}:defaults")
-    config[f"{NS}:gateways"][0]["kubernetes"] = {}
-    assert provider_inputs(run_main(config))["clusterIdentifier"] == "current-context"
+
+
+def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Left unset, ``enableServerSideApply``, ``deleteUnreachable`` and ``upsertExistingObjects``
+    are filled from ``PULUMI_K8S_*`` variables (pulumi_kubernetes ``provider.py``), and a runner
+    with server-side apply off would fail every Patch resource (``provider.go`` Check)."""
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", "false")
+    monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
+    monkeypatch.setenv("PULUMI_K8S_UPSERT_EXISTING_OBJECTS", "true")
+    inputs = provider_inputs(run_main(stack_file_config("dev")))
+    assert (inputs["enableServerSideApply"], inputs["deleteUnreachable"], inputs["upsertExistingObjects"]) == (
+        "true",
+        "false",
+        "false",
+    )
 
 
 # -- 2. renewals and setting changes update in place --------------------------------------

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from harness import WORKLOAD_AUTH, run_main
+from harness import ENTRA_AUTH, WORKLOAD_AUTH, run_main
 from stack_invariants import run_stack
 from stack_strategies import TEST_CA_PEM, DrawnStack
 
@@ -168,6 +168,17 @@ def refused(raw: dict[str, Any]) -> str:
             {"customCa": {"certificates": TEST_CA_PEM, "systemCertificateDirectory": "/apim/config"}},
             "must not be under /apim",
             id="system roots directory over a stack mount",
+        ),
+        # Objects the pods need that cannot exist in a namespace the same run creates.
+        pytest.param(
+            {"backup": {"enabled": True, "existingClaim": "shared-backup"}},
+            f"{GW}.backup.existingClaim = 'shared-backup': the stack creates the namespace 'gw-one'",
+            id="existing claim in a namespace the stack creates",
+        ),
+        pytest.param(
+            {"auth": {**ENTRA_AUTH, "clientCertificateSecretName": "gw-cert"}},
+            f"{GW}.auth.clientCertificateSecretName = 'gw-cert': the stack creates the namespace 'gw-one'",
+            id="certificate Secret in a namespace the stack creates",
         ),
         pytest.param(
             {"image": {"tag": "2.10.0-preview"}, "auth": WORKLOAD_AUTH},
