@@ -3,7 +3,7 @@
 The program (``__main__.py``) runs under the offline plan (``components.offline``): the
 component registers exactly what ``pulumi up`` would register, and the Kubernetes
 objects it registered are applied here with server-side apply. This stands in for the
-Pulumi Kubernetes provider, which this machine cannot build (see README, "Local stack").
+Pulumi Kubernetes provider, which this machine cannot build (see docs/toolchain.md).
 
     python scripts/local_demo.py [--stack local] [--keep]
 """

@@ -34,19 +34,30 @@ CREDENTIALS_ANNOTATION = "checksum/credentials"
 
 @dataclass(frozen=True)
 class RenewalStep:
-    """A resource the renewal may update: its type and the suffix of its name."""
+    """A resource the renewal may update: its type, the suffix of its name, and the property
+    paths that may change (each changed path must start with one of them)."""
 
     resource_type: str
     name_suffix: str
-    only_keys_containing: str | None = None
-    """When set, every changed property path must contain this text."""
+    changed_paths: tuple[str, ...]
+    paths_reported: bool = True
+    """False for dynamic resources: Pulumi's dynamic-provider host answers Diff without the
+    changed keys (pulumi ``dynamic/__main__.py`` ``Diff``: only changes, replaces,
+    deleteBeforeReplace), so their steps carry none; keys they do carry are still checked."""
 
 
 RENEWAL_STEPS = (
-    RenewalStep(DYNAMIC_TYPE, "-access-token"),
-    RenewalStep(DYNAMIC_TYPE, "-retired-key"),
-    RenewalStep("kubernetes:core/v1:Secret", "-token"),
-    RenewalStep("kubernetes:apps/v1:Deployment", "-deployment", only_keys_containing=CREDENTIALS_ANNOTATION),
+    # The token's inputs (components/token.py TOKEN_INPUTS): only its expiry moves with the window.
+    RenewalStep(DYNAMIC_TYPE, "-access-token", ("expires_on",), paths_reported=False),
+    # The retired key is regenerated only when the active key changed (REGENERATION_INPUTS).
+    RenewalStep(DYNAMIC_TYPE, "-retired-key", ("key_type",), paths_reported=False),
+    # The token Secret's data, nothing of its metadata (labels, annotations, name).
+    RenewalStep("kubernetes:core/v1:Secret", "-token", ("stringData", "data")),
+    RenewalStep(
+        "kubernetes:apps/v1:Deployment",
+        "-deployment",
+        (f'spec.template.metadata.annotations["{CREDENTIALS_ANNOTATION}"]',),
+    ),
 )
 
 
@@ -79,13 +90,12 @@ def judge_step(step: Mapping[str, Any]) -> str | None:
         return f"{op} {urn}: a token renewal changes only the token, its Secret and the Deployment's rollout"
     if op != "update":
         return f"{op} {urn}: a token renewal only updates this resource in place"
-    needle = matches[0].only_keys_containing
-    if needle is not None:
-        keys = _changed_keys(step)
-        others = [key for key in keys if needle not in key]
-        if not keys or others:
-            shown = ", ".join(others) if others else "(no property diff reported)"
-            return f"update {urn}: only its {needle} annotation may change in a renewal, not {shown}"
+    rule = matches[0]
+    keys = _changed_keys(step)
+    others = [key for key in keys if not key.startswith(rule.changed_paths)]
+    if (not keys and rule.paths_reported) or others:
+        shown = ", ".join(others) if others else "(no property diff reported)"
+        return f"update {urn}: only {', '.join(rule.changed_paths)} may change in a renewal, not {shown}"
     return None
 
 

@@ -1,6 +1,6 @@
 """What pulumi-kubernetes sends to the API server for create, update and delete, for tests.
 
-The provider plugin cannot be built here (README, "Local stack"), so the lifecycle tests send
+The provider plugin cannot be built here (docs/toolchain.md), so the lifecycle tests send
 the same requests it sends, read from its source (github.com/pulumi/pulumi-kubernetes; the
 mirror holds tags up to v4.32.0 and the main branch of July 2026, past the pinned SDK 4.34.2;
 the files below are identical in both, line numbers too):

@@ -30,7 +30,7 @@ class Provider(ResourceProvider):
         return CreateResult(id_="probe", outs=dict(props))
 
     def diff(self, _id, olds, news):
-        return DiffResult(changes=olds.get("value") != news.get("value"), replaces=[])
+        return DiffResult(changes=olds.get("expires_on") != news.get("expires_on"), replaces=[])
 
     def update(self, _id, _olds, news):
         return UpdateResult(outs=dict(news))
@@ -38,7 +38,7 @@ class Provider(ResourceProvider):
 
 class Probe(pulumi.dynamic.Resource):
     def __init__(self, name, value):
-        super().__init__(Provider(), name, {"value": value})
+        super().__init__(Provider(), name, {"expires_on": value})
 
 
 config = pulumi.Config()

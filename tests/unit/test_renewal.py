@@ -63,6 +63,11 @@ def test_a_plan_without_changes_targets_nothing() -> None:
             "not spec.template.spec.containers[0].image",
         ),
         (5, {"detailedDiff": {}, "diffReasons": []}, "(no property diff reported)"),
+        # Only the token's data, only the token's expiry: a label on the Secret, or the token
+        # pointed at another gateway, is no renewal.
+        (3, {"detailedDiff": {"metadata.labels.team": {"kind": "add"}}}, "not metadata.labels.team"),
+        (2, {"detailedDiff": {"gateway_id": {"kind": "update"}}}, "not gateway_id"),
+        (6, {"detailedDiff": {"service_name": {"kind": "update"}}}, "not service_name"),
     ],
 )
 def test_any_other_change_fails_the_plan(index: int, change: dict[str, Any], message: str) -> None:

@@ -33,6 +33,9 @@ PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 APPROVED_PROD_ENVIRONMENTS: frozenset[str] = frozenset()
 """Prod environments a pull-request job may name (required reviewers). None: the prod preview
 runs in deploy.yml's approved ``production`` job instead (docs/delivery.md)."""
+PULL_REQUEST_ENVIRONMENTS = frozenset({"pr-preview"})
+"""The only environments a pull-request job may name: an allowlist, so that a prod environment
+under any name (``prd``, ``live``) or the dev deploy environment is refused too."""
 PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+){1,2}\s*$")
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -94,6 +97,26 @@ def can_request_oidc_token(job: Mapping[str, Any], workflow: Mapping[str, Any]) 
     return bool(permissions == "write-all")
 
 
+def runs_pull_request_code(job: Mapping[str, Any]) -> bool:
+    """Whether the job checks out the pull request's own code (a checkout without a ``ref``)."""
+    return any(
+        str(step.get("uses", "")).startswith("actions/checkout@") and "ref" not in (step.get("with") or {})
+        for step in job.get("steps") or []
+    )
+
+
+def write_permissions(job: Mapping[str, Any], workflow: Mapping[str, Any]) -> set[str]:
+    """The scopes the job's ``GITHUB_TOKEN`` may write (job permissions replace the workflow's)."""
+    permissions = job.get("permissions", workflow.get("permissions"))
+    if permissions == "write-all":
+        return {"write-all"}
+    return (
+        {scope for scope, level in permissions.items() if level == "write"}
+        if isinstance(permissions, Mapping)
+        else set()
+    )
+
+
 def job_credential_problems(where: str, job: Mapping[str, Any], workflow: Mapping[str, Any]) -> list[str]:
     """Why a job started by a pull request could obtain prod credentials (empty: it cannot)."""
     problems = []
@@ -107,6 +130,13 @@ def job_credential_problems(where: str, job: Mapping[str, Any], workflow: Mappin
         problems.append(f"{where}: environment {environment!r} is computed; a pull-request job names it")
     elif environment is not None and "prod" in environment.lower() and environment not in APPROVED_PROD_ENVIRONMENTS:
         problems.append(f"{where}: uses the prod environment {environment!r} without an approval gate")
+    elif environment is not None and environment not in PULL_REQUEST_ENVIRONMENTS | APPROVED_PROD_ENVIRONMENTS:
+        problems.append(f"{where}: uses the environment {environment!r}, not one made for pull requests")
+    if runs_pull_request_code(job) and (granted := write_permissions(job, workflow) - {"id-token"}):
+        problems.append(
+            f"{where}: runs the pull request's code with write permissions ({', '.join(sorted(granted))}); "
+            "its GITHUB_TOKEN reaches that code"
+        )
     scope = {"job": job, "workflow env": workflow.get("env"), "workflow defaults": workflow.get("defaults")}
     for context, name in sorted(set(context_names(scope))):
         if "prod" in name.lower():
@@ -226,6 +256,38 @@ def test_pull_requests_are_judged_by_the_base_branchs_policy_pack() -> None:
     assert preview["with"]["policyPackConfigs"] == ".base-branch/policy/config/dev.json"
 
 
+def test_the_renewal_runs_the_code_the_last_successful_deploy_ran() -> None:
+    """Not main's head: a merge waiting for the prod approval must not run with the renewal's
+    prod rights. The deployed commit comes from the environment's last successful deployment
+    (GitHub REST API, "Deployments" and "Deployment statuses"; every job naming an environment
+    creates one)."""
+    renew = load(WORKFLOWS / "renew-token.yml")["jobs"]["renew"]
+    steps = renew["steps"]
+    find = next(step for step in steps if step.get("id") == "deployed")
+    checkout = next(step for step in steps if str(step.get("uses", "")).startswith("actions/checkout@"))
+    assert steps.index(find) < steps.index(checkout)
+    assert checkout["with"]["ref"] == "${{ steps.deployed.outputs.sha }}"
+    assert "deployments?environment=$DEPLOYED_BY" in find["run"] and '"success"' in find["run"]
+    deployed_by = {entry["stack"]: entry["deployed-by"] for entry in renew["strategy"]["matrix"]["include"]}
+    deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
+    assert deployed_by == {"dev": deploy["dev"]["environment"], "prod": deploy["prod"]["environment"]}
+    assert renew["permissions"] == {"contents": "read", "deployments": "read", "id-token": "write"}
+
+
+def test_a_pending_prod_approval_holds_back_no_other_deploy() -> None:
+    """A workflow-level group would hold every later push's dev deploy behind a run waiting for
+    the prod approval (GitHub docs, "Control the concurrency of workflows and jobs")."""
+    assert "concurrency" not in load(WORKFLOWS / "deploy.yml")
+
+
+def test_the_preview_comment_is_posted_by_a_job_that_runs_no_pull_request_code() -> None:
+    jobs = load(WORKFLOWS / "pull-request.yml")["jobs"]
+    preview, comment = jobs["preview-dev"], jobs["comment-dev-preview"]
+    assert "pull-requests" not in preview["permissions"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert not any("uses" in step for step in comment["steps"])  # no checkout, no action: only gh
+
+
 def test_prod_runs_only_in_approved_environments_and_renewal_never_queues_behind_a_deploy() -> None:
     deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
     renew = load(WORKFLOWS / "renew-token.yml")["jobs"]
@@ -308,6 +370,30 @@ jobs:
   preview:
     uses: ./.github/workflows/missing.yml
     secrets: inherit
+""",
+    "another name for prod": """
+on: pull_request
+jobs:
+  preview:
+    environment: prd
+    steps: [{run: pulumi preview}]
+""",
+    "dev deploy environment": """
+on: pull_request
+jobs:
+  preview:
+    environment: dev
+    steps: [{run: pulumi preview}]
+""",
+    "write token beside the pull request's code": """
+on: pull_request
+jobs:
+  preview:
+    environment: pr-preview
+    permissions: {contents: read, id-token: write, pull-requests: write}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: pulumi preview
 """,
     "workflow env": """
 on: pull_request
