@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import rules, security_rules
+from . import objects, rules, security_rules
 
 PACK_NAME = "apim-gateway-guardrails"
 PACK_DESCRIPTION = "Guardrails for the Azure API Management self-hosted gateway on Kubernetes."
@@ -29,7 +29,7 @@ PACK_DESCRIPTION = "Guardrails for the Azure API Management self-hosted gateway 
 class ResourceRuleSpec:
     name: str
     description: str
-    check: rules.ResourceRule
+    check: objects.ResourceRule
     enforcement_level: EnforcementLevel
 
 
@@ -61,7 +61,7 @@ RESOURCE_RULES: tuple[ResourceRuleSpec, ...] = (
     ),
     ResourceRuleSpec(
         "gateway-readiness-probe",
-        f"The gateway container's readiness probe is httpGet {rules.STATUS_PATH}.",
+        f"The gateway container's readiness probe is httpGet {objects.STATUS_PATH}.",
         rules.gateway_readiness_probe,
         EnforcementLevel.MANDATORY,
     ),
@@ -73,7 +73,7 @@ RESOURCE_RULES: tuple[ResourceRuleSpec, ...] = (
     ),
     ResourceRuleSpec(
         "gateway-config-backup",
-        f"The gateway container mounts a volume at {rules.BACKUP_MOUNT_PATH} (configuration backup).",
+        f"The gateway container mounts a volume at {objects.BACKUP_MOUNT_PATH} (configuration backup).",
         rules.gateway_config_backup,
         EnforcementLevel.ADVISORY,
     ),
@@ -115,7 +115,7 @@ RESOURCE_RULES: tuple[ResourceRuleSpec, ...] = (
 class StackRuleSpec:
     name: str
     description: str
-    check: rules.IndexedStackRule
+    check: objects.IndexedStackRule
     enforcement_level: EnforcementLevel
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .rules import Props, describe, is_patch, kubernetes_kind, pod_spec
+from .objects import Props, describe, is_patch, kubernetes_kind, pod_spec
 
 # --------------------------------------------------------------------------- 11. pod security context
 

@@ -29,7 +29,7 @@ from components import config as component_config
 from components import manifests
 from components.config import GatewayConfig, parse_stack_config
 from components.settings import configuration_endpoint
-from policy import pack, rules
+from policy import objects, pack
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_DIR = ROOT / "policy"
@@ -150,12 +150,12 @@ def test_dev_objects_break_only_rules_that_are_advisory_in_dev() -> None:
 
 
 def test_rule_constants_match_the_component() -> None:
-    assert rules.STATUS_PATH == manifests.STATUS_PATH
-    assert rules.BACKUP_MOUNT_PATH == manifests.BACKUP_MOUNT_PATH
-    assert rules.AUTH_SETTING == manifests.AUTH_SETTING
-    assert rules.GATEWAY_IMAGE_REPOSITORY == component_config.GATEWAY_IMAGE_REPOSITORY
-    assert rules.MIN_REPLICAS == component_config.PRODUCTION_MIN_REPLICAS
-    assert set(manifests.AUTH_MODE_SETTING.values()) == rules.TOKEN_FREE_AUTH_MODES
+    assert objects.STATUS_PATH == manifests.STATUS_PATH
+    assert objects.BACKUP_MOUNT_PATH == manifests.BACKUP_MOUNT_PATH
+    assert objects.AUTH_SETTING == manifests.AUTH_SETTING
+    assert objects.GATEWAY_IMAGE_REPOSITORY == component_config.GATEWAY_IMAGE_REPOSITORY
+    assert objects.MIN_REPLICAS == component_config.PRODUCTION_MIN_REPLICAS
+    assert set(manifests.AUTH_MODE_SETTING.values()) == objects.TOKEN_FREE_AUTH_MODES
 
 
 # --------------------------------------------------------------------------- registration and config files

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policy import pack, rules
+from policy import objects, pack, rules
 
 RESOURCE_CHECKS = [spec.check for spec in pack.RESOURCE_RULES]
 """Every resource rule the pack registers."""
@@ -124,7 +124,7 @@ def test_the_reference_deployment_passes_every_resource_rule() -> None:
     ],
 )
 def test_kubernetes_kind(resource_type: str, kind: str | None) -> None:
-    assert rules.kubernetes_kind(resource_type) == kind
+    assert objects.kubernetes_kind(resource_type) == kind
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_kubernetes_kind(resource_type: str, kind: str | None) -> None:
     ],
 )
 def test_split_image(image: str, parts: tuple[str, str | None, str | None]) -> None:
-    assert rules.split_image(image) == parts
+    assert objects.split_image(image) == parts
 
 
 # --------------------------------------------------------------------------- 1. namespace
@@ -252,13 +252,13 @@ def test_pinned_gateway_image_passes_and_other_images_are_not_checked() -> None:
     ],
 )
 def test_a_digest_pins_the_gateway_image_and_mirrors_are_recognised(image: str) -> None:
-    assert rules.is_gateway_image(image)
+    assert objects.is_gateway_image(image)
     assert rules.gateway_image_pinned(DEPLOYMENT, deployment(gateway_container(image=image))) == []
 
 
 def test_images_merely_named_like_the_gateway_are_not_the_gateway() -> None:
-    assert not rules.is_gateway_image("contoso.azurecr.io/not-azure-api-management/gateway:latest")
-    assert not rules.is_gateway_image("contoso.azurecr.io/azure-api-management/gateway-tools:latest")
+    assert not objects.is_gateway_image("contoso.azurecr.io/not-azure-api-management/gateway:latest")
+    assert not objects.is_gateway_image("contoso.azurecr.io/azure-api-management/gateway-tools:latest")
 
 
 @pytest.mark.parametrize(
