@@ -58,12 +58,9 @@ def dns_rule(gateway: GatewayConfig) -> Obj:
     (168.63.129.16 with Azure-provided DNS); the pods themselves never need that address.
     """
     peers: list[Obj] = [peer.as_peer() for peer in gateway.network_policy.dns_peers]
-    for nameserver in gateway.dns.nameservers:
-        try:
-            if str(ipaddress.ip_address(nameserver)) not in METADATA_ADDRESSES:
-                peers.append(ip_block(_host_block(nameserver)))
-        except ValueError:
-            continue  # refused by the config rules
+    for nameserver in gateway.dns.nameservers:  # IP addresses: the DNS model validates them
+        if str(ipaddress.ip_address(nameserver)) not in METADATA_ADDRESSES:
+            peers.append(ip_block(_host_block(nameserver)))
     return {
         "to": peers,
         "ports": [{"port": DNS_PORT, "protocol": "UDP"}, {"port": DNS_PORT, "protocol": "TCP"}],

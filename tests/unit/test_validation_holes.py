@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from harness import ENTRA_AUTH, WORKLOAD_AUTH, run_main
+from harness import ENTRA_AUTH, WORKLOAD_AUTH, refused, run_main
 from stack_invariants import run_stack
 from stack_strategies import TEST_CA_PEM, DrawnStack
 
-from components.config import ConfigError, parse_stack_config
+from components.config import parse_stack_config
 from components.config.values import parse_quantity
 
 NS = "apim-gateway"
@@ -26,12 +26,6 @@ def stack(environment: str = "dev", gateways: list[dict[str, Any]] | None = None
         f"{NS}:apim": {"resourceGroupName": "rg-apim", "serviceName": "contoso"},
         f"{NS}:gateways": gateways or [{"name": "gw-one", "locationData": {"name": "dc1"}, **gateway}],
     }
-
-
-def refused(raw: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw)
-    return str(caught.value)
 
 
 @pytest.mark.parametrize(
