@@ -232,7 +232,6 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
         # fail every Patch resource's Check (provider.go Check: Patch resources need SSA).
         enable_server_side_apply=True,
         delete_unreachable=False,
-        upsert_existing_objects=False,
         render_yaml_to_directory=settings.render_yaml_to_directory,
         opts=pulumi.ResourceOptions(parent=component, depends_on=[guard]),
     )
