@@ -13,9 +13,14 @@
 # Usage:
 #   scripts/toolchain.sh pulumi    Pulumi CLI + Python language host pieces
 #   scripts/toolchain.sh cluster   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl, kwok
-#   scripts/toolchain.sh all       both of the above
+#   scripts/toolchain.sh plugins   the Kubernetes resource plugin (pulumi-resource-kubernetes, the
+#                                  release the pulumi-kubernetes pin in requirements.txt names),
+#                                  installed into the toolchain's Pulumi home, and the YAML
+#                                  language host (pulumi-language-yaml)
+#   scripts/toolchain.sh all       all of the above
 #   scripts/toolchain.sh env       print an `export PATH=...` line for the cached bin dirs
-#                                  (eval "$(scripts/toolchain.sh env)"), plus
+#                                  (eval "$(scripts/toolchain.sh env)"), PULUMI_HOME=<the
+#                                  toolchain's Pulumi home, holding the Kubernetes plugin>, plus
 #                                  PULUMI_PYTHON_CMD=<repo>/.venv/bin/python if that exists
 #   scripts/toolchain.sh bindirs   print the cached bin dirs that exist, one per line
 #   scripts/toolchain.sh actionlint  build actionlint (GitHub workflow linter), print its path
@@ -30,6 +35,9 @@
 #   K8S_VERSION             default 1.34.3
 #   ETCD_VERSION            default 3.6.16
 #   KWOK_VERSION            default 0.7.0
+#   K8S_PROVIDER_VERSION    default: the `pulumi-kubernetes==X` pin in requirements.txt; the Go
+#                           module version that is that release's tag is K8S_PROVIDER_MODULE
+#   PULUMI_YAML_VERSION     default 1.25.0 (github.com/pulumi/pulumi-yaml)
 #   GO_BUILD_JOBS           default 2 (go build -p)
 #
 # Running Python programs with this CLI: the 3.79 language host ignores Pulumi.yaml's
@@ -47,6 +55,13 @@ ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.7.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-1.7.12}"
 PULUMI_PYHOST_VERSION="${PULUMI_PYHOST_VERSION:-3.79.0}"
+PULUMI_YAML_VERSION="${PULUMI_YAML_VERSION:-1.25.0}"
+# The Go module proxy serves github.com/pulumi/pulumi-kubernetes/provider/v4 only as pseudo-
+# versions (the repository tags its releases without the module's directory prefix). This one is
+# commit f47bc2d6f199, the commit the v4.25.0 release tag points to.
+declare -A K8S_PROVIDER_MODULES=(
+  [4.25.0]="v4.0.0-20260115033456-f47bc2d6f199"
+)
 GO_BUILD_JOBS="${GO_BUILD_JOBS:-2}"
 DEFAULT_PULUMI_VERSION="3.259.0"
 
@@ -76,6 +91,21 @@ kube_dir() { echo "$CACHE/bin/kube-$K8S_VERSION"; }
 etcd_dir() { echo "$CACHE/bin/etcd-$ETCD_VERSION"; }
 kwok_dir() { echo "$CACHE/bin/kwok-$KWOK_VERSION"; }
 actionlint_dir() { echo "$CACHE/bin/actionlint-$ACTIONLINT_VERSION"; }
+k8s_provider_dir() { echo "$CACHE/bin/pulumi-resource-kubernetes-$(k8s_provider_version)"; }
+yaml_dir() { echo "$CACHE/bin/pulumi-language-yaml-$PULUMI_YAML_VERSION"; }
+# The toolchain's own Pulumi home: plugins installed here, never in the user's ~/.pulumi.
+pulumi_home() { echo "$CACHE/pulumi-home"; }
+
+k8s_provider_version() {
+  if [[ -n "${K8S_PROVIDER_VERSION:-}" ]]; then
+    echo "${K8S_PROVIDER_VERSION#v}"
+    return
+  fi
+  local v
+  v="$(sed -nE 's/^[[:space:]]*pulumi-kubernetes[[:space:]]*==[[:space:]]*([0-9][0-9A-Za-z.+-]*).*$/\1/p' "$REPO_ROOT/requirements.txt" | head -n1)"
+  [[ -n "$v" ]] || die "no 'pulumi-kubernetes==X' pin in $REPO_ROOT/requirements.txt"
+  echo "$v"
+}
 
 # --------------------------------------------------------------------------- go
 
@@ -473,11 +503,90 @@ cmd_cluster() {
   ensure kube "$K8S_VERSION" "$(kube_dir)" build_kube kube-apiserver kube-controller-manager kube-scheduler kubectl
 }
 
+# --------------------------------------------------------- provider plugins
+
+# The Kubernetes resource plugin, built as upstream's Makefile builds it: `go generate` of
+# cmd/pulumi-resource-kubernetes/main.go writes the two embedded files (schema and Terraform
+# mapping, the schema stamped with VERSION), and the version is set with -ldflags on
+# pkg/version.Version (without it the plugin reports an empty version and the engine warns).
+build_k8s_provider() {
+  local ver="$1" dest="$2"
+  local module="${K8S_PROVIDER_MODULES[$ver]:-}"
+  [[ -n "$module" ]] || die "no Go module version known for pulumi-kubernetes $ver (K8S_PROVIDER_MODULES in $0)"
+  local src="$CACHE/src/pulumi-resource-kubernetes-$ver" logf="$CACHE/logs/pulumi-resource-kubernetes-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$CACHE/logs"; : >"$logf"
+  log "building pulumi-resource-kubernetes $ver from github.com/pulumi/pulumi-kubernetes/provider/v4@$module (~17 min on 2 cores; log: $logf)"
+  local moddir
+  moddir="$(cd "$CACHE" && mod_field "github.com/pulumi/pulumi-kubernetes/provider/v4@$module" Dir)"
+  [[ -n "$moddir" && -d "$moddir" ]] || die "could not download github.com/pulumi/pulumi-kubernetes/provider/v4@$module"
+  # A writable copy: go generate writes next to main.go, and the module's replace of the sdk by
+  # a sibling directory (absent from the module zip) is dropped for the sdk its go.mod requires.
+  rm -rf "$src"; mkdir -p "$(dirname "$src")"
+  cp -r "$moddir" "$src"; chmod -R u+w "$src"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4
+    run_logged "$logf" go mod download
+    (cd cmd/pulumi-resource-kubernetes && VERSION="$ver" run_logged "$logf" go generate main.go)
+    run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$ver" \
+      -o "$tmp/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install pulumi-resource-kubernetes "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_yaml_host() {
+  local ver="$1" dest="$2"
+  local src="$CACHE/src/pulumi-language-yaml-$ver" logf="$CACHE/logs/pulumi-language-yaml-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
+  log "building pulumi-language-yaml from github.com/pulumi/pulumi-yaml@v$ver (log: $logf)"
+  write_tools_module "$src" apimgw.local/toolchain/yaml 1.26 "github.com/pulumi/pulumi-yaml v$ver" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  (
+    cd "$src"
+    run_logged "$logf" go mod tidy
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$ver" \
+      -o "$tmp/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+  ) || { rm -rf "$tmp"; return 1; }
+  finish_install pulumi-language-yaml "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+# Builds both and installs the Kubernetes plugin into the toolchain's Pulumi home with
+# `pulumi plugin install --file`, so the engine uses it and never tries to download one.
+cmd_plugins() {
+  go_setup
+  local ver dest home
+  ver="$(k8s_provider_version)"
+  dest="$(k8s_provider_dir)"
+  home="$(pulumi_home)"
+  ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
+  ensure pulumi-language-yaml "$PULUMI_YAML_VERSION" "$(yaml_dir)" build_yaml_host pulumi-language-yaml
+  local installed="$home/plugins/resource-kubernetes-v$ver/pulumi-resource-kubernetes"
+  if cmp -s "$dest/pulumi-resource-kubernetes" "$installed"; then
+    log "reusing the kubernetes plugin $ver installed in $home"
+    return 0
+  fi
+  local cli
+  cli="$(pulumi_dir)/pulumi"
+  [[ -x "$cli" ]] || cli="$(command -v pulumi)" || die "the Pulumi CLI is needed to install the plugin: scripts/toolchain.sh pulumi"
+  mkdir -p "$home"
+  PULUMI_HOME="$home" PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin install resource kubernetes "$ver" \
+    --file "$dest/pulumi-resource-kubernetes" --reinstall >&2
+  log "installed the kubernetes plugin $ver into $home"
+}
+
 # ------------------------------------------------------------------- env
 
 cmd_bindirs() {
   local d
-  for d in "$(pulumi_dir)" "$(kube_dir)" "$(etcd_dir)" "$(kwok_dir)"; do
+  for d in "$(pulumi_dir)" "$(yaml_dir)" "$(kube_dir)" "$(etcd_dir)" "$(kwok_dir)"; do
     if [[ -f "$d/.complete" ]]; then
       echo "$d"
     else
@@ -492,6 +601,8 @@ cmd_env() {
     dirs+="$d:"
   done < <(cmd_bindirs)
   [[ -z "$dirs" ]] || printf 'export PATH="%s$PATH"\n' "$dirs"
+  # The engine finds the Kubernetes plugin in the toolchain's Pulumi home (cmd_plugins).
+  [[ ! -d "$(pulumi_home)/plugins" ]] || printf 'export PULUMI_HOME="%s"\n' "$(pulumi_home)"
   # The 3.79 Python host ignores Pulumi.yaml's virtualenv option (see the header): point it
   # at the project's venv when there is one and nothing else was chosen.
   if [[ -z "${PULUMI_PYTHON_CMD:-}" && -x "$REPO_ROOT/.venv/bin/python" ]]; then
@@ -511,7 +622,8 @@ main() {
   case "$cmd" in
     pulumi) cmd_pulumi ;;
     cluster) cmd_cluster ;;
-    all) cmd_pulumi; cmd_cluster ;;
+    plugins) cmd_pulumi; cmd_plugins ;;
+    all) cmd_pulumi; cmd_cluster; cmd_plugins ;;
     env) cmd_env ;;
     bindirs) cmd_bindirs ;;
     check-pulumi) cmd_check_pulumi ;;

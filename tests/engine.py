@@ -1,9 +1,11 @@
 """Running the real Pulumi CLI in tests: a throw-away file backend, passphrase secrets, no plugin
-downloads, and the toolchain's language host pointed at the test's own Python."""
+downloads, the Kubernetes plugin from the toolchain's Pulumi home, and the toolchain's language
+host pointed at the test's own Python."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,15 +14,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+KUBERNETES_PLUGIN_VERSION = re.search(
+    r"^pulumi-kubernetes==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE
+).group(1)  # type: ignore[union-attr]
+"""The plugin the engine runs: the release the SDK pin names (scripts/toolchain.sh plugins)."""
+
+
+def plugin_home() -> Path | None:
+    """The toolchain's Pulumi home (``PULUMI_HOME`` from ``scripts/toolchain.sh env``) when it holds
+    the Kubernetes plugin of the pinned release."""
+    home = os.environ.get("PULUMI_HOME")
+    if home and (Path(home) / "plugins" / f"resource-kubernetes-v{KUBERNETES_PLUGIN_VERSION}").is_dir():
+        return Path(home)
+    return None
 
 
 def require_engine() -> None:
-    """Skip without the CLI and language host on PATH; fail instead in CI (APIMGW_REQUIRE_CLUSTER)."""
-    if shutil.which("pulumi") and shutil.which("pulumi-language-python"):
+    """Skip without the CLI, the language host and the Kubernetes plugin; fail instead in CI
+    (APIMGW_REQUIRE_CLUSTER)."""
+    if shutil.which("pulumi") and shutil.which("pulumi-language-python") and plugin_home() is not None:
         return
+    message = (
+        f"pulumi, pulumi-language-python and the kubernetes plugin {KUBERNETES_PLUGIN_VERSION} are needed "
+        '(scripts/toolchain.sh all, then eval "$(scripts/toolchain.sh env)")'
+    )
     if os.environ.get("APIMGW_REQUIRE_CLUSTER"):
-        pytest.fail("pulumi and pulumi-language-python must be on PATH (scripts/toolchain.sh env)")
-    pytest.skip('pulumi CLI / Python language host not on PATH (eval "$(scripts/toolchain.sh env)")')
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def engine_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -32,7 +52,8 @@ def engine_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE": "integration-test",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        # Shared, read-only in effect: the tests only use its plugins (state is in the file backend).
+        "PULUMI_HOME": str(plugin_home() or tmp_path / "pulumi-home"),
         # The toolchain's language host reads the interpreter from here, not from Pulumi.yaml.
         "PULUMI_PYTHON_CMD": sys.executable,
         **extra,
