@@ -14,8 +14,9 @@ a live stack is never what it looks like (pulumi-kubernetes, ``provider/pkg/prov
 
 Neither is a safe switch, so this dynamic resource, registered before the provider, records
 how the stack delivers its manifests and fails ``check`` (and so ``pulumi preview``) when that
-changes, naming the safe path. Changing only the render directory is allowed: nothing is
-live in render mode.
+changes, naming the safe path. A change of the render directory alone is refused as well: it is
+a provider update under the same ``clusterIdentifier``, no object shows a change, and nothing is
+written to the new directory (seen with the real plugin 4.25.0, tests/integration/test_delivery_mode_engine.py).
 """
 
 from __future__ import annotations
@@ -46,14 +47,32 @@ def switch_refusal(gateway: str, old: str, new: str) -> str:
     )
 
 
+def directory_refusal(gateway: str, old: str, new: str) -> str:
+    """The message that stops a change of the render directory."""
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.renderYamlToDirectory: changing the directory from "
+        f"{old!r} to {new!r} would render nothing there (the provider is only updated, and no object "
+        "changes). Safe paths: run 'pulumi destroy' with the current directory first and then 'pulumi up' "
+        "with the new one, or use a new stack."
+    )
+
+
 class DeliveryModeGuardProvider(ResourceProvider):
-    """Fails ``check`` and ``diff`` when the recorded delivery mode changes."""
+    """Fails ``check`` and ``diff`` when the recorded delivery mode or render directory changes."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         old = _olds.get("mode") if _olds else None
         new = news.get("mode")
+        gateway = str(news.get("gateway"))
         if old and new and old != new:
-            return CheckResult(news, [CheckFailure("mode", switch_refusal(str(news.get("gateway")), old, new))])
+            return CheckResult(news, [CheckFailure("mode", switch_refusal(gateway, old, new))])
+        # A guard recorded before the directory was: no directory to compare with yet.
+        old_directory = _olds.get("directory") if _olds else None
+        new_directory = news.get("directory")
+        if old == RENDER and old_directory and new_directory and old_directory != new_directory:
+            return CheckResult(
+                news, [CheckFailure("directory", directory_refusal(gateway, old_directory, new_directory))]
+            )
         return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -77,5 +96,13 @@ class DeliveryModeGuard(pulumi.dynamic.Resource, module="apim-gateway", name="De
 
     mode: pulumi.Output[str]
 
-    def __init__(self, name: str, gateway: str, mode: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(DeliveryModeGuardProvider(), name, {"gateway": gateway, "mode": mode}, opts)
+    def __init__(
+        self,
+        name: str,
+        gateway: str,
+        mode: str,
+        directory: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"gateway": gateway, "mode": mode, "directory": directory}
+        super().__init__(DeliveryModeGuardProvider(), name, props, opts)

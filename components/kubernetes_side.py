@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from . import manifests
 from .args import Credentials, SelfHostedGatewayArgs
+from .cluster_guard import OWNER_ANNOTATION, ClusterGuard, owner
 from .delivery_guard import DeliveryModeGuard, delivery_mode
 
 USER_PROVIDER_WARNING = (
@@ -31,33 +32,58 @@ def kubernetes_side(
     settings: pulumi.Output[dict[str, str]],
 ) -> k8s.apps.v1.Deployment:
     gateway = args.gateway
-    provider = args.kubernetes_provider or _kubernetes_provider(component, name, args)
+    # Rendered files hold everything in plain text: credentials only when asked, not even a digest.
+    render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
+    credential = credentials.token if credentials.token is not None else credentials.client_secret
+    if not render_credentials:
+        credential = None
+    claim = manifests.backup_claim(gateway)
+    keep_claim = claim is not None and gateway.backup.keep_on_destroy
+    # Every object's spec first (pure functions of the config), so the guard knows what the stack creates.
+    specs: dict[str, dict[str, Any] | None] = {
+        "namespace": manifests.namespace(gateway) if gateway.namespace.create else None,
+        "token": manifests.token_secret(gateway, credentials.token)
+        if credentials.token is not None and render_credentials
+        else None,
+        "entra-secret": manifests.entra_secret(gateway, credentials.client_secret)
+        if credentials.client_secret is not None and render_credentials
+        else None,
+        "service-account": manifests.service_account(gateway, credentials.workload_client_id)
+        if credentials.workload_client_id is not None
+        else None,
+        "ca-bundle": manifests.ca_bundle_secret(gateway),
+        "priority-class": manifests.priority_class(gateway),
+        "settings": manifests.settings_config_map(gateway, settings),
+        "config-backup": claim,
+        "deployment": manifests.deployment(
+            gateway,
+            settings_digest=settings.apply(manifests.settings_checksum),
+            credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
+        ),
+        "traffic": manifests.traffic_service(gateway),
+        "discovery": manifests.discovery_service(gateway),
+        "disruption-budget": manifests.disruption_budget(gateway),
+        "autoscaler": manifests.autoscaler(gateway),
+        "network-policy": manifests.network_policy(gateway),
+    }
+    owned = {key: _owned(spec) for key, spec in specs.items() if spec is not None}
+    provider = args.kubernetes_provider or _kubernetes_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     k8s_opts = pulumi.ResourceOptions(parent=component, provider=provider)
     namespace_depends: list[pulumi.Resource] = []
-    claim = manifests.backup_claim(gateway)
-    keep_claim = claim is not None and gateway.backup.keep_on_destroy
-    if gateway.namespace.create:
-        namespace_depends.append(_namespace(f"{name}-namespace", manifests.namespace(gateway), keep_claim, k8s_opts))
+    if "namespace" in owned:
+        namespace_depends.append(_namespace(f"{name}-namespace", owned["namespace"], keep_claim, k8s_opts))
     in_namespace = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespace_depends))
 
     pod_depends: list[pulumi.Resource] = []
-    # In render mode the manifests are files: keep credentials out of them unless asked.
-    render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
-    credential = credentials.token if credentials.token is not None else credentials.client_secret
-    if not render_credentials:
-        # Rendered files hold everything in plain text: not even a digest of the credential.
-        credential = None
-    if credentials.token is not None and render_credentials:
-        secret = manifests.token_secret(gateway, credentials.token)
-        pod_depends.append(_secret(f"{name}-token", secret, in_namespace))
-    if credentials.client_secret is not None and render_credentials:
-        secret = manifests.entra_secret(gateway, credentials.client_secret)
-        pod_depends.append(_secret(f"{name}-entra-secret", secret, in_namespace))
-    if credentials.workload_client_id is not None:
-        account = manifests.service_account(gateway, credentials.workload_client_id)
-        assert account is not None
+    for key in ("token", "entra-secret", "ca-bundle"):
+        # The CA bundle holds public certificates: created by the stack so a first run on an empty
+        # cluster can start pods.
+        if key in owned:
+            pod_depends.append(_secret(f"{name}-{key}", owned[key], in_namespace))
+    if "service-account" in owned:
+        account = owned["service-account"]
         pod_depends.append(
             k8s.core.v1.ServiceAccount(
                 f"{name}-service-account",
@@ -66,13 +92,8 @@ def kubernetes_side(
                 opts=in_namespace,
             )
         )
-
-    ca_secret = manifests.ca_bundle_secret(gateway)
-    if ca_secret is not None:
-        # Public certificates: created by the stack so a first run on an empty cluster can start pods.
-        pod_depends.append(_secret(f"{name}-ca-bundle", ca_secret, in_namespace))
-    priority = manifests.priority_class(gateway)
-    if priority is not None:
+    if "priority-class" in owned:
+        priority = owned["priority-class"]
         pod_depends.append(
             k8s.scheduling.v1.PriorityClass(
                 f"{name}-priority-class",
@@ -81,25 +102,27 @@ def kubernetes_side(
                 preemption_policy=priority["preemptionPolicy"],
                 global_default=priority["globalDefault"],
                 description=priority["description"],
-                opts=k8s_opts,
+                # value and preemptionPolicy are immutable (k8s.io/kubernetes pkg/apis/scheduling/
+                # validation ValidatePriorityClassUpdate): a change is a replacement, and the name
+                # stays, so the old one goes first.
+                opts=pulumi.ResourceOptions.merge(
+                    k8s_opts,
+                    pulumi.ResourceOptions(
+                        replace_on_changes=["value", "preemptionPolicy"], delete_before_replace=True
+                    ),
+                ),
             )
         )
-
-    config_map = manifests.settings_config_map(gateway, settings)
+    config_map = owned["settings"]
     pod_depends.append(
         k8s.core.v1.ConfigMap(
             f"{name}-settings", metadata=config_map["metadata"], data=config_map["data"], opts=in_namespace
         )
     )
+    if "config-backup" in owned:
+        pod_depends.append(_backup_claim(f"{name}-config-backup", owned["config-backup"], keep_claim, in_namespace))
 
-    if claim is not None:
-        pod_depends.append(_backup_claim(f"{name}-config-backup", claim, keep_claim, in_namespace))
-
-    spec = manifests.deployment(
-        gateway,
-        settings_digest=settings.apply(manifests.settings_checksum),
-        credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
-    )
+    spec = owned["deployment"]
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=spec["metadata"],
@@ -109,27 +132,32 @@ def kubernetes_side(
             pulumi.ResourceOptions(depends_on=pod_depends, ignore_changes=manifests.deployment_ignore_changes(gateway)),
         ),
     )
-    for key, service in (
-        ("traffic", manifests.traffic_service(gateway)),
-        ("discovery", manifests.discovery_service(gateway)),
-    ):
+    for key in ("traffic", "discovery"):
+        service = owned[key]
         k8s.core.v1.Service(f"{name}-{key}", metadata=service["metadata"], spec=service["spec"], opts=in_namespace)
-    budget = manifests.disruption_budget(gateway)
-    if budget is not None:
+    if "disruption-budget" in owned:
+        budget = owned["disruption-budget"]
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-disruption-budget", metadata=budget["metadata"], spec=budget["spec"], opts=in_namespace
         )
-    scaler = manifests.autoscaler(gateway)
-    if scaler is not None:
+    if "autoscaler" in owned:
+        scaler = owned["autoscaler"]
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-autoscaler", metadata=scaler["metadata"], spec=scaler["spec"], opts=in_namespace
         )
-    policy = manifests.network_policy(gateway)
-    if policy is not None:
+    if "network-policy" in owned:
+        policy = owned["network-policy"]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy", metadata=policy["metadata"], spec=policy["spec"], opts=in_namespace
         )
     return deployment
+
+
+def _owned(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with the stack's ownership annotation (``cluster_guard.OWNER_ANNOTATION``)."""
+    metadata = spec["metadata"]
+    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: owner(pulumi.get_project(), pulumi.get_stack())}
+    return {**spec, "metadata": {**metadata, "annotations": annotations}}
 
 
 def _namespace(name: str, ns: dict[str, Any], keep: bool, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
@@ -186,7 +214,9 @@ def _secret(name: str, secret: dict[str, Any], opts: pulumi.ResourceOptions) -> 
     )
 
 
-def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs) -> k8s.Provider:
+def _kubernetes_provider(
+    component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs, objects: list[dict[str, Any]]
+) -> k8s.Provider:
     """The stack's own provider; every input is independent of where a kubeconfig file lives.
 
     Evidence (pulumi-kubernetes at commit 94977969, ``provider/pkg/provider/``):
@@ -214,12 +244,30 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
         # content: per-user credentials in it would show a provider diff on every other runner.
         kubeconfig = settings.kubeconfig_path
     # Registered first: a delivery-mode switch fails here, before the provider is diffed.
-    guard = DeliveryModeGuard(
-        f"{name}-delivery-mode",
-        args.gateway.name,
-        delivery_mode(settings.render_yaml_to_directory),
-        opts=pulumi.ResourceOptions(parent=component),
-    )
+    guards: list[pulumi.Resource] = [
+        DeliveryModeGuard(
+            f"{name}-delivery-mode",
+            args.gateway.name,
+            delivery_mode(settings.render_yaml_to_directory),
+            settings.render_yaml_to_directory,
+            opts=pulumi.ResourceOptions(parent=component),
+        )
+    ]
+    if not settings.render_yaml_to_directory:
+        # Another cluster, or an object the stack does not own, fails here (no cluster in render mode).
+        guards.append(
+            ClusterGuard(
+                f"{name}-cluster",
+                args.gateway.name,
+                {
+                    "kubeconfig": kubeconfig if args.kubeconfig is not None else None,
+                    "kubeconfig_path": settings.kubeconfig_path,
+                    "context": settings.context,
+                },
+                [_identity(obj) for obj in objects],
+                opts=pulumi.ResourceOptions(parent=component),
+            )
+        )
     return k8s.Provider(
         f"{name}-kubernetes",
         kubeconfig=kubeconfig,
@@ -232,6 +280,15 @@ def _kubernetes_provider(component: pulumi.ComponentResource, name: str, args: S
         # fail every Patch resource's Check (provider.go Check: Patch resources need SSA).
         enable_server_side_apply=True,
         delete_unreachable=False,
+        skip_update_unreachable=False,
+        suppress_deprecation_warnings=False,
+        suppress_helm_hook_warnings=False,
         render_yaml_to_directory=settings.render_yaml_to_directory,
-        opts=pulumi.ResourceOptions(parent=component, depends_on=[guard]),
+        opts=pulumi.ResourceOptions(parent=component, depends_on=guards),
     )
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(apiVersion, kind, namespace or "", name) of an object spec."""
+    metadata = obj["metadata"]
+    return (obj["apiVersion"], obj["kind"], metadata.get("namespace") or "", metadata["name"])

@@ -25,6 +25,10 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+"""Namespaces of the cluster itself (Kubernetes docs, "Namespaces", Initial namespaces): never the
+gateway's. ``default`` is refused only where the stack would create (own) it: it always exists."""
+
 # Oldest gateway version that supports each authentication mode.
 AUTH_MIN_VERSION = {"entraApp": (2, 3, 0), "workloadIdentity": (2, 11, 0)}
 
@@ -32,6 +36,17 @@ AUTH_MIN_VERSION = {"entraApp": (2, 3, 0), "workloadIdentity": (2, 11, 0)}
 def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[str]:
     """Rules that need more than one field, or the environment."""
     problems = []
+    namespace = gateway.namespace_name
+    if namespace in SYSTEM_NAMESPACES or (namespace == "default" and gateway.namespace.create):
+        problems.append(
+            f"{key}.namespace.name = {namespace!r}: "
+            + (
+                "a system namespace of the cluster never holds the gateway; choose a namespace of its own"
+                if namespace in SYSTEM_NAMESPACES
+                else "the stack cannot create (and own) the namespace every cluster has; choose a namespace of its "
+                "own, or set namespace.create to false to deploy into it without owning it"
+            )
+        )
     if production and gateway.replicas < PRODUCTION_MIN_REPLICAS:
         problems.append(f"{key}.replicas = {gateway.replicas}: prod needs at least {PRODUCTION_MIN_REPLICAS} replicas")
     if production and gateway.autoscaling.enabled and gateway.min_replicas < PRODUCTION_MIN_REPLICAS:

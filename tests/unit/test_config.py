@@ -233,6 +233,23 @@ def test_default_namespace_only_when_asked_for() -> None:
     assert explicit.gateways[0].namespace_name == "default"
 
 
+@pytest.mark.parametrize("name", ["kube-system", "kube-public", "kube-node-lease"])
+@pytest.mark.parametrize("create", [True, False])
+def test_system_namespaces_are_refused(name: str, create: bool) -> None:
+    """The cluster's own namespaces (Kubernetes docs, "Namespaces", Initial namespaces) never hold
+    the gateway: with ``keepOnDestroy`` the namespace is force-applied, and the restricted Pod
+    Security label would stop privileged system pods from being recreated."""
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(minimal(namespace={"name": name, "create": create}), now=NOW)
+    assert f"gateways[0](gw-one).namespace.name = {name!r}: a system namespace" in str(caught.value)
+
+
+def test_the_stack_never_owns_the_default_namespace() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(minimal(namespace={"name": "default"}), now=NOW)
+    assert "namespace.name = 'default'" in str(caught.value) and "namespace.create to false" in str(caught.value)
+
+
 # -- secrets ------------------------------------------------------------------------
 
 TOKEN = "gw-one&202612231200&c2lnbmF0dXJlLXNlY3JldA=="

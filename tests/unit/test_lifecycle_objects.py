@@ -12,6 +12,7 @@ from typing import Any
 from harness import Registered, run_main, stack_file_config
 
 from components import manifests, parse_stack_config
+from components.cluster_guard import OWNER_ANNOTATION
 from components.config import GatewayConfig
 
 NS = "apim-gateway"
@@ -29,10 +30,10 @@ def gateway(**settings: Any) -> GatewayConfig:
 
 
 def test_keep_on_destroy_keeps_the_claim_and_its_namespace_and_adopts_them_again() -> None:
-    """A plain resource is created with a plain create since v4.29 (pulumi-kubernetes
-    ``provider/pkg/await/await.go`` Creation: ``client.Create`` unless upsertExistingObjects or a
-    Patch resource), so a kept object would fail the next ``up`` with AlreadyExists; a Patch
-    resource is created with server-side apply (same function), which creates or adopts. The
+    """A Patch resource is created with server-side apply, which creates or adopts (pulumi-kubernetes
+    4.25.0 ``provider/pkg/await/await.go`` Creation, lines 187-229; in 4.25 every create is, and
+    from 4.29 on a plain resource is created with a plain create that fails with AlreadyExists on
+    a kept object, so the Patch resource is what keeps adoption working past 4.29). The
     engine never calls Delete on a ``retain_on_delete`` resource; the provider itself points Patch
     resources that manage required fields there (``provider.go`` Delete: "Either set the
     `retainOnDelete` resource option"). The namespace is kept too: deleting it deletes the claim."""
@@ -43,7 +44,10 @@ def test_keep_on_destroy_keeps_the_claim_and_its_namespace_and_adopts_them_again
     assert (namespace.inputs["kind"], claim.inputs["kind"]) == ("Namespace", "PersistentVolumeClaim")
     # Adopted from the field manager of the stack that made them, which is gone: forced.
     for kept in (namespace, claim):
-        assert kept.inputs["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
+        assert kept.inputs["metadata"]["annotations"] == {
+            manifests.PATCH_FORCE_ANNOTATION: "true",
+            OWNER_ANNOTATION: "apim-gateway/prod",  # what lets the cluster guard adopt it again
+        }
     others = [r for r in recording.resources if r.type.startswith("kubernetes:") and r not in (namespace, claim)]
     assert others and not any(r.retain_on_delete for r in others)
 
@@ -118,4 +122,7 @@ def test_autoscaler_switch_keeps_replicas_and_leaves_them_to_the_autoscaler() ->
     fixed = run_main(stack_file_config("prod"), stack="prod").one("kubernetes:apps/v1:Deployment")
     assert fixed.inputs["spec"]["replicas"] == 3 and fixed.ignore_changes == ()
     # Off again: replicas back from the autoscaler's field manager without an apply conflict.
-    assert fixed.inputs["metadata"]["annotations"] == {manifests.PATCH_FORCE_ANNOTATION: "true"}
+    assert fixed.inputs["metadata"]["annotations"] == {
+        manifests.PATCH_FORCE_ANNOTATION: "true",
+        OWNER_ANNOTATION: "apim-gateway/prod",
+    }

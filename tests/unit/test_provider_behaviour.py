@@ -9,6 +9,7 @@ requirements.txt (``pulumi_kubernetes/provider.py``, 4.34.2). See docs/provider-
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -77,19 +78,41 @@ def test_cluster_identifier_is_stable_and_configurable() -> None:
     assert provider_inputs(run_main(config))["clusterIdentifier"] == "aks-dev-westeurope-2026"
 
 
+RUNNER_VARIABLES = {
+    # Every PULUMI_K8S_* variable the pinned SDK reads when an input is unset (pulumi_kubernetes
+    # 4.25.0 provider.py, Provider._internal_init), each set against the stack's choice.
+    "PULUMI_K8S_DELETE_UNREACHABLE": ("deleteUnreachable", "true", "false"),
+    "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE": ("enableConfigMapMutable", "false", "true"),
+    "PULUMI_K8S_ENABLE_SECRET_MUTABLE": ("enableSecretMutable", "false", "true"),
+    "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": ("enableServerSideApply", "false", "true"),
+    "PULUMI_K8S_SKIP_UPDATE_UNREACHABLE": ("skipUpdateUnreachable", "true", "false"),
+    "PULUMI_K8S_SUPPRESS_DEPRECATION_WARNINGS": ("suppressDeprecationWarnings", "true", "false"),
+    "PULUMI_K8S_SUPPRESS_HELM_HOOK_WARNINGS": ("suppressHelmHookWarnings", "true", "false"),
+}
+
+
+def test_the_sdk_reads_exactly_these_runner_variables() -> None:
+    """The list above is the SDK's whole list: a new fallback in a new SDK release fails here."""
+    import inspect
+
+    import pulumi_kubernetes.provider as provider_module
+
+    source = inspect.getsource(provider_module.Provider._internal_init)
+    assert sorted(set(re.findall(r"get_env_bool\('(PULUMI_K8S_[A-Z_]+)'\)", source))) == sorted(RUNNER_VARIABLES)
+
+
 def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Left unset, ``enableServerSideApply``, ``deleteUnreachable`` and ``upsertExistingObjects``
-    are filled from ``PULUMI_K8S_*`` variables (pulumi_kubernetes ``provider.py``), and a runner
-    with server-side apply off would fail every Patch resource (``provider.go`` Check)."""
-    monkeypatch.setenv("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", "false")
-    monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
-    monkeypatch.setenv("PULUMI_K8S_UPSERT_EXISTING_OBJECTS", "true")
-    inputs = provider_inputs(run_main(stack_file_config("dev")))
-    assert (inputs["enableServerSideApply"], inputs["deleteUnreachable"], inputs["upsertExistingObjects"]) == (
-        "true",
-        "false",
-        "false",
-    )
+    """A runner with every ``PULUMI_K8S_*`` variable set against the stack registers the same
+    provider as one with none: each input is passed explicitly. (Server-side apply off would fail
+    every Patch resource, ``provider.go`` Check; ``enablePatchForce`` does not exist in 4.25.)"""
+    clean = provider_inputs(run_main(stack_file_config("dev")))
+    for variable, (_, against, _) in RUNNER_VARIABLES.items():
+        monkeypatch.setenv(variable, against)
+    polluted = provider_inputs(run_main(stack_file_config("dev")))
+    assert polluted == clean
+    assert {key: polluted[key] for key, _, _ in RUNNER_VARIABLES.values()} == {
+        key: wanted for key, _, wanted in RUNNER_VARIABLES.values()
+    }
 
 
 # -- 2. renewals and setting changes update in place --------------------------------------
@@ -169,6 +192,18 @@ def test_delivery_mode_switch_is_refused_with_the_safe_path() -> None:
             provider.diff("id", {"gateway": "gw", "mode": old}, {"gateway": "gw", "mode": new})
     assert provider.check({}, {"gateway": "gw", "mode": RENDER}).failures == []  # first deploy
     assert provider.check({"gateway": "gw", "mode": RENDER}, {"gateway": "gw", "mode": RENDER}).failures == []
+
+
+def test_a_change_of_the_render_directory_alone_is_refused() -> None:
+    """With the same ``clusterIdentifier`` a new directory is a provider update that renders nothing
+    there (seen with the real plugin: tests/integration/test_delivery_mode_engine.py)."""
+    provider = DeliveryModeGuardProvider()
+    old = {"gateway": "gw", "mode": RENDER, "directory": "rendered/a"}
+    (failure,) = provider.check(old, {**old, "directory": "rendered/b"}).failures
+    assert "'rendered/a' to 'rendered/b'" in failure.reason and "pulumi destroy" in failure.reason
+    assert provider.check(old, dict(old)).failures == []
+    # A guard recorded before it kept the directory: nothing to compare with, so nothing refused.
+    assert provider.check({"gateway": "gw", "mode": RENDER}, {**old, "directory": "rendered/b"}).failures == []
 
 
 def test_the_guard_is_registered_before_the_provider_which_depends_on_it() -> None:

@@ -13,6 +13,7 @@ import pytest
 from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
+from components.cluster_guard import OWNER_ANNOTATION
 from components.offline import restore_integers
 
 NS = "apim-gateway"
@@ -70,6 +71,7 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "azure-native:apimanagement:GatewayApiEntityTag",
             "azure-native:apimanagement:GatewayApiEntityTag",
             "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard",
+            "pulumi-python:dynamic/apim-gateway:ClusterGuard",
             # Workload identity: a managed identity federated with the ServiceAccount, the
             # configuration-reader and APIM-validator roles; no token, no token Secret.
             "azure-native:managedidentity:UserAssignedIdentity",
@@ -150,6 +152,8 @@ def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     annotations = registered["spec"]["template"]["metadata"]["annotations"]
     assert "checksum/credentials" not in annotations  # workload identity: no credential to digest
     expected = manifests.deployment(gateway, annotations["checksum/settings"], None)
+    # The one addition: the stack's ownership annotation (components/cluster_guard.py).
+    assert registered["metadata"]["annotations"].pop(OWNER_ANNOTATION) == "apim-gateway/prod"
     assert registered == expected
     assert (
         restore_integers(prod.one("kubernetes:core/v1:Service", "contoso-weu-gw-traffic").inputs)["spec"]
