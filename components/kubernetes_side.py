@@ -100,13 +100,19 @@ def kubernetes_side(
         settings_digest=settings.apply(manifests.settings_checksum),
         credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
     )
+    # Issue 17: the pods also wait for everything they need in Azure, and the wait covers it.
+    timeout = f"{manifests.deployment_timeout_minutes(gateway)}m"
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=spec["metadata"],
         spec=spec["spec"],
         opts=pulumi.ResourceOptions.merge(
             in_namespace,
-            pulumi.ResourceOptions(depends_on=pod_depends, ignore_changes=manifests.deployment_ignore_changes(gateway)),
+            pulumi.ResourceOptions(
+                depends_on=[*pod_depends, *credentials.azure_dependencies],
+                ignore_changes=manifests.deployment_ignore_changes(gateway),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
         ),
     )
     for key, service in (

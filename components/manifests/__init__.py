@@ -67,6 +67,7 @@ from .prerequisites import (
 from .workload import (
     deployment,
     deployment_ignore_changes,
+    deployment_timeout_minutes,
 )
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "credentials_checksum",
     "deployment",
     "deployment_ignore_changes",
+    "deployment_timeout_minutes",
     "discovery_service",
     "disruption_budget",
     "entra_secret",

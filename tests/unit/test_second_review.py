@@ -1,0 +1,103 @@
+"""Issue 17, "Microsoft's contracts, second review": first deploys of token-free gateways,
+sovereign clouds, CA trust, backup storage, the smaller points.
+
+Each test names the source it rests on; docs/gateway-settings.md, docs/azure-identity.md and
+docs/operations.md explain the choices and say what no source settles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from harness import ENTRA_AUTH, NS, WORKLOAD_AUTH, Recording, run_main, stack
+
+from components import manifests
+from components.manifests.workload import PROVIDER_AWAIT_MINUTES, ROLE_PROPAGATION_MINUTES
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+TOKEN_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def with_client_secret(raw: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    raw[f"{NS}:entraClientSecrets"] = {raw[f"{NS}:gateways"][0]["name"]: "entra-client-secret-value"}
+    return raw, (f"{NS}:entraClientSecrets",)
+
+
+# -- 1. the Deployment waits for everything the gateway needs in Azure ---------------------------
+
+AUTH_MODES: dict[str, dict[str, Any]] = {
+    "token": {"mode": "token"},
+    "entraApp": {**ENTRA_AUTH, "createApimValidatorRole": True},
+    "workloadIdentity": {**WORKLOAD_AUTH, "createApimValidatorRole": True},
+}
+
+
+def azure_resources(recording: Recording) -> list[str]:
+    """URN suffixes of every Azure-side resource: azure-native resources and the token."""
+    return [
+        resource.name
+        for resource in recording.resources
+        if resource.type.startswith("azure-native:")
+        or (resource.type == TOKEN_TYPE and resource.name.endswith("-access-token"))
+    ]
+
+
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+def test_the_deployment_depends_on_every_azure_resource_in_every_auth_mode(mode: str) -> None:
+    """Microsoft's articles order the token-free setup: custom roles, their assignments (to the
+    gateway's identity and to the APIM instance's identity), then deploy the gateway ("Use Microsoft
+    Entra authentication for the self-hosted gateway" and "Use Microsoft Entra workload identity
+    authentication for the self-hosted gateway", azure-docs ``articles/api-management/
+    self-hosted-gateway-enable-workload-identity.md``: steps 1-4 before "Deploy the self-hosted
+    gateway"). Before issue 17 the Deployment waited only for its Kubernetes prerequisites in those
+    modes, so a first ``pulumi up`` could start pods before the gateway resource, the federated
+    credential or the role assignments existed."""
+    raw = stack(
+        auth=AUTH_MODES[mode],
+        apis=["orders-api"],
+        hostnames=[{"hostname": "api.contoso.com", "certificateId": "contoso-api"}],
+        certificateAuthorities=[{"certificateId": "contoso-root"}],
+    )
+    keys: tuple[str, ...] = ()
+    if mode == "entraApp":
+        raw, keys = with_client_secret(raw)
+    recording = run_main(raw, keys, stack="prod")
+    deployment = recording.one(DEPLOYMENT)
+    needed = azure_resources(recording)
+    expected = {
+        "token": {"gateway", "api-orders-api", "hostname-api-contoso-com", "ca-contoso-root", "access-token"},
+        "entraApp": {"gateway", "configuration-reader", "apim-validator"},
+        "workloadIdentity": {"gateway", "identity", "federation", "configuration-reader", "apim-validator"},
+    }[mode]
+    assert expected <= {name.removeprefix("contoso-weu-gw-") for name in needed}
+    missing = [name for name in needed if not any(urn.endswith(f"::{name}") for urn in deployment.dependencies)]
+    assert missing == [], f"the Deployment does not wait for {missing}"
+
+
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+def test_the_deployment_wait_covers_role_propagation_and_the_startup_window(mode: str) -> None:
+    """pulumi-kubernetes 4.25.0 (requirements.txt) waits 10 minutes for a Deployment unless the
+    resource's ``customTimeouts`` say otherwise (``provider/pkg/await/await.go`` Creation/Update:
+    ``timeout := 10 * time.Minute``, overridden by ``metadata.TimeoutDuration(c.Timeout, …)``,
+    ``provider/pkg/metadata/overrides.go``; the provider passes ``req.Timeout`` through,
+    ``provider/pkg/provider/provider.go`` Create). A role assignment can take up to 10 minutes to
+    apply (Microsoft Learn, "Troubleshoot Azure RBAC", current text; earlier text: 30 minutes), and
+    the startup probe gives a pod 5 minutes to load its configuration. In the token-free modes the
+    wait is therefore 30 + 5 + 5 = 40 minutes; a token is valid as soon as it is generated."""
+    raw = stack(auth=AUTH_MODES[mode])
+    keys: tuple[str, ...] = ()
+    if mode == "entraApp":
+        raw, keys = with_client_secret(raw)
+    deployment = run_main(raw, keys, stack="prod").one(DEPLOYMENT)
+    minutes = 10 if mode == "token" else ROLE_PROPAGATION_MINUTES + 5 + 5
+    assert deployment.custom_timeouts == {"create": f"{minutes}m", "update": f"{minutes}m"}
+    assert minutes >= PROVIDER_AWAIT_MINUTES
+
+
+def test_a_longer_startup_window_lengthens_the_wait() -> None:
+    """The wait follows ``probes.startup``: 20 minutes of startup probes, then 5 of margin."""
+    from harness import parse
+
+    gateway = parse(stack(auth={"mode": "token"}, probes={"startup": {"periodSeconds": 10, "failureThreshold": 120}}))
+    assert manifests.deployment_timeout_minutes(gateway) == 25
