@@ -160,7 +160,7 @@ class ApimSettings(TypedDict):
     """The existing API Management instance the gateways belong to."""
 
     cloud: NotRequired[ApimCloud]
-    """Azure cloud of the instance; must match `ARM_ENVIRONMENT`. Outside `public` every gateway must set `configurationEndpoint` (no Microsoft source read gives that cloud's suffix). Default: `"public"`."""
+    """Azure cloud of the instance; must match `ARM_ENVIRONMENT`. Outside `public` every gateway must set `configurationEndpoint` (no Microsoft source read gives that cloud's suffix); the token audience, Entra authority and Application Insights endpoint follow the cloud. Default: `"public"`."""
     mode: NotRequired[ApimMode]
     """`managed`: the stack creates the gateway resource and generates its token. `existing` (bring your own gateway): the gateway resource is managed elsewhere; its token comes from the secret `gatewayTokens` config and no Azure resource is created. Default: `"managed"`."""
     resourceGroupName: NotRequired[str]
@@ -250,9 +250,9 @@ class AuthSettings(TypedDict):
     clientCertificateKey: NotRequired[str]
     """`entraApp`: key of the certificate inside that Secret. Default: `"certificate.pfx"`."""
     authority: NotRequired[str]
-    """`entraApp`: Entra ID authority (sovereign clouds differ). Default: `"https://login.microsoftonline.com"`."""
+    """`entraApp`: Entra ID authority; by default `apim.cloud`'s (`https://login.microsoftonline.com`, `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`). Workload identity takes its authority from the cluster's workload identity webhook instead."""
     tokenAudience: NotRequired[str]
-    """Token audience, when not `https://azure-api.net/configuration` (sovereign clouds)."""
+    """Token audience of the token-free modes; by default `apim.cloud`'s (`https://azure-api.net/configuration`, `https://azure-api.us/configuration`, `https://azure-api.cn/configuration`: settings reference, "Sovereign clouds")."""
     roleDefinitionId: NotRequired[str]
     """An existing role holding `gateways/getConfiguration/action`; by default the stack creates one (defined at `customRoleScope`). Either way it is assigned on the APIM instance."""
     customRoleScope: NotRequired[AuthCustomRoleScope]

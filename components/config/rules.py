@@ -240,6 +240,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 "only the public cloud's suffix 'configuration.azure-api.net' is taken from a Microsoft "
                 "source, so give the endpoint shown in the portal under Gateways > Deployment)"
             )
+        problems.extend(_cloud_rules(apim, gateway, key))
         for index, hostname in enumerate(gateway.hostnames):
             named = certificate_service(hostname.certificate_id or "")
             if named and not _of_instance(named, apim):
@@ -263,6 +264,43 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
             f"{key}.auth.createApimValidatorRole = True: {validators[0]} already creates the APIM instance's "
             "validator role; set it on one gateway per instance only"
         )
+    return problems
+
+
+# Per cloud: the token audience (settings reference, "Sovereign clouds") and the Entra authority
+# hosts (azure-identity AzureAuthorityHosts); components/settings.py CLOUD_SETTINGS derives them.
+CLOUD_TOKEN_AUDIENCES = {
+    "public": "https://azure-api.net/configuration",
+    "usgovernment": "https://azure-api.us/configuration",
+    "china": "https://azure-api.cn/configuration",
+}
+CLOUD_AUTHORITY_HOSTS = {
+    "public": ("login.microsoftonline.com",),
+    "usgovernment": ("login.microsoftonline.us",),
+    "china": ("login.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
+}
+
+
+def _cloud_rules(apim: ApimSettings, gateway: GatewayConfig, key: str) -> list[str]:
+    """An explicit audience or authority of another cloud than ``apim.cloud`` could never sign in."""
+    problems = []
+    auth = gateway.auth
+    audience = (auth.token_audience or "").rstrip("/")
+    for cloud, known in CLOUD_TOKEN_AUDIENCES.items():
+        if audience == known and cloud != apim.cloud:
+            problems.append(
+                f"{key}.auth.tokenAudience = {auth.token_audience!r}: that is the {cloud} cloud's audience, but "
+                f"apim.cloud is {apim.cloud!r}; remove auth.tokenAudience (the stack then sets "
+                f"{CLOUD_TOKEN_AUDIENCES[apim.cloud]!r}) or set apim.cloud to {cloud!r}"
+            )
+    host = (auth.authority or "").removeprefix("https://").split("/")[0].lower()
+    for cloud, hosts in CLOUD_AUTHORITY_HOSTS.items():
+        if host in hosts and cloud != apim.cloud:
+            problems.append(
+                f"{key}.auth.authority = {auth.authority!r}: that is the {cloud} cloud's Entra ID authority, but "
+                f"apim.cloud is {apim.cloud!r}; remove auth.authority (the stack then uses "
+                f"'https://{CLOUD_AUTHORITY_HOSTS[apim.cloud][0]}') or set apim.cloud to {cloud!r}"
+            )
     return problems
 
 

@@ -101,3 +101,91 @@ def test_a_longer_startup_window_lengthens_the_wait() -> None:
 
     gateway = parse(stack(auth={"mode": "token"}, probes={"startup": {"periodSeconds": 10, "failureThreshold": 120}}))
     assert manifests.deployment_timeout_minutes(gateway) == 25
+
+
+# -- 2. sovereign clouds: audience, authority and Application Insights from apim.cloud ----------
+
+SOVEREIGN = {
+    "usgovernment": (
+        "https://azure-api.us/configuration",
+        "https://login.microsoftonline.us",
+        "https://dc.applicationinsights.us/v2/track",
+    ),
+    "china": (
+        "https://azure-api.cn/configuration",
+        "https://login.chinacloudapi.cn",
+        "https://dc.applicationinsights.azure.cn/v2/track",
+    ),
+}
+
+
+def cloud_stack(cloud: str, **gateway: Any) -> dict[str, Any]:
+    raw = stack(**gateway)
+    raw[f"{NS}:apim"] = {**raw[f"{NS}:apim"], "cloud": cloud}
+    return raw
+
+
+@pytest.mark.parametrize("cloud", sorted(SOVEREIGN))
+@pytest.mark.parametrize("mode", ["entraApp", "workloadIdentity"])
+def test_sovereign_clouds_get_their_audience_authority_and_application_insights_endpoint(
+    cloud: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Microsoft Learn, "Reference: Self-hosted gateway container configuration settings",
+    "Sovereign clouds": ``config.service.auth.tokenAudience`` is ``https://azure-api.us/configuration``
+    (US Government) or ``https://azure-api.cn/configuration`` (China), and
+    ``logs.applicationinsights.endpoint`` ``https://dc.applicationinsights.us/v2/track`` or
+    ``https://dc.applicationinsights.azure.cn/v2/track``. The Entra authority is azure-identity's
+    ``AzureAuthorityHosts`` for that cloud (the settings reference gives only the public default).
+    Before issue 17 all three silently stayed public outside ``apim.cloud: public``."""
+    audience, authority, insights = SOVEREIGN[cloud]
+    monkeypatch.setenv("ARM_ENVIRONMENT", cloud)
+    raw = cloud_stack(cloud, auth=AUTH_MODES[mode])
+    keys: tuple[str, ...] = ()
+    if mode == "entraApp":
+        raw, keys = with_client_secret(raw)
+    recording = run_main(raw, keys, stack="prod")
+    settings = recording.one("kubernetes:core/v1:ConfigMap").inputs["data"]
+    assert settings["config.service.auth.tokenAudience"] == audience
+    assert settings["logs.applicationinsights.endpoint"] == insights
+    if mode == "entraApp":
+        assert settings["config.service.auth.azureAd.authority"] == authority
+
+
+def test_the_stack_authority_hosts_match_its_own_sign_in() -> None:
+    """One table of Entra hosts: the gateway's (settings) and the token resource's (azure_credentials)."""
+    from components.azure_credentials import AZURE_CLOUDS
+    from components.settings import CLOUD_SETTINGS
+
+    for cloud, settings in CLOUD_SETTINGS.items():
+        assert settings.authority == f"https://{AZURE_CLOUDS[cloud].authority}"
+
+
+def test_the_public_cloud_configmap_is_unchanged() -> None:
+    """Public defaults are the gateway's own: nothing new is written, so no public pod rolls."""
+    from harness import parse
+
+    from components.settings import gateway_settings
+
+    gateway = parse(stack(auth=WORKLOAD_AUTH))
+    settings = gateway_settings(gateway, "config.apis.contoso.com")
+    assert "config.service.auth.tokenAudience" not in settings
+    assert "logs.applicationinsights.endpoint" not in settings
+    entra = parse(*with_client_secret(stack(auth=ENTRA_AUTH)))
+    assert gateway_settings(entra, "x")["config.service.auth.azureAd.authority"] == "https://login.microsoftonline.com"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("tokenAudience", "https://azure-api.net/configuration", "auth.tokenAudience"),
+        ("authority", "https://login.microsoftonline.com", "auth.authority"),
+    ],
+)
+def test_another_clouds_audience_or_authority_is_refused(setting: str, value: str, named: str) -> None:
+    """A value of the public cloud in a China stack could never sign in: refused, naming the key."""
+    from harness import refused
+
+    auth = {**ENTRA_AUTH, setting: value}
+    message = refused(cloud_stack("china", auth=auth))
+    assert f"apim-gateway:gateways[0](contoso-weu-gw).{named} = '{value}'" in message
+    assert "apim.cloud is 'china'" in message
