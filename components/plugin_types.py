@@ -613,7 +613,7 @@ class GatewayConfig(TypedDict):
     hostnames: NotRequired[list[HostnameConfiguration]]
     """Hostnames the gateway serves with their certificates (`GatewayHostnameConfiguration`)."""
     certificateAuthorities: NotRequired[list[CertificateAuthority]]
-    """APIM certificate entities the gateway trusts as CAs (`GatewayCertificateAuthority`)."""
+    """APIM certificate entities the gateway trusts as CAs (`GatewayCertificateAuthority`); the stack then sets `certificates.local.ca.enabled` (azure-docs issue 116325)."""
     configurationEndpoint: NotRequired[str]
     """Custom domain of the configuration endpoint; default `<service>.configuration.azure-api.net`."""
     token: NotRequired[TokenSettings]

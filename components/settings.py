@@ -53,6 +53,10 @@ authority: the settings reference gives only the public default; the hosts are a
 uses for the stack's own sign-in; Entra's instance discovery lists ``login.chinacloudapi.cn`` and
 ``login.partner.microsoftonline.cn`` as aliases of one China authority. The public values are
 only written where config sets something else, so public-cloud ConfigMaps stay as they were."""
+LOCAL_CA_SETTING = "certificates.local.ca.enabled"
+"""Settings reference, "Certificates and ciphers": "Indication whether the self-hosted gateway should
+use mounted local CA certificates. It's required to run the self-hosted gateway as root or with
+user ID 1001." Set whenever ``certificateAuthorities`` is not empty (issue 17.3)."""
 ENTRA_CERTIFICATE_DIRECTORY = "/apim/certificates/entra"
 """Where an Entra ID application certificate is mounted (``auth.clientCertificateSecretName``)."""
 
@@ -104,6 +108,7 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public
     | config.service.auth.azureAd.* | ``auth`` (``entraApp``): tenant, client id, authority, certificate path |
     | config.service.auth.tokenAudience | ``auth.tokenAudience``, else the cloud's outside ``public`` (token-free) |
     | logs.applicationinsights.endpoint | ``apim.cloud``'s outside ``public`` |
+    | certificates.local.ca.enabled | ``true`` when ``certificateAuthorities`` is not empty |
     | net.server.http.forwarded.proto.enabled | ``forwardedProto`` |
     | HTTP_PROXY / HTTPS_PROXY / NO_PROXY | ``proxy`` |
     | anything else | ``extraSettings``, verbatim |
@@ -162,6 +167,12 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public
         settings["config.service.auth.tokenAudience"] = defaults.token_audience
     if sovereign:
         settings["logs.applicationinsights.endpoint"] = defaults.application_insights_endpoint
+
+    if gateway.certificate_authorities:
+        # azure-docs issue 116325 (Microsoft's workaround): the CAs assigned to the gateway in APIM
+        # are installed in the container only with this flag; the settings reference requires root
+        # or UID 1001 for it, and the pods run as 1001 (manifests.GATEWAY_UID).
+        settings[LOCAL_CA_SETTING] = "true"
 
     if gateway.forwarded_proto:
         settings["net.server.http.forwarded.proto.enabled"] = "true"

@@ -57,6 +57,14 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
                 "this object cannot exist in it before the first run and the pods could never start; set "
                 "namespace.create to false and create the namespace with the object beforehand"
             )
+    local_ca = gateway.extra_settings.get("certificates.local.ca.enabled")
+    if gateway.certificate_authorities and local_ca is not None and local_ca.lower() != "true":
+        problems.append(
+            f"{key}.extraSettings = [['certificates.local.ca.enabled'], values not shown]: turns "
+            "certificates.local.ca.enabled off, but certificateAuthorities is not empty and the gateway installs "
+            "those CAs only with it on (azure-docs issue 116325); remove the extra setting (the stack sets it to "
+            "'true') or empty certificateAuthorities"
+        )
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
     version = _VERSION_PREFIX.match(gateway.image.tag)

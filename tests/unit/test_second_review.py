@@ -189,3 +189,36 @@ def test_another_clouds_audience_or_authority_is_refused(setting: str, value: st
     message = refused(cloud_stack("china", auth=auth))
     assert f"apim-gateway:gateways[0](contoso-weu-gw).{named} = '{value}'" in message
     assert "apim.cloud is 'china'" in message
+
+
+# -- 3. certificateAuthorities turn certificates.local.ca.enabled on ----------------------------
+
+
+def test_certificate_authorities_turn_the_local_ca_setting_on() -> None:
+    """azure-docs issue 116325 (Microsoft's workaround for CAs that are not installed in the
+    container): assign the chain's certificates to the gateway as certificate authorities, then set
+    ``certificates.local.ca.enabled: "true"``. The settings reference requires root or UID 1001 for
+    it; the pods run as 1001. Before issue 17 the stack created the entities and never set the flag."""
+    from harness import parse
+
+    from components.settings import gateway_settings
+
+    gateway = parse(stack(certificateAuthorities=[{"certificateId": "contoso-root"}]))
+    assert gateway_settings(gateway, "x")["certificates.local.ca.enabled"] == "true"
+    assert manifests.GATEWAY_UID == 1001
+    pod = manifests.deployment(gateway, "s", "c")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == pod["containers"][0]["securityContext"]["runAsUser"] == 1001
+    assert "certificates.local.ca.enabled" not in gateway_settings(parse(stack()), "x")
+
+
+def test_turning_the_local_ca_setting_off_beside_certificate_authorities_is_refused() -> None:
+    from harness import refused
+
+    message = refused(
+        stack(
+            certificateAuthorities=[{"certificateId": "contoso-root"}],
+            extraSettings={"certificates.local.ca.enabled": "false"},
+        )
+    )
+    assert "apim-gateway:gateways[0](contoso-weu-gw).extraSettings = [['certificates.local.ca.enabled']" in message
+    assert "certificateAuthorities" in message and "'false'" not in message
