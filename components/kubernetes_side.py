@@ -93,7 +93,23 @@ def kubernetes_side(
     )
 
     if claim is not None:
-        pod_depends.append(_backup_claim(f"{name}-config-backup", claim, keep_claim, in_namespace))
+        claim_opts = in_namespace
+        storage_class = manifests.backup_storage_class(gateway)
+        if storage_class is not None:
+            # Issue 17.5: the class the claim needs, owned by the gateway's group (cluster-scoped).
+            created = k8s.storage.v1.StorageClass(
+                f"{name}-backup-storage-class",
+                metadata=storage_class["metadata"],
+                provisioner=storage_class["provisioner"],
+                parameters=storage_class["parameters"],
+                reclaim_policy=storage_class["reclaimPolicy"],
+                volume_binding_mode=storage_class["volumeBindingMode"],
+                allow_volume_expansion=storage_class["allowVolumeExpansion"],
+                mount_options=storage_class["mountOptions"],
+                opts=k8s_opts,
+            )
+            claim_opts = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[created]))
+        pod_depends.append(_backup_claim(f"{name}-config-backup", claim, keep_claim, claim_opts))
 
     spec = manifests.deployment(
         gateway,

@@ -415,6 +415,8 @@ class BackupSettings(TypedDict):
     """Use this existing PersistentVolumeClaim instead of creating one."""
     storageClassName: NotRequired[str]
     """Storage class of the claim (cluster default when unset)."""
+    createStorageClass: NotRequired[bool]
+    """Create `storageClassName` as an Azure Files (SMB, `file.csi.azure.com`) class whose mounts belong to the gateway's user and group 1001 (`uid=1001`, `gid=1001`, modes 0770): AKS's `azurefile-csi` mounts as root (`uid=0,gid=0`) and ignores `fsGroup` on shared volumes (docs/cluster-lifecycle.md). A cluster-scoped object: one gateway per name. Default: `false`."""
     size: NotRequired[str]
     """Size of the claim (more than 0). Default: `"50Mi"`."""
     accessMode: NotRequired[BackupAccessMode]

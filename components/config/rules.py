@@ -14,14 +14,24 @@ from .network_rules import network_problems
 from .stack import GatewayConfig, StackConfig
 
 _VERSION_PREFIX = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?![\d])")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""Object names such as a StorageClass's (Kubernetes "Object Names and IDs", DNS subdomain names)."""
 
 PRODUCTION_MIN_REPLICAS = 2
-"""Microsoft's production guidance: never fewer than two gateway replicas."""
+"""The floor prod refuses to go below. Microsoft's production guidance ("Guidance for running
+self-hosted gateway on Kubernetes in production", "Number of replicas") said "the minimum number
+of replicas suitable for production is two" (the seed text); the current text says "three,
+preferably combined with high-available scheduling of the instances". Prod's default is therefore
+3 (``ENVIRONMENT_DEFAULTS``); the hard floor stays 2 by this project's judgement: two replicas with
+the disruption budget (``maxUnavailable: 1``) still keep one pod serving through a drain, and an
+autoscaler's minimum or a small cluster may legitimately sit there. Below three is a deliberate
+departure from the current guidance, not a Microsoft recommendation."""
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # Defaults that differ per environment. Everything else defaults the same way.
     "dev": {"replicas": 1, "backup": {"enabled": False}},
     # Prod calls no backend unless the stack names its ranges or peers (docs/network.md).
+    # Three replicas: Microsoft's current production minimum (see PRODUCTION_MIN_REPLICAS).
     "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
@@ -65,6 +75,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "those CAs only with it on (azure-docs issue 116325); remove the extra setting (the stack sets it to "
             "'true') or empty certificateAuthorities"
         )
+    problems.extend(_storage_class_rules(gateway, key))
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
     version = _VERSION_PREFIX.match(gateway.image.tag)
@@ -86,6 +97,36 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "set image.allowMovingTag to true to accept it anyway"
         )
     return problems
+
+
+AKS_STORAGE_CLASSES = frozenset({"azurefile", "azurefile-premium", "azurefile-csi", "azurefile-csi-premium", "default"})
+"""Class names AKS itself installs for Azure Files (and the default class): the stack must not
+create them, because before pulumi-kubernetes 4.29 a create is a server-side apply that would
+adopt and rewrite AKS's own object."""
+
+
+def _storage_class_rules(gateway: GatewayConfig, key: str) -> list[str]:
+    """``backup.createStorageClass``: a class of the stack's own, only where the claim uses it."""
+    backup = gateway.backup
+    if not backup.create_storage_class:
+        return []
+    setting = f"{key}.backup.createStorageClass = True"
+    if not backup.enabled or backup.existing_claim:
+        return [
+            f"{setting}: only the claim the stack creates uses it; set backup.enabled to true without "
+            "backup.existingClaim, or set backup.createStorageClass to false"
+        ]
+    name = backup.storage_class_name
+    if not name:
+        return [f"{setting}: set backup.storageClassName to the class to create, for example 'apim-gateway-backup'"]
+    if name in AKS_STORAGE_CLASSES:
+        return [
+            f"{key}.backup.storageClassName = {name!r}: AKS installs a class of that name (mounted as root, "
+            "uid=0,gid=0); with backup.createStorageClass give a name of your own, for example 'apim-gateway-backup'"
+        ]
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        return [f"{key}.backup.storageClassName = {name!r}: must be a lowercase DNS subdomain (at most 253 characters)"]
+    return []
 
 
 AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
@@ -241,6 +282,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
     """Rules across gateways or against the APIM instance; ``gateways``: name → (key, config)."""
     problems: list[str] = []
     creators: dict[str, str] = {}
+    storage_creators: dict[str, str] = {}
     for key, gateway in gateways.values():
         if apim.cloud != "public" and not gateway.configuration_endpoint:
             problems.append(
@@ -255,6 +297,14 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 problems.append(
                     f"{key}.hostnames[{index}].certificateId = {hostname.certificate_id!r}: names a certificate "
                     f"of service {named[1]!r} in {named[0]!r}, not of apim.serviceName {apim.service_name!r}"
+                )
+        backup = gateway.backup
+        if backup.create_storage_class and backup.storage_class_name:
+            owner = storage_creators.setdefault(backup.storage_class_name, key)
+            if owner != key:
+                problems.append(
+                    f"{key}.backup.createStorageClass: StorageClass {backup.storage_class_name!r} is cluster-wide "
+                    f"and already created by {owner}; set createStorageClass: false here"
                 )
         priority = gateway.scheduling.priority_class
         if priority is not None and priority.create:

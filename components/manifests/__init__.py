@@ -56,6 +56,7 @@ from .common import (
 from .prerequisites import (
     adopting,
     backup_claim,
+    backup_storage_class,
     ca_bundle_secret,
     entra_secret,
     namespace,
@@ -96,6 +97,7 @@ __all__ = [
     "autoscaler",
     "backup_claim",
     "backup_claim_name",
+    "backup_storage_class",
     "ca_bundle_secret",
     "common_labels",
     "credentials_checksum",

@@ -7,6 +7,7 @@ docs/operations.md explain the choices and say what no source settles.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,3 +223,109 @@ def test_turning_the_local_ca_setting_off_beside_certificate_authorities_is_refu
     )
     assert "apim-gateway:gateways[0](contoso-weu-gw).extraSettings = [['certificates.local.ca.enabled']" in message
     assert "certificateAuthorities" in message and "'false'" not in message
+
+
+# -- 5. the backup share belongs to the gateway's group -----------------------------------------
+
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+
+
+def test_prod_creates_a_backup_storage_class_owned_by_the_gateway_group() -> None:
+    """Microsoft's production guidance: the backup volume at ``/apim/config`` must be writable by
+    group 1001. AKS's and the driver's Azure Files classes mount SMB shares as root (``uid=0,gid=0``,
+    kubernetes-sigs/azurefile-csi-driver ``deploy/example/storageclass-azurefile-secret.yaml``), and the
+    pod's ``fsGroup`` is not applied to a ReadWriteMany share (``fsGroupPolicy:
+    ReadWriteOnceWithFSType``, azurefile-csi-driver PR 1017), so writes worked only through mode 0777.
+    The stack now creates Microsoft's SMB class (Microsoft Learn, "Use mountOptions settings in Azure
+    Files") with ``uid=1001,gid=1001`` and modes 0770, and prod's example uses it."""
+    import kubernetes_validate
+
+    recording = run_main(stack(), stack="prod")
+    created = recording.one(STORAGE_CLASS)
+    assert created.inputs["metadata"]["name"] == "apim-gateway-backup"
+    assert created.inputs["provisioner"] == "file.csi.azure.com"
+    options = created.inputs["mountOptions"]
+    assert {"uid=1001", "gid=1001", "dir_mode=0770", "file_mode=0770"} <= set(options)
+    assert not [option for option in options if option in ("uid=0", "gid=0") or option.endswith("=0777")]
+    claim = recording.one("kubernetes:core/v1:PersistentVolumeClaimPatch")  # keepOnDestroy
+    assert claim.inputs["spec"]["storageClassName"] == "apim-gateway-backup"
+    assert any(urn.endswith("::contoso-weu-gw-backup-storage-class") for urn in claim.dependencies)
+    from harness import parse
+
+    storage_class = manifests.backup_storage_class(parse(stack()))
+    assert storage_class is not None
+    kubernetes_validate.validate(storage_class, "1.34.0", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("backup", "expected"),
+    [
+        (
+            {"createStorageClass": True, "storageClassName": "azurefile-csi"},
+            "backup.storageClassName = 'azurefile-csi': AKS installs a class of that name",
+        ),
+        ({"createStorageClass": True, "storageClassName": None}, "set backup.storageClassName"),
+        ({"createStorageClass": True, "enabled": False}, "only the claim the stack creates uses it"),
+        ({"createStorageClass": True, "storageClassName": "Backup_Class"}, "must be a lowercase DNS subdomain"),
+    ],
+)
+def test_a_storage_class_the_stack_cannot_create_is_refused(backup: dict[str, Any], expected: str) -> None:
+    """One message naming the key, its value and what is allowed, before anything is registered."""
+    from harness import refused
+
+    raw = stack()
+    raw[f"{NS}:gateways"][0]["backup"] = {**raw[f"{NS}:gateways"][0]["backup"], **backup}
+    message = refused(raw)
+    assert message.count("\n  - ") == 1
+    assert "apim-gateway:gateways[0](contoso-weu-gw).backup." in message and expected in message
+
+
+def test_two_gateways_cannot_create_one_storage_class() -> None:
+    from harness import refused
+
+    raw = stack()
+    second = {**raw[f"{NS}:gateways"][0], "name": "contoso-neu-gw"}
+    second.pop("priorityClass", None)
+    second["scheduling"] = {**second["scheduling"], "priorityClass": {"name": "apim-gateway-critical"}}
+    raw[f"{NS}:gateways"].append(second)
+    assert "StorageClass 'apim-gateway-backup' is cluster-wide and already created by" in refused(raw)
+
+
+# -- 6 and 7. what the docs and the code say about Microsoft's sources --------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+COMPONENTS = Path(__file__).resolve().parents[2] / "components"
+
+
+def test_workload_identity_docs_say_which_principal_microsoft_documents() -> None:
+    """The gateway article registers an Entra app (azure-docs ``self-hosted-gateway-enable-workload-
+    identity.md``, step 1); AKS's workload identity docs also federate user-assigned managed identities."""
+    text = (DOCS / "azure-identity.md").read_text()
+    assert "registers a Microsoft Entra\napp" in text or "registers a Microsoft Entra app" in text
+    assert "user-assigned managed\n  identity" in text or "user-assigned managed identity" in text
+    assert "No Microsoft source states explicitly that the gateway supports a managed identity" in text
+
+
+def test_the_replica_floor_is_attributed_to_the_guidance_it_comes_from() -> None:
+    """Production guidance, "Number of replicas": now "three" (older text: "two"). Prod defaults to
+    three; the floor of two is the project's judgement and says so."""
+    from components.config import ENVIRONMENT_DEFAULTS, PRODUCTION_MIN_REPLICAS
+
+    assert ENVIRONMENT_DEFAULTS["prod"]["replicas"] == 3
+    assert PRODUCTION_MIN_REPLICAS == 2
+    rules = (COMPONENTS / "config" / "rules.py").read_text()
+    assert "never fewer than two gateway replicas" not in rules
+    assert "suitable for production is two" in rules and "three" in rules
+
+
+def test_the_readiness_note_and_the_image_default_name_their_sources() -> None:
+    """The workload identity article's YAML probes ``/internal-status-0123456789abcdef``; 2.12.1
+    has open high findings (Azure/api-management-self-hosted-gateway issue 417)."""
+    settings = (DOCS / "gateway-settings.md").read_text()
+    assert (
+        "no source\nsays the gateway serves it" not in settings
+        and "no source says the gateway serves it" not in settings
+    )
+    assert "`/internal-status-0123456789abcdef` on the gateway's `http` port" in settings
+    assert "issue 417" in settings and "imagetools inspect" in settings
+    assert "issue 417" in (COMPONENTS / "config" / "fields.py").read_text()
