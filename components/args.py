@@ -75,3 +75,8 @@ class Credentials:
     client_secret: pulumi.Output[str] | None = None
     workload_client_id: pulumi.Output[str] | None = None
     token_args: GatewayTokenArgs | None = None
+    azure_dependencies: list[pulumi.Resource] = field(default_factory=list)
+    """Every Azure resource the pods need before they start: the gateway resource and its API,
+    hostname and CA assignments, the token, the managed identity and its federated credential,
+    the role definitions and assignments. The Deployment depends on all of them in every auth mode
+    (Microsoft's Entra ID and workload identity articles order it: roles, assignments, then deploy)."""

@@ -55,10 +55,11 @@ def azure_side(
     # Secret update and a rollout that ``up`` will not do. The dependency stays explicit.
     gateway_id = gateway.name
     after_gateway = child
-    if args.apim_mode == "managed":
-        gateway_resource = _gateway_resource(component, name, args, apim, child)
-        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
     credentials = Credentials(gateway_id=pulumi.Output.from_input(gateway_id))
+    if args.apim_mode == "managed":
+        gateway_resources = _gateway_resource(component, name, args, apim, child)
+        credentials.azure_dependencies.extend(gateway_resources)
+        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resources[0]]))
 
     client = None
     if needs_apim_scope:
@@ -79,6 +80,7 @@ def azure_side(
             expires_on=format_expiry(window.expires_on),
         )
         token = GatewayToken(f"{name}-access-token", token_args, opts=after_gateway, provider=args.token_provider)
+        credentials.azure_dependencies.append(token)
         # additional_secret_outputs makes the engine store the value encrypted; wrapping it
         # here keeps everything derived from it (Secret data, pod digest) secret as well.
         credentials.token = pulumi.Output.secret(token.value)
@@ -98,9 +100,9 @@ def azure_side(
         assert client is not None
         scopes = _role_scopes(args, client.subscription_id)
         principal_id = _identity(component, name, args, credentials, child)
-        _configuration_reader(component, name, args, scopes, principal_id, child)
+        credentials.azure_dependencies.extend(_configuration_reader(component, name, args, scopes, principal_id, child))
         if auth.create_apim_validator_role:
-            _apim_validator(component, name, args, scopes, child)
+            credentials.azure_dependencies.extend(_apim_validator(component, name, args, scopes, child))
     return credentials
 
 
@@ -110,7 +112,8 @@ def _gateway_resource(
     args: SelfHostedGatewayArgs,
     apim: dict[str, Any],
     child: pulumi.ResourceOptions,
-) -> azure_native.apimanagement.Gateway:
+) -> list[pulumi.CustomResource]:
+    """The gateway resource (first) and its API, hostname and certificate-authority assignments."""
     gateway = args.gateway
     location = gateway.location_data
     gateway_resource = azure_native.apimanagement.Gateway(
@@ -128,34 +131,41 @@ def _gateway_resource(
     )
     gateway_id = gateway.name  # literal: see azure_side
     child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
+    resources: list[pulumi.CustomResource] = [gateway_resource]
     for api_id in gateway.apis:
-        azure_native.apimanagement.GatewayApiEntityTag(
-            f"{name}-api-{_safe_id(api_id)}", gateway_id=gateway_id, api_id=api_id, **apim, opts=child
+        resources.append(
+            azure_native.apimanagement.GatewayApiEntityTag(
+                f"{name}-api-{_safe_id(api_id)}", gateway_id=gateway_id, api_id=api_id, **apim, opts=child
+            )
         )
     for hostname in gateway.hostnames:
-        azure_native.apimanagement.GatewayHostnameConfiguration(
-            f"{name}-hostname-{_safe_id(hostname.hostname)}",
-            gateway_id=gateway_id,
-            hc_id=hostname_configuration_id(hostname.hostname),
-            hostname=hostname.hostname,
-            certificate_id=_hostname_certificate_id(component, hostname.certificate_id, apim),
-            negotiate_client_certificate=hostname.negotiate_client_certificate,
-            http2_enabled=hostname.http2_enabled,
-            tls10_enabled=hostname.tls10_enabled,
-            tls11_enabled=hostname.tls11_enabled,
-            **apim,
-            opts=child,
+        resources.append(
+            azure_native.apimanagement.GatewayHostnameConfiguration(
+                f"{name}-hostname-{_safe_id(hostname.hostname)}",
+                gateway_id=gateway_id,
+                hc_id=hostname_configuration_id(hostname.hostname),
+                hostname=hostname.hostname,
+                certificate_id=_hostname_certificate_id(component, hostname.certificate_id, apim),
+                negotiate_client_certificate=hostname.negotiate_client_certificate,
+                http2_enabled=hostname.http2_enabled,
+                tls10_enabled=hostname.tls10_enabled,
+                tls11_enabled=hostname.tls11_enabled,
+                **apim,
+                opts=child,
+            )
         )
     for authority in gateway.certificate_authorities:
-        azure_native.apimanagement.GatewayCertificateAuthority(
-            f"{name}-ca-{_safe_id(authority.certificate_id)}",
-            gateway_id=gateway_id,
-            certificate_id=authority.certificate_id,
-            is_trusted=authority.is_trusted,
-            **apim,
-            opts=child,
+        resources.append(
+            azure_native.apimanagement.GatewayCertificateAuthority(
+                f"{name}-ca-{_safe_id(authority.certificate_id)}",
+                gateway_id=gateway_id,
+                certificate_id=authority.certificate_id,
+                is_trusted=authority.is_trusted,
+                **apim,
+                opts=child,
+            )
         )
-    return gateway_resource
+    return resources
 
 
 def _hostname_certificate_id(
@@ -198,7 +208,7 @@ def _identity(
         resource_name_=f"id-{gateway.name}",
         opts=child,
     )
-    azure_native.managedidentity.FederatedIdentityCredential(
+    federation = azure_native.managedidentity.FederatedIdentityCredential(
         f"{name}-federation",
         resource_group_name=identity_settings.resource_group_name,
         resource_name_=identity.name,
@@ -208,6 +218,7 @@ def _identity(
         audiences=[FEDERATION_AUDIENCE],
         opts=child,
     )
+    credentials.azure_dependencies.extend([identity, federation])
     credentials.workload_client_id = pulumi.Output.from_input(identity.client_id)
     return pulumi.Output.from_input(identity.principal_id)
 
@@ -247,12 +258,13 @@ def _configuration_reader(
     scopes: RoleScopes,
     principal_id: pulumi.Input[str],
     child: pulumi.ResourceOptions,
-) -> None:
+) -> list[pulumi.CustomResource]:
     """The role holding getConfiguration (there is no built-in one): defined at the resource group
     or subscription, assigned to the gateway's identity on the instance only. Microsoft's
     self-hosted gateway Entra ID and workload identity articles ("Assign API Management Gateway
     Configuration Reader Role": scope "The API Management instance") and their role template."""
     gateway = args.gateway
+    resources: list[pulumi.CustomResource] = []
     role_id: pulumi.Input[str]
     role_key: pulumi.Output[str]
     if gateway.auth.role_definition_id:
@@ -278,7 +290,8 @@ def _configuration_reader(
             opts=child,
         )
         role_id = role.id
-    azure_native.authorization.RoleAssignment(
+        resources.append(role)
+    assignment = azure_native.authorization.RoleAssignment(
         f"{name}-configuration-reader",
         # The role is part of the assignment's name, so a new role (or a new definition scope) is a
         # new assignment, created before the old one is deleted, never an update of an assignment's role.
@@ -291,6 +304,7 @@ def _configuration_reader(
         scope=scopes.instance,
         opts=child,
     )
+    return [*resources, assignment]
 
 
 class ApimIdentityError(pulumi.RunError):
@@ -326,7 +340,7 @@ def _apim_validator(
     args: SelfHostedGatewayArgs,
     scopes: RoleScopes,
     child: pulumi.ResourceOptions,
-) -> None:
+) -> list[pulumi.CustomResource]:
     """The APIM instance's own identity must read role assignments to validate callers: Microsoft's
     "API Management Configuration API Access Validator Service Role" (``Microsoft.Authorization/*/read``),
     assigned to the instance's system-assigned identity (the only kind supported) at the resource
@@ -357,7 +371,7 @@ def _apim_validator(
         permissions=[azure_native.authorization.PermissionArgs(actions=["Microsoft.Authorization/*/read"])],
         opts=child,
     )
-    azure_native.authorization.RoleAssignment(
+    assignment = azure_native.authorization.RoleAssignment(
         f"{name}-apim-validator",
         role_assignment_name=pulumi.Output.all(scopes.definition, scopes.service_name, role_key).apply(
             lambda parts: _guid(parts[0], parts[1], parts[2], "apim-validator-assignment")
@@ -368,3 +382,4 @@ def _apim_validator(
         scope=scopes.definition,
         opts=child,
     )
+    return [role, assignment]

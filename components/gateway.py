@@ -47,7 +47,7 @@ class SelfHostedGateway(pulumi.ComponentResource):
         endpoint = pulumi.Output.from_input(args.apim_service_name or "").apply(
             lambda service: configuration_endpoint(gateway, service or None, args.apim_cloud)
         )
-        settings = endpoint.apply(lambda host: gateway_settings(gateway, host))
+        settings = endpoint.apply(lambda host: gateway_settings(gateway, host, args.apim_cloud))
         deployment = kubernetes_side(self, name, args, credentials, settings)
 
         if credentials.token_args is not None and gateway.token.regenerate_retired_key:

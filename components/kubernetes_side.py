@@ -54,6 +54,7 @@ def kubernetes_side(
         "ca-bundle": manifests.ca_bundle_secret(gateway),
         "priority-class": manifests.priority_class(gateway),
         "settings": manifests.settings_config_map(gateway, settings),
+        "backup-storage-class": manifests.backup_storage_class(gateway) if claim is not None else None,
         "config-backup": claim,
         "deployment": manifests.deployment(
             gateway,
@@ -120,16 +121,38 @@ def kubernetes_side(
         )
     )
     if "config-backup" in owned:
-        pod_depends.append(_backup_claim(f"{name}-config-backup", owned["config-backup"], keep_claim, in_namespace))
+        claim_opts = in_namespace
+        if "backup-storage-class" in owned:
+            # The class the claim needs, owned by the gateway's group (cluster-scoped).
+            storage_class = owned["backup-storage-class"]
+            created = k8s.storage.v1.StorageClass(
+                f"{name}-backup-storage-class",
+                metadata=storage_class["metadata"],
+                provisioner=storage_class["provisioner"],
+                parameters=storage_class["parameters"],
+                reclaim_policy=storage_class["reclaimPolicy"],
+                volume_binding_mode=storage_class["volumeBindingMode"],
+                allow_volume_expansion=storage_class["allowVolumeExpansion"],
+                mount_options=storage_class["mountOptions"],
+                opts=k8s_opts,
+            )
+            claim_opts = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[created]))
+        pod_depends.append(_backup_claim(f"{name}-config-backup", owned["config-backup"], keep_claim, claim_opts))
 
     spec = owned["deployment"]
+    # The pods also wait for everything they need in Azure (issue 17), and the wait covers it.
+    timeout = f"{manifests.deployment_timeout_minutes(gateway)}m"
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=spec["metadata"],
         spec=spec["spec"],
         opts=pulumi.ResourceOptions.merge(
             in_namespace,
-            pulumi.ResourceOptions(depends_on=pod_depends, ignore_changes=manifests.deployment_ignore_changes(gateway)),
+            pulumi.ResourceOptions(
+                depends_on=[*pod_depends, *credentials.azure_dependencies],
+                ignore_changes=manifests.deployment_ignore_changes(gateway),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
         ),
     )
     for key in ("traffic", "discovery"):

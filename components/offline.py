@@ -55,6 +55,8 @@ class Registered:
     ignore_changes: tuple[str, ...] = ()
     aliases: list[str] = field(default_factory=list)
     """Aliases as the engine receives them: URNs, or alias specs as JSON (``aliasSpecs``)."""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The ``custom_timeouts`` option (``create``, ``update``, ``delete``; unset ones left out)."""
 
 
 @dataclass
@@ -148,6 +150,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     ignore_changes=tuple(request.ignoreChanges),
                     aliases=[*request.aliasURNs, *(json.dumps(json_format.MessageToDict(a)) for a in request.aliases)],
+                    custom_timeouts=json_format.MessageToDict(request.customTimeouts),
                 )
             )
         return response

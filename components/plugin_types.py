@@ -160,7 +160,7 @@ class ApimSettings(TypedDict):
     """The existing API Management instance the gateways belong to."""
 
     cloud: NotRequired[ApimCloud]
-    """Azure cloud of the instance; must match `ARM_ENVIRONMENT`. Outside `public` every gateway must set `configurationEndpoint` (no Microsoft source read gives that cloud's suffix). Default: `"public"`."""
+    """Azure cloud of the instance; must match `ARM_ENVIRONMENT`. Outside `public` every gateway must set `configurationEndpoint` (no Microsoft source read gives that cloud's suffix); the token audience, Entra authority and Application Insights endpoint follow the cloud. Default: `"public"`."""
     mode: NotRequired[ApimMode]
     """`managed`: the stack creates the gateway resource and generates its token. `existing` (bring your own gateway): the gateway resource is managed elsewhere; its token comes from the secret `gatewayTokens` config and no Azure resource is created. Default: `"managed"`."""
     resourceGroupName: NotRequired[str]
@@ -250,9 +250,9 @@ class AuthSettings(TypedDict):
     clientCertificateKey: NotRequired[str]
     """`entraApp`: key of the certificate inside that Secret. Default: `"certificate.pfx"`."""
     authority: NotRequired[str]
-    """`entraApp`: Entra ID authority (sovereign clouds differ). Default: `"https://login.microsoftonline.com"`."""
+    """`entraApp`: Entra ID authority; by default `apim.cloud`'s (`https://login.microsoftonline.com`, `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`). Workload identity takes its authority from the cluster's workload identity webhook instead."""
     tokenAudience: NotRequired[str]
-    """Token audience, when not `https://azure-api.net/configuration` (sovereign clouds)."""
+    """Token audience of the token-free modes; by default `apim.cloud`'s (`https://azure-api.net/configuration`, `https://azure-api.us/configuration`, `https://azure-api.cn/configuration`: settings reference, "Sovereign clouds")."""
     roleDefinitionId: NotRequired[str]
     """An existing role holding `gateways/getConfiguration/action`; by default the stack creates one (defined at `customRoleScope`). Either way it is assigned on the APIM instance."""
     customRoleScope: NotRequired[AuthCustomRoleScope]
@@ -415,6 +415,8 @@ class BackupSettings(TypedDict):
     """Use this existing PersistentVolumeClaim instead of creating one."""
     storageClassName: NotRequired[str]
     """Storage class of the claim (cluster default when unset)."""
+    createStorageClass: NotRequired[bool]
+    """Create `storageClassName` as an Azure Files (SMB, `file.csi.azure.com`) class whose mounts belong to the gateway's user and group 1001 (`uid=1001`, `gid=1001`, modes 0770): AKS's `azurefile-csi` mounts as root (`uid=0,gid=0`) and ignores `fsGroup` on shared volumes (docs/cluster-lifecycle.md). A cluster-scoped object: one gateway per name. Default: `false`."""
     size: NotRequired[str]
     """Size of the claim (more than 0). Default: `"50Mi"`."""
     accessMode: NotRequired[BackupAccessMode]
@@ -613,7 +615,7 @@ class GatewayConfig(TypedDict):
     hostnames: NotRequired[list[HostnameConfiguration]]
     """Hostnames the gateway serves with their certificates (`GatewayHostnameConfiguration`)."""
     certificateAuthorities: NotRequired[list[CertificateAuthority]]
-    """APIM certificate entities the gateway trusts as CAs (`GatewayCertificateAuthority`)."""
+    """APIM certificate entities the gateway trusts as CAs (`GatewayCertificateAuthority`); the stack then sets `certificates.local.ca.enabled` (azure-docs issue 116325)."""
     configurationEndpoint: NotRequired[str]
     """Custom domain of the configuration endpoint; default `<service>.configuration.azure-api.net`."""
     token: NotRequired[TokenSettings]

@@ -8,7 +8,9 @@ The token never passes through here: it reaches the container only from its Secr
 
 from __future__ import annotations
 
-from .config import GatewayConfig
+from dataclasses import dataclass
+
+from .config import GatewayConfig, rules
 
 GATEWAY_CONFIGURATION_SUFFIX = "configuration.azure-api.net"
 """Public cloud's configuration host suffix, ``<apim>.configuration.azure-api.net``, as the
@@ -16,6 +18,45 @@ portal's deployment YAML and the settings reference (``config.service.endpoint``
 CONFIGURATION_SUFFIXES = {"public": GATEWAY_CONFIGURATION_SUFFIX}
 """Default suffix per cloud. None for ``usgovernment`` and ``china``: no Microsoft source read
 names theirs, so there the endpoint must be configured (see docs/gateway-settings.md)."""
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """What the gateway must be told per Azure cloud, besides its configuration endpoint."""
+
+    token_audience: str
+    """``config.service.auth.tokenAudience``."""
+    authority: str
+    """``config.service.auth.azureAd.authority`` (``entraApp``)."""
+    application_insights_endpoint: str
+    """``logs.applicationinsights.endpoint``."""
+
+
+CLOUD_SETTINGS = {
+    cloud: CloudSettings(
+        rules.CLOUD_TOKEN_AUDIENCES[cloud],
+        f"https://{rules.CLOUD_AUTHORITY_HOSTS[cloud][0]}",
+        endpoint,
+    )
+    for cloud, endpoint in (
+        ("public", "https://dc.services.visualstudio.com/v2/track"),
+        ("usgovernment", "https://dc.applicationinsights.us/v2/track"),
+        ("china", "https://dc.applicationinsights.azure.cn/v2/track"),
+    )
+}
+"""Per cloud. Token audience and Application Insights endpoint: Microsoft Learn, "Reference:
+Self-hosted gateway container configuration settings", "Sovereign clouds" (azure-docs
+``articles/api-management/self-hosted-gateway-settings-reference.md``: "the settings you must
+configure to work with sovereign clouds"; the public values are the gateway's defaults). Entra
+authority: the settings reference gives only the public default; the hosts are azure-identity's
+``AzureAuthorityHosts`` (``AZURE_GOVERNMENT``, ``AZURE_CHINA``), the ones ``azure_credentials``
+uses for the stack's own sign-in; Entra's instance discovery lists ``login.chinacloudapi.cn`` and
+``login.partner.microsoftonline.cn`` as aliases of one China authority. The public values are
+only written where config sets something else, so public-cloud ConfigMaps stay as they were."""
+LOCAL_CA_SETTING = "certificates.local.ca.enabled"
+"""Settings reference, "Certificates and ciphers": "Indication whether the self-hosted gateway should
+use mounted local CA certificates. It's required to run the self-hosted gateway as root or with
+user ID 1001." Set whenever ``certificateAuthorities`` is not empty (issue 17.3)."""
 ENTRA_CERTIFICATE_DIRECTORY = "/apim/certificates/entra"
 """Where an Entra ID application certificate is mounted (``auth.clientCertificateSecretName``)."""
 
@@ -50,7 +91,7 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
+def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public") -> dict[str, str]:
     """Every non-secret setting of one gateway, as ConfigMap data (all values strings).
 
     | key | from |
@@ -65,7 +106,9 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
     | observability.opentelemetry.* | ``metrics.openTelemetry`` |
     | gateway.name | the gateway id, for ``auth.mode`` ``entraApp`` and ``workloadIdentity`` |
     | config.service.auth.azureAd.* | ``auth`` (``entraApp``): tenant, client id, authority, certificate path |
-    | config.service.auth.tokenAudience | ``auth.tokenAudience`` |
+    | config.service.auth.tokenAudience | ``auth.tokenAudience``, else the cloud's outside ``public`` (token-free) |
+    | logs.applicationinsights.endpoint | ``apim.cloud``'s outside ``public`` |
+    | certificates.local.ca.enabled | ``true`` when ``certificateAuthorities`` is not empty |
     | net.server.http.forwarded.proto.enabled | ``forwardedProto`` |
     | HTTP_PROXY / HTTPS_PROXY / NO_PROXY | ``proxy`` |
     | anything else | ``extraSettings``, verbatim |
@@ -105,19 +148,31 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str) -> dict[str, str]:
             )
 
     auth = gateway.auth
+    defaults = CLOUD_SETTINGS[cloud]
+    sovereign = cloud != "public"
     if auth.mode != "token":
         # Token-free modes find their gateway by id; the token carries it otherwise.
         settings["gateway.name"] = gateway.name
     if auth.mode == "entraApp":
         settings["config.service.auth.azureAd.tenantId"] = auth.tenant_id or ""
         settings["config.service.auth.azureAd.clientId"] = auth.client_id or ""
-        settings["config.service.auth.azureAd.authority"] = auth.authority
+        settings["config.service.auth.azureAd.authority"] = auth.authority or defaults.authority
         if auth.client_certificate_secret_name:
             settings["config.service.auth.azureAd.certificatePath"] = (
                 f"{ENTRA_CERTIFICATE_DIRECTORY}/{auth.client_certificate_key}"
             )
     if auth.token_audience:
         settings["config.service.auth.tokenAudience"] = auth.token_audience
+    elif sovereign and auth.mode != "token":
+        settings["config.service.auth.tokenAudience"] = defaults.token_audience
+    if sovereign:
+        settings["logs.applicationinsights.endpoint"] = defaults.application_insights_endpoint
+
+    if gateway.certificate_authorities:
+        # azure-docs issue 116325 (Microsoft's workaround): the CAs assigned to the gateway in APIM
+        # are installed in the container only with this flag; the settings reference requires root
+        # or UID 1001 for it, and the pods run as 1001 (manifests.GATEWAY_UID).
+        settings[LOCAL_CA_SETTING] = "true"
 
     if gateway.forwarded_proto:
         settings["net.server.http.forwarded.proto.enabled"] = "true"

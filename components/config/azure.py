@@ -19,7 +19,8 @@ class ApimSettings(Model):
 
     cloud: AzureCloudName = "public"
     """Azure cloud of the instance; must match ``ARM_ENVIRONMENT``. Outside ``public`` every
-    gateway must set ``configurationEndpoint`` (no Microsoft source read gives that cloud's suffix)."""
+    gateway must set ``configurationEndpoint`` (no Microsoft source read gives that cloud's suffix);
+    the token audience, Entra authority and Application Insights endpoint follow the cloud."""
     mode: Literal["managed", "existing"] = "managed"
     """``managed``: the stack creates the gateway resource and generates its token.
     ``existing`` (bring your own gateway): the gateway resource is managed elsewhere; its
@@ -178,10 +179,14 @@ class AuthSettings(Model):
     """``entraApp``: existing Secret holding the application's certificate (instead of a client secret)."""
     client_certificate_key: str = "certificate.pfx"
     """``entraApp``: key of the certificate inside that Secret."""
-    authority: str = Field(default="https://login.microsoftonline.com", pattern=r"^https://")
-    """``entraApp``: Entra ID authority (sovereign clouds differ)."""
+    authority: str | None = Field(default=None, pattern=r"^https://")
+    """``entraApp``: Entra ID authority; by default ``apim.cloud``'s (``https://login.microsoftonline.com``,
+    ``https://login.microsoftonline.us``, ``https://login.chinacloudapi.cn``). Workload identity
+    takes its authority from the cluster's workload identity webhook instead."""
     token_audience: str | None = None
-    """Token audience, when not ``https://azure-api.net/configuration`` (sovereign clouds)."""
+    """Token audience of the token-free modes; by default ``apim.cloud``'s
+    (``https://azure-api.net/configuration``, ``https://azure-api.us/configuration``,
+    ``https://azure-api.cn/configuration``: settings reference, "Sovereign clouds")."""
     role_definition_id: str | None = Field(default=None, pattern=r"^/subscriptions/.+/roleDefinitions/.+$")
     """An existing role holding ``gateways/getConfiguration/action``; by default the stack
     creates one (defined at ``customRoleScope``). Either way it is assigned on the APIM instance."""

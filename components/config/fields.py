@@ -18,7 +18,10 @@ patch release a source confirms. The chart repository's own tags stop at ``Conta
 (chart 1.15.1, ``Chart.yaml`` appVersion); its maintainer names later releases in its issues:
 ``Container-v2.11.2`` fixes the CVEs of 2.11.1 (issue 403, 2026-08-20) and ``Container-v2.12.1``
 fixes the high vulnerabilities of 2.12.0 (issue 411, 2026-09-11). Newer tags (2.12.2 and on) are
-mentioned elsewhere but no release page was read; see docs/gateway-settings.md."""
+mentioned elsewhere but no release page was read. 2.12.1 has open high findings (issue 417, "Address
+high vulnerabilities in the new self-hosted gateway image tag 2.12.1"): pin its digest with
+``image.digest`` (recipe in docs/gateway-settings.md, "Image") and move the tag once a fixed
+release is confirmed."""
 
 MAX_TOKEN_VALIDITY_DAYS = 30
 """The management API refuses a token expiry more than 30 days ahead."""

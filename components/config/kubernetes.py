@@ -230,6 +230,11 @@ class BackupSettings(Model):
     """Use this existing PersistentVolumeClaim instead of creating one."""
     storage_class_name: str | None = None
     """Storage class of the claim (cluster default when unset)."""
+    create_storage_class: bool = False
+    """Create ``storageClassName`` as an Azure Files (SMB, ``file.csi.azure.com``) class whose
+    mounts belong to the gateway's user and group 1001 (``uid=1001``, ``gid=1001``, modes 0770):
+    AKS's ``azurefile-csi`` mounts as root (``uid=0,gid=0``) and ignores ``fsGroup`` on shared
+    volumes (docs/cluster-lifecycle.md). A cluster-scoped object: one gateway per name."""
     size: Quantity = "50Mi"
     """Size of the claim (more than 0)."""
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"] = "ReadWriteMany"

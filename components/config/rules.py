@@ -14,14 +14,24 @@ from .network_rules import network_problems
 from .stack import GatewayConfig, StackConfig
 
 _VERSION_PREFIX = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?![\d])")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""Object names such as a StorageClass's (Kubernetes "Object Names and IDs", DNS subdomain names)."""
 
 PRODUCTION_MIN_REPLICAS = 2
-"""Microsoft's production guidance: never fewer than two gateway replicas."""
+"""The floor prod refuses to go below. Microsoft's production guidance ("Guidance for running
+self-hosted gateway on Kubernetes in production", "Number of replicas") said "the minimum number
+of replicas suitable for production is two" (the seed text); the current text says "three,
+preferably combined with high-available scheduling of the instances". Prod's default is therefore
+3 (``ENVIRONMENT_DEFAULTS``); the hard floor stays 2 by this project's judgement: two replicas with
+the disruption budget (``maxUnavailable: 1``) still keep one pod serving through a drain, and an
+autoscaler's minimum or a small cluster may legitimately sit there. Below three is a deliberate
+departure from the current guidance, not a Microsoft recommendation."""
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # Defaults that differ per environment. Everything else defaults the same way.
     "dev": {"replicas": 1, "backup": {"enabled": False}},
     # Prod calls no backend unless the stack names its ranges or peers (docs/network.md).
+    # Three replicas: Microsoft's current production minimum (see PRODUCTION_MIN_REPLICAS).
     "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
@@ -72,6 +82,15 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
                 "this object cannot exist in it before the first run and the pods could never start; set "
                 "namespace.create to false and create the namespace with the object beforehand"
             )
+    local_ca = gateway.extra_settings.get("certificates.local.ca.enabled")
+    if gateway.certificate_authorities and local_ca is not None and local_ca.lower() != "true":
+        problems.append(
+            f"{key}.extraSettings = [['certificates.local.ca.enabled'], values not shown]: turns "
+            "certificates.local.ca.enabled off, but certificateAuthorities is not empty and the gateway installs "
+            "those CAs only with it on (azure-docs issue 116325); remove the extra setting (the stack sets it to "
+            "'true') or empty certificateAuthorities"
+        )
+    problems.extend(_storage_class_rules(gateway, key))
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
     version = _VERSION_PREFIX.match(gateway.image.tag)
@@ -93,6 +112,36 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "set image.allowMovingTag to true to accept it anyway"
         )
     return problems
+
+
+AKS_STORAGE_CLASSES = frozenset({"azurefile", "azurefile-premium", "azurefile-csi", "azurefile-csi-premium", "default"})
+"""Class names AKS itself installs for Azure Files (and the default class): the stack must not
+create them, because before pulumi-kubernetes 4.29 a create is a server-side apply that would
+adopt and rewrite AKS's own object."""
+
+
+def _storage_class_rules(gateway: GatewayConfig, key: str) -> list[str]:
+    """``backup.createStorageClass``: a class of the stack's own, only where the claim uses it."""
+    backup = gateway.backup
+    if not backup.create_storage_class:
+        return []
+    setting = f"{key}.backup.createStorageClass = True"
+    if not backup.enabled or backup.existing_claim:
+        return [
+            f"{setting}: only the claim the stack creates uses it; set backup.enabled to true without "
+            "backup.existingClaim, or set backup.createStorageClass to false"
+        ]
+    name = backup.storage_class_name
+    if not name:
+        return [f"{setting}: set backup.storageClassName to the class to create, for example 'apim-gateway-backup'"]
+    if name in AKS_STORAGE_CLASSES:
+        return [
+            f"{key}.backup.storageClassName = {name!r}: AKS installs a class of that name (mounted as root, "
+            "uid=0,gid=0); with backup.createStorageClass give a name of your own, for example 'apim-gateway-backup'"
+        ]
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        return [f"{key}.backup.storageClassName = {name!r}: must be a lowercase DNS subdomain (at most 253 characters)"]
+    return []
 
 
 AZURE_LOAD_BALANCER_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
@@ -248,6 +297,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
     """Rules across gateways or against the APIM instance; ``gateways``: name → (key, config)."""
     problems: list[str] = []
     creators: dict[str, str] = {}
+    storage_creators: dict[str, str] = {}
     for key, gateway in gateways.values():
         if apim.cloud != "public" and not gateway.configuration_endpoint:
             problems.append(
@@ -255,12 +305,21 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 "only the public cloud's suffix 'configuration.azure-api.net' is taken from a Microsoft "
                 "source, so give the endpoint shown in the portal under Gateways > Deployment)"
             )
+        problems.extend(_cloud_rules(apim, gateway, key))
         for index, hostname in enumerate(gateway.hostnames):
             named = certificate_service(hostname.certificate_id or "")
             if named and not _of_instance(named, apim):
                 problems.append(
                     f"{key}.hostnames[{index}].certificateId = {hostname.certificate_id!r}: names a certificate "
                     f"of service {named[1]!r} in {named[0]!r}, not of apim.serviceName {apim.service_name!r}"
+                )
+        backup = gateway.backup
+        if backup.create_storage_class and backup.storage_class_name:
+            owner = storage_creators.setdefault(backup.storage_class_name, key)
+            if owner != key:
+                problems.append(
+                    f"{key}.backup.createStorageClass: StorageClass {backup.storage_class_name!r} is cluster-wide "
+                    f"and already created by {owner}; set createStorageClass: false here"
                 )
         priority = gateway.scheduling.priority_class
         if priority is not None and priority.create:
@@ -278,6 +337,43 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
             f"{key}.auth.createApimValidatorRole = True: {validators[0]} already creates the APIM instance's "
             "validator role; set it on one gateway per instance only"
         )
+    return problems
+
+
+# Per cloud: the token audience (settings reference, "Sovereign clouds") and the Entra authority
+# hosts (azure-identity AzureAuthorityHosts); components/settings.py CLOUD_SETTINGS derives them.
+CLOUD_TOKEN_AUDIENCES = {
+    "public": "https://azure-api.net/configuration",
+    "usgovernment": "https://azure-api.us/configuration",
+    "china": "https://azure-api.cn/configuration",
+}
+CLOUD_AUTHORITY_HOSTS = {
+    "public": ("login.microsoftonline.com",),
+    "usgovernment": ("login.microsoftonline.us",),
+    "china": ("login.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
+}
+
+
+def _cloud_rules(apim: ApimSettings, gateway: GatewayConfig, key: str) -> list[str]:
+    """An explicit audience or authority of another cloud than ``apim.cloud`` could never sign in."""
+    problems = []
+    auth = gateway.auth
+    audience = (auth.token_audience or "").rstrip("/")
+    for cloud, known in CLOUD_TOKEN_AUDIENCES.items():
+        if audience == known and cloud != apim.cloud:
+            problems.append(
+                f"{key}.auth.tokenAudience = {auth.token_audience!r}: that is the {cloud} cloud's audience, but "
+                f"apim.cloud is {apim.cloud!r}; remove auth.tokenAudience (the stack then sets "
+                f"{CLOUD_TOKEN_AUDIENCES[apim.cloud]!r}) or set apim.cloud to {cloud!r}"
+            )
+    host = (auth.authority or "").removeprefix("https://").split("/")[0].lower()
+    for cloud, hosts in CLOUD_AUTHORITY_HOSTS.items():
+        if host in hosts and cloud != apim.cloud:
+            problems.append(
+                f"{key}.auth.authority = {auth.authority!r}: that is the {cloud} cloud's Entra ID authority, but "
+                f"apim.cloud is {apim.cloud!r}; remove auth.authority (the stack then uses "
+                f"'https://{CLOUD_AUTHORITY_HOSTS[apim.cloud][0]}') or set apim.cloud to {cloud!r}"
+            )
     return problems
 
 

@@ -51,7 +51,8 @@ class GatewayConfig(Model):
     hostnames: tuple[HostnameConfiguration, ...] = ()
     """Hostnames the gateway serves with their certificates (``GatewayHostnameConfiguration``)."""
     certificate_authorities: tuple[CertificateAuthority, ...] = ()
-    """APIM certificate entities the gateway trusts as CAs (``GatewayCertificateAuthority``)."""
+    """APIM certificate entities the gateway trusts as CAs (``GatewayCertificateAuthority``); the
+    stack then sets ``certificates.local.ca.enabled`` (azure-docs issue 116325)."""
     configuration_endpoint: EndpointHost | None = None
     """Custom domain of the configuration endpoint; default ``<service>.configuration.azure-api.net``."""
     token: TokenSettings = TokenSettings()

@@ -56,6 +56,7 @@ from .common import (
 from .prerequisites import (
     adopting,
     backup_claim,
+    backup_storage_class,
     ca_bundle_secret,
     entra_secret,
     namespace,
@@ -67,6 +68,7 @@ from .prerequisites import (
 from .workload import (
     deployment,
     deployment_ignore_changes,
+    deployment_timeout_minutes,
 )
 
 __all__ = [
@@ -95,11 +97,13 @@ __all__ = [
     "autoscaler",
     "backup_claim",
     "backup_claim_name",
+    "backup_storage_class",
     "ca_bundle_secret",
     "common_labels",
     "credentials_checksum",
     "deployment",
     "deployment_ignore_changes",
+    "deployment_timeout_minutes",
     "discovery_service",
     "disruption_budget",
     "entra_secret",

@@ -15,12 +15,39 @@ from ..trust_store import ca_secret_name
 STATUS_PATH = "/status-0123456789abcdef"
 """Health endpoint of the gateway; it answers 200 once configuration is loaded. The chart probes
 it (``values.yaml`` lines 225-240, chart 1.15.1) and Microsoft calls it "a default health endpoint
-hosted on all the API Management services" (Application Gateway integration article, step 6);
-``/internal-status-0123456789abcdef`` of one docs YAML is the developer portal's status page."""
+hosted on all the API Management services" (Application Gateway integration article, step 6).
+Microsoft's workload identity article probes ``/internal-status-0123456789abcdef`` in its YAML;
+this path stays because the chart, the portal's YAML and the production guidance use it
+(docs/gateway-settings.md, "Readiness path")."""
 BACKUP_MOUNT_PATH = "/apim/config"
 """Where the gateway keeps its configuration backup; mounting a volume here turns backup on."""
 GATEWAY_UID = 1001
 """The gateway image runs as this user; the backup volume must be writable by its group."""
+BACKUP_STORAGE_PROVISIONER = "file.csi.azure.com"
+"""The Azure Files CSI driver, as in Microsoft's SMB StorageClass (Microsoft Learn, "Use
+mountOptions settings in Azure Files", troubleshoot/azure/azure-kubernetes/storage)."""
+BACKUP_STORAGE_SKU = "Standard_LRS"
+"""``skuName`` of the created class: the Standard tier; the article lists Premium_LRS, Premium_ZRS,
+Standard_LRS, Standard_GRS, Standard_ZRS, Standard_RAGRS, Standard_RAGZRS."""
+BACKUP_STORAGE_MOUNT_OPTIONS = (
+    f"uid={GATEWAY_UID}",
+    f"gid={GATEWAY_UID}",
+    "dir_mode=0770",
+    "file_mode=0770",
+    "mfsymlinks",
+    "cache=strict",
+    "nosharesock",
+    "actimeo=30",
+    "nobrl",
+)
+"""Mount options of the created class. Microsoft's SMB example sets ``dir_mode=0777``,
+``file_mode=0777`` ("modify this permission if you want to enhance the security") and the rest as
+here; the driver's own examples (kubernetes-sigs/azurefile-csi-driver
+``deploy/example/storageclass-azurefile-secret.yaml``) mount with ``uid=0``, ``gid=0``. The
+CSIDriver's ``fsGroupPolicy`` is ``ReadWriteOnceWithFSType`` (azurefile-csi-driver PR 1017), so
+the pod's ``fsGroup`` changes nothing on a ReadWriteMany share, and a ``gid=`` mount option wins
+over ``fsGroup`` anyway (kubernetes PR 58316). So the owner is set here: user and group 1001, as
+the production guidance wants ``/apim/config`` writable by group 1001, and nobody else."""
 HTTP_PORT = 8080
 HTTPS_PORT = 8081
 RATE_LIMIT_SYNC_PORT = 4290

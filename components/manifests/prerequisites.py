@@ -6,6 +6,9 @@ from __future__ import annotations
 from ..config import GatewayConfig
 from ..trust_store import CA_BUNDLE_FILE
 from .common import (
+    BACKUP_STORAGE_MOUNT_OPTIONS,
+    BACKUP_STORAGE_PROVISIONER,
+    BACKUP_STORAGE_SKU,
     CLIENT_SECRET_KEY,
     PATCH_FORCE_ANNOTATION,
     TOKEN_SECRET_KEY,
@@ -141,6 +144,27 @@ def backup_claim(gateway: GatewayConfig) -> Obj | None:
         "kind": "PersistentVolumeClaim",
         "metadata": object_metadata(gateway, object_names(gateway).backup_claim),
         "spec": spec,
+    }
+
+
+def backup_storage_class(gateway: GatewayConfig) -> Obj | None:
+    """The backup claim's Azure Files class when the stack creates it (``backup.createStorageClass``):
+    Microsoft's SMB class (Microsoft Learn, "Use mountOptions settings in Azure Files") with the
+    mount owned by the gateway's user and group instead of ``0777`` for everyone."""
+    backup = gateway.backup
+    if not backup.enabled or backup.existing_claim or not backup.create_storage_class:
+        return None
+    assert backup.storage_class_name is not None  # rules: createStorageClass needs a name
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": backup.storage_class_name, "labels": common_labels(gateway)},
+        "provisioner": BACKUP_STORAGE_PROVISIONER,
+        "parameters": {"skuName": BACKUP_STORAGE_SKU},
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+        "allowVolumeExpansion": True,
+        "mountOptions": list(BACKUP_STORAGE_MOUNT_OPTIONS),
     }
 
 

@@ -211,6 +211,38 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     }
 
 
+PROVIDER_AWAIT_MINUTES = 10
+"""What pulumi-kubernetes 4.25.0 waits for a Deployment without ``customTimeouts``:
+``provider/pkg/await/await.go`` (Creation and Update: ``timeout := 10 * time.Minute`` unless
+``metadata.TimeoutDuration`` finds the resource's ``customTimeouts`` or the
+``pulumi.com/timeoutSeconds`` annotation, ``provider/pkg/metadata/overrides.go``) and
+``provider/pkg/await/deployment.go`` (``DefaultDeploymentTimeoutMins = 10``)."""
+ROLE_PROPAGATION_MINUTES = 30
+"""How long a new role assignment may take to apply. Microsoft Learn, "Troubleshoot Azure RBAC",
+"Symptom - Role assignment changes are not being detected": "it can take up to 10 minutes for
+changes to take effect" (current text); earlier versions of the same page said up to 30 minutes.
+The larger figure: the configuration API answers the gateway's token-free sign-in only once the
+configuration reader assignment (and the APIM instance's validator assignment) apply."""
+START_MARGIN_MINUTES = 5
+"""Scheduling, image pull and volume mounts before the startup probe starts counting (this
+project's allowance; no source gives a figure)."""
+
+
+def _startup_window_minutes(gateway: GatewayConfig) -> int:
+    """The longest a pod may take to load its configuration before the kubelet restarts it."""
+    startup = gateway.probes.startup
+    seconds = startup.initial_delay_seconds + startup.period_seconds * startup.failure_threshold
+    return -(-seconds // 60)
+
+
+def deployment_timeout_minutes(gateway: GatewayConfig) -> int:
+    """How long ``pulumi up`` waits for the Deployment (create and update), never below the provider's
+    10 minutes: the startup window plus a margin, and in the token-free modes the time a new role
+    assignment may take to apply (the pods cannot read their configuration before it does)."""
+    propagation = ROLE_PROPAGATION_MINUTES if gateway.auth.mode != "token" else 0
+    return max(PROVIDER_AWAIT_MINUTES, propagation + _startup_window_minutes(gateway) + START_MARGIN_MINUTES)
+
+
 def deployment_ignore_changes(gateway: GatewayConfig) -> list[str]:
     """Deployment input paths Pulumi must leave to the autoscaler (``ignore_changes``)."""
     return list(AUTOSCALED_FIELDS) if gateway.autoscaling.enabled else []

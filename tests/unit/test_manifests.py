@@ -133,7 +133,7 @@ def test_deployment_carries_the_production_considerations() -> None:
     assert mounts == {"config-backup": "/apim/config", "custom-ca": "/apim/certificates/ca"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     # prod names a storage class: the claim's name carries it (see test_backup_claim_name_follows_immutable_fields)
-    assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup-b8911f3c"
+    assert volumes["config-backup"]["persistentVolumeClaim"]["claimName"] == "contoso-weu-gw-config-backup-362bb801"
     assert volumes["custom-ca"]["secret"]["secretName"].startswith("contoso-weu-gw-ca-")
     assert spec["template"]["metadata"]["annotations"] == {"checksum/settings": "settings-digest"}
 
@@ -171,7 +171,7 @@ def test_backup_claim_and_existing_claim() -> None:
     assert claim["spec"] == {
         "accessModes": ["ReadWriteMany"],
         "resources": {"requests": {"storage": "50Mi"}},
-        "storageClassName": "azurefile-csi",
+        "storageClassName": "apim-gateway-backup",
     }
     existing = with_overrides(backup={"enabled": True, "existingClaim": "shared-backup"}, namespace={"create": False})
     assert manifests.backup_claim(existing) is None

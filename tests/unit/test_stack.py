@@ -87,6 +87,7 @@ def test_prod_registers_every_resource(prod: Recording) -> None:
             "kubernetes:core/v1:Secret",  # the custom CA bundle
             "kubernetes:scheduling.k8s.io/v1:PriorityClass",
             "kubernetes:core/v1:ConfigMap",
+            "kubernetes:storage.k8s.io/v1:StorageClass",  # backup.createStorageClass (uid/gid 1001)
             "kubernetes:core/v1:PersistentVolumeClaimPatch",
             "kubernetes:apps/v1:Deployment",
             "kubernetes:core/v1:Service",
@@ -344,6 +345,8 @@ def test_several_gateways_in_one_stack() -> None:
     second["scheduling"]["priorityClass"]["create"] = False
     # So is the APIM instance's validator role: one gateway per instance creates it.
     second["auth"]["createApimValidatorRole"] = False
+    # And the backup StorageClass: one gateway creates it, the other uses it.
+    second["backup"]["createStorageClass"] = False
     config[f"{NS}:gateways"].append(second)
     recording = run_main(config, stack="prod")
     assert len(recording.of_type("apim-gateway:index:SelfHostedGateway")) == 2
