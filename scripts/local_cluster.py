@@ -125,8 +125,10 @@ def find_binaries(extra_dirs: Iterable[str] | None = None, names: Sequence[str] 
     return found
 
 
-def kubectl(kubeconfig: Path, *args: str, bin_dirs: Iterable[str] | None = None, timeout: float = 60) -> str:
-    """Run the toolchain's ``kubectl`` against ``kubeconfig``; its standard output.
+def kubectl(
+    kubeconfig: Path, *args: str, bin_dirs: Iterable[str] | None = None, timeout: float = 60, stdin: str | None = None
+) -> str:
+    """Run the toolchain's ``kubectl`` against ``kubeconfig`` (``stdin`` for ``-f -``); its standard output.
 
     Raises MissingBinariesError when kubectl is not built, ClusterError when it fails.
     """
@@ -135,6 +137,7 @@ def kubectl(kubeconfig: Path, *args: str, bin_dirs: Iterable[str] | None = None,
     try:
         done = subprocess.run(
             [binary, f"--kubeconfig={kubeconfig}", *args],
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,

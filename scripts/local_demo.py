@@ -1,49 +1,57 @@
-"""Deploy a stack's gateway objects to the local Kubernetes API server, without Azure.
+"""The `local` stack on a local Kubernetes API server, with the real Pulumi engine and the real
+Kubernetes provider plugin (both built by scripts/toolchain.sh): no Azure is involved, the gateway
+is an `existing` one and its token a placeholder.
 
-The program (``__main__.py``) runs under the offline plan (``components.offline``): the
-component registers exactly what ``pulumi up`` would register, and the Kubernetes
-objects it registered are applied here with server-side apply. This stands in for the
-Pulumi Kubernetes provider, which this machine cannot build (see docs/toolchain.md).
+What it runs, each command's own output shown as it comes:
 
-    python scripts/local_demo.py [--stack local] [--keep]
+1. starts the local control plane (scripts/local_cluster.py) in ``.local-cluster/``, where the
+   stack file's ``kubeconfigPath`` points, and gives it the static volume the backup claim binds;
+2. ``pulumi up`` of the `local` stack: state in a file backend inside the project
+   (``.pulumi-state/``), secrets with the passphrase provider, the placeholder token set as a
+   secret in a copy of the stack file (``.local-cluster/Pulumi.local.yaml``, passed with
+   ``--config-file``) so the tracked ``Pulumi.local.yaml`` is never written;
+3. the checks: ``kubectl get deployments`` and ``kubectl get services`` in the gateway's namespace,
+   and ``pulumi stack output gateways``;
+4. ``pulumi preview --expect-no-changes``: a second run changes nothing;
+5. unless ``--keep``: ``pulumi destroy``, then ``kubectl`` shows what ``backup.keepOnDestroy``
+   left behind (the namespace and the claim), and the control plane is stopped.
+
+    python scripts/local_demo.py [--keep] [--timeout 180]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import runpy
+import os
+import shutil
+import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.offline import Recording, restore_integers, run_program  # noqa: E402
 from scripts import local_cluster  # noqa: E402
 
-FIELD_MANAGER = "apim-gateway-local-demo"
-NS = "apim-gateway"
-APPLY_ORDER = [
-    "PriorityClass",
-    "Namespace",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "Service",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "NetworkPolicy",
-]
-STATIC_STORAGE_CLASS = "local-static"
+STACK = "local"
+PROJECT = "apim-gateway"
+GATEWAY = "local-gw"
+STATIC_VOLUME = """\
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {name}
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce, ReadWriteMany]
+  storageClassName: local-static
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {{path: /var/lib/apim-gateway-local/{name}}}
+"""
+"""A pre-provisioned volume for the backup claim: a local cluster has no provisioner. ``Retain``:
+the volume (and, on a real node, its data) outlives a deleted claim."""
 
 
 def placeholder_token(gateway: str, now: datetime | None = None) -> str:
@@ -52,160 +60,112 @@ def placeholder_token(gateway: str, now: datetime | None = None) -> str:
     return f"GatewayKey {gateway}&{expiry:%Y%m%d%H%M}&bG9jYWwtZGVtby1wbGFjZWhvbGRlcg=="
 
 
-def stack_config(stack: str, kubeconfig: Path | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The stack file's config, with placeholder tokens for existing gateways that have none."""
-    config: dict[str, Any] = dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
-    secret_keys: list[str] = []
-    if config.get(f"{NS}:apim", {}).get("mode") == "existing":
-        tokens = {gateway["name"]: placeholder_token(gateway["name"]) for gateway in config[f"{NS}:gateways"]}
-        config[f"{NS}:gatewayTokens"] = tokens
-        secret_keys.append(f"{NS}:gatewayTokens")
-    if kubeconfig is not None:
-        for gateway in config[f"{NS}:gateways"]:
-            gateway.setdefault("kubernetes", {})["kubeconfigPath"] = str(kubeconfig)
-    return config, tuple(secret_keys)
+def engine_environment(state: Path) -> dict[str, str]:
+    """The engine's environment: the project's file backend, the passphrase provider (a demo
+    passphrase unless ``PULUMI_CONFIG_PASSPHRASE`` is set), no plugin downloads."""
+    state.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "local-demo"),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_PYTHON_CMD": os.environ.get("PULUMI_PYTHON_CMD", str(ROOT / ".venv" / "bin" / "python")),
+    }
 
 
-def plan(config: dict[str, Any], secret_keys: Iterable[str] = (), stack: str = "local") -> Recording:
-    """Run the program offline and record what it registers."""
-
-    def program() -> None:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-
-    return run_program(program, config, tuple(secret_keys), stack)
-
-
-def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
-    """The recorded Kubernetes objects, integers restored, in apply order."""
-
-    objects = [
-        restore_integers(r.inputs)
-        for r in recording.resources
-        if r.type.startswith("kubernetes:") and "kind" in r.inputs
-    ]
-    return sorted(objects, key=lambda obj: APPLY_ORDER.index(obj["kind"]))
+def run(command: Sequence[str], env: dict[str, str], check: bool = True, timeout: float = 900) -> int:
+    """Run one command with its output going straight to ours, after printing it."""
+    print(f"\n$ {' '.join(command)}", flush=True)
+    done = subprocess.run(command, cwd=ROOT, env=env, timeout=timeout, check=False)
+    if check and done.returncode != 0:
+        raise SystemExit(f"local-demo: `{' '.join(command)}` failed with exit code {done.returncode}")
+    return done.returncode
 
 
-class Cluster:
-    """A thin client for applying and reading objects (kubernetes' dynamic client)."""
-
-    def __init__(self, kubeconfig: Path) -> None:
-        from kubernetes import config as kube_config
-        from kubernetes import dynamic
-        from kubernetes.client import api_client
-
-        loaded = kube_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
-        self.api = api_client.ApiClient(configuration=loaded.configuration)
-        self.client = dynamic.DynamicClient(self.api)  # type: ignore[no-untyped-call]
-
-    def resource(self, api_version: str, kind: str) -> Any:
-        return self.client.resources.get(api_version=api_version, kind=kind)
-
-    def apply(self, obj: dict[str, Any], dry_run: bool = False) -> Any:
-        metadata = obj["metadata"]
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
-        if dry_run:
-            kwargs["dry_run"] = "All"
-        return self.resource(obj["apiVersion"], obj["kind"]).server_side_apply(
-            body=obj, name=metadata["name"], namespace=metadata.get("namespace"), **kwargs
-        )
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
-        return self.resource(api_version, kind).get(name=name, namespace=namespace)
-
-    def static_volume(self, name: str = "local-gw-config-backup", size: str = "1Gi") -> None:
-        """A pre-provisioned volume for backup claims (a local cluster has no provisioner)."""
-        self.apply(
-            {
-                "apiVersion": "v1",
-                "kind": "PersistentVolume",
-                "metadata": {"name": name},
-                "spec": {
-                    "capacity": {"storage": size},
-                    "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
-                    "storageClassName": STATIC_STORAGE_CLASS,
-                    "persistentVolumeReclaimPolicy": "Retain",
-                    "hostPath": {"path": f"/var/lib/apim-gateway-local/{name}"},
-                },
-            }
-        )
+def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> None:
+    """The toolchain's real ``kubectl``, its output as it printed it."""
+    print(f"\n$ kubectl {' '.join(args)}", flush=True)
+    print(local_cluster.kubectl(kubeconfig, *args, stdin=stdin), end="", flush=True)
 
 
-def wait_for(what: str, condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise TimeoutError(f"{what} within {timeout:.0f} s")
-
-
-def deployment_available(cluster: Cluster, name: str, namespace: str) -> bool:
-    deployment = cluster.get("apps/v1", "Deployment", name, namespace)
-    status = deployment.status or {}
-    wanted = deployment.spec.replicas or 0
-    conditions = {c["type"]: c["status"] for c in (status.get("conditions") or [])}
-    return (
-        (status.get("observedGeneration") or 0) >= deployment.metadata.generation
-        and (status.get("updatedReplicas") or 0) == wanted
-        and (status.get("availableReplicas") or 0) == wanted
-        and (status.get("replicas") or 0) == wanted
-        and conditions.get("Available") == "True"
+def prepare_stack(env: dict[str, str], config_file: Path, work: Path) -> None:
+    """A fresh `local` stack: the state of an earlier run describes a cluster that is gone."""
+    stacks = ROOT / ".pulumi-state" / ".pulumi" / "stacks" / PROJECT
+    if (stacks / f"{STACK}.json").exists():
+        print("local-demo: removing the `local` stack of an earlier run (its cluster is gone)")
+        run(["pulumi", "stack", "rm", STACK, "--yes", "--force", "--non-interactive"], env)
+    # `stack init` writes the passphrase salt into the stack file of the directory it runs in: run
+    # it in a scratch project of the same name, so the tracked Pulumi.local.yaml stays as it is.
+    scratch = work / "stack-init"
+    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "Pulumi.yaml").write_text(f"name: {PROJECT}\nruntime: python\n")
+    (scratch / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
+    run(["pulumi", "stack", "init", STACK, "--non-interactive", "--cwd", str(scratch)], env)
+    shutil.copy(ROOT / f"Pulumi.{STACK}.yaml", config_file)
+    token = placeholder_token(GATEWAY)
+    print(
+        f"\n$ pulumi config set --secret --path gatewayTokens.{GATEWAY} <placeholder token> --config-file {config_file}"
     )
-
-
-def wait_until_available(cluster: Cluster, name: str, namespace: str, timeout: float) -> None:
-    wait_for(
-        f"Deployment {namespace}/{name} did not become Available",
-        lambda: deployment_available(cluster, name, namespace),
-        timeout,
+    subprocess.run(
+        [
+            *("pulumi", "config", "set", "--secret", "--path", f"gatewayTokens.{GATEWAY}", token),
+            *("--stack", STACK, "--config-file", str(config_file), "--non-interactive"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,  # the command would echo nothing secret, but keep the token off the screen
     )
-    print(f"local-demo: Deployment {namespace}/{name} is Available")
-
-
-def print_checks(kubeconfig: Path, namespace: str) -> None:
-    """The seed's checks, run with the real ``kubectl`` the toolchain builds."""
-    for kind in ("deployments", "services"):
-        command = ("get", kind, "-n", namespace)
-        print(f"\n$ kubectl {' '.join(command)}")
-        print(local_cluster.kubectl(kubeconfig, *command), end="")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="local")
     parser.add_argument("--dir", type=Path, default=ROOT / ".local-cluster", help="local cluster state directory")
-    parser.add_argument("--keep", action="store_true", help="leave the local cluster running afterwards")
-    parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--keep", action="store_true", help="leave the stack deployed and the cluster running")
+    parser.add_argument("--timeout", type=float, default=180, help="seconds for the control plane to start")
     args = parser.parse_args(argv)
+    directory: Path = args.dir.resolve()
+    if directory != (ROOT / ".local-cluster").resolve():
+        print(f"local-demo: note: Pulumi.{STACK}.yaml's kubeconfigPath names .local-cluster/kubeconfig")
 
-    config, secret_keys = stack_config(args.stack, kubeconfig=args.dir / "kubeconfig")
-    recording = plan(config, secret_keys, args.stack)  # invalid config stops here, before any cluster work
-    objects = kubernetes_objects(recording)
-    cluster_process = local_cluster.LocalCluster(args.dir)
-    print(f"local-demo: starting the local Kubernetes control plane in {args.dir}")
-    kubeconfig = cluster_process.start(timeout=args.timeout)
+    env = engine_environment(ROOT / ".pulumi-state")
+    config_file = directory / f"Pulumi.{STACK}.yaml"
+    stack = ["--stack", STACK, "--config-file", str(config_file), "--non-interactive"]
+    cluster = local_cluster.LocalCluster(directory)
+    print(f"local-demo: starting the local Kubernetes control plane in {directory}", flush=True)
+    kubeconfig = cluster.start(timeout=args.timeout)
+    deployed = False
     try:
-        cluster = Cluster(kubeconfig)
-        cluster.static_volume()
-        for obj in objects:
-            cluster.apply(obj)
-            print(
-                f"local-demo: applied {obj['kind']} {obj['metadata'].get('namespace', '-')}/{obj['metadata']['name']}"
-            )
-        for obj in objects:
-            if obj["kind"] == "Deployment":
-                wait_until_available(cluster, obj["metadata"]["name"], obj["metadata"]["namespace"], args.timeout)
-                print_checks(kubeconfig, obj["metadata"]["namespace"])
-        print("\nlocal-demo: stack outputs (as `pulumi stack output` would show them):")
-        print(json.dumps(recording.plain_outputs, indent=2))
+        kubectl(kubeconfig, "apply", "-f", "-", stdin=STATIC_VOLUME.format(name=f"{GATEWAY}-config-backup"))
+        prepare_stack(env, config_file, directory)
+        run(["pulumi", "up", "--yes", "--skip-preview", *stack], env)
+        deployed = True
+        kubectl(kubeconfig, "get", "deployments", "-n", GATEWAY)
+        kubectl(kubeconfig, "get", "services", "-n", GATEWAY)
+        run(["pulumi", "stack", "output", "gateways", "--stack", STACK], env)
+        run(["pulumi", "preview", "--expect-no-changes", *stack], env)
     finally:
         if args.keep:
-            print(f"\nlocal-demo: cluster left running; KUBECONFIG={kubeconfig}")
-            print(f"local-demo: stop it with: python scripts/local_cluster.py stop --dir {args.dir}")
+            print(f"\nlocal-demo: left running. KUBECONFIG={kubeconfig}")
+            print(
+                "local-demo: from the project directory, with PULUMI_BACKEND_URL=file://.pulumi-state and "
+                f"PULUMI_CONFIG_PASSPHRASE={env['PULUMI_CONFIG_PASSPHRASE']}:\n"
+                f"  pulumi preview --stack {STACK} --config-file {config_file}\n"
+                f"  pulumi destroy --stack {STACK} --config-file {config_file}\n"
+                f"  python scripts/local_cluster.py stop --dir {directory}"
+            )
         else:
-            cluster_process.stop()
-            print("\nlocal-demo: local cluster stopped")
+            try:
+                if deployed:
+                    run(["pulumi", "destroy", "--yes", "--skip-preview", *stack], env)
+                    print("\nlocal-demo: what backup.keepOnDestroy left behind (kept for the next `up` to adopt):")
+                    kubectl(kubeconfig, "get", "namespace", GATEWAY)
+                    kubectl(kubeconfig, "get", "persistentvolumeclaims", "-n", GATEWAY)
+            finally:
+                cluster.stop()
+                print("\nlocal-demo: local cluster stopped")
     return 0
 
 

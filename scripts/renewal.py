@@ -99,6 +99,17 @@ def judge_step(step: Mapping[str, Any]) -> str | None:
     return None
 
 
+def is_retry(step: Mapping[str, Any]) -> bool:
+    """An ``update`` that changes no property of a resource whose last create or update failed
+    to become ready: the engine proposes it to retry the provider's wait (pulumi v3.259.0
+    ``pkg/resource/deploy/step_generator.go`` lines 2178-2190: "If resource was unchanged, but
+    there were initialization errors, generate an empty update step"). It belongs to no renewal
+    and blocks none: left untargeted, it is not run."""
+    old_state = step.get("oldState")
+    init_errors = old_state.get("initErrors") if isinstance(old_state, Mapping) else None
+    return str(step.get("op")) == "update" and not _changed_keys(step) and bool(init_errors)
+
+
 def check_plan(preview: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(URNs to update, problems) for a ``pulumi preview --json`` document."""
     steps = preview.get("steps") or []
@@ -108,6 +119,8 @@ def check_plan(preview: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     for step in steps:
         if not isinstance(step, Mapping):
             problems.append(f"a step is not an object: {step!r}")
+            continue
+        if is_retry(step):
             continue
         problem = judge_step(step)
         if problem is not None:

@@ -520,8 +520,8 @@ build_k8s_provider() {
   local moddir
   moddir="$(cd "$CACHE" && mod_field "github.com/pulumi/pulumi-kubernetes/provider/v4@$module" Dir)"
   [[ -n "$moddir" && -d "$moddir" ]] || die "could not download github.com/pulumi/pulumi-kubernetes/provider/v4@$module"
-  # A writable copy: go generate writes next to main.go, and the module's replace of the sdk by
-  # a sibling directory (absent from the module zip) is dropped for the sdk its go.mod requires.
+  # A writable copy: go generate writes next to main.go. The module replaces its sdk by a sibling
+  # directory of the same commit (absent from the module zip): use that sdk's release instead.
   rm -rf "$src"; mkdir -p "$(dirname "$src")"
   cp -r "$moddir" "$src"; chmod -R u+w "$src"
   local tmp="$dest.tmp.$$"
@@ -529,7 +529,7 @@ build_k8s_provider() {
   (
     cd "$src"
     run_logged "$logf" go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4
-    run_logged "$logf" go mod download
+    run_logged "$logf" go get "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$ver"
     (cd cmd/pulumi-resource-kubernetes && VERSION="$ver" run_logged "$logf" go generate main.go)
     run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
       -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$ver" \

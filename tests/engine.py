@@ -4,14 +4,17 @@ host pointed at the test's own Python."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBERNETES_PLUGIN_VERSION = re.search(
@@ -78,3 +81,94 @@ def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) 
     if check and done.returncode != 0:
         raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+TOKEN_SIGNATURE = "bG9jYWwtdGVzdC1wbGFjZWhvbGRlcg=="
+"""The signature part of every placeholder token the tests set: it must never show in plain text."""
+
+
+def placeholder_token(gateway: str, serial: int = 0) -> str:
+    """A token-shaped secret for an ``existing`` gateway (nothing here reaches Azure); ``serial``
+    makes a renewed one."""
+    return f"GatewayKey {gateway}&20300101{serial:04d}&{TOKEN_SIGNATURE}"
+
+
+class LocalStack:
+    """The project's program and its `local` stack file in a directory of their own, deployed with
+    the real engine and Kubernetes plugin to the test's local API server."""
+
+    def __init__(self, tmp_path: Path, kubeconfig: Path | None, gateway: str, **settings: Any) -> None:
+        require_engine()
+        self.directory = project_copy(tmp_path)
+        self.env = engine_env(tmp_path)
+        self.gateway = gateway
+        self.stack_file = self.directory / "Pulumi.local.yaml"
+        pulumi(["stack", "init", "local"], self.directory, self.env)
+        document = yaml.safe_load(self.stack_file.read_text())
+        (entry,) = document["config"]["apim-gateway:gateways"]
+        entry["name"] = gateway
+        if kubeconfig is None:
+            entry.get("kubernetes", {}).pop("kubeconfigPath", None)  # the ambient kubeconfig
+        else:
+            entry.setdefault("kubernetes", {})["kubeconfigPath"] = str(kubeconfig)
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+        self.update(**settings)
+        self.set_token(placeholder_token(gateway))
+
+    def set_token(self, token: str) -> None:
+        self.run("config", "set", "--secret", "--path", f"gatewayTokens.{self.gateway}", token)
+
+    def update(self, **settings: Any) -> None:
+        """Merge ``settings`` into the gateway's entry of the stack file (``None`` removes a key)."""
+        document = yaml.safe_load(self.stack_file.read_text())
+        (entry,) = document["config"]["apim-gateway:gateways"]
+        _merge(entry, settings)
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """One CLI call on this stack; ``env`` adds to its environment."""
+        done = subprocess.run(
+            ["pulumi", *args],
+            cwd=self.directory,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def up(self, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return self.run("up", "--yes", "--skip-preview", "--non-interactive", check=check, env=env)
+
+    def preview(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("preview", "--non-interactive", *args, check=check, env=env)
+
+    def destroy(self) -> subprocess.CompletedProcess[str]:
+        return self.run("destroy", "--yes", "--skip-preview", "--non-interactive")
+
+    def state(self) -> dict[str, Any]:
+        exported: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
+        return exported
+
+    def resources(self) -> list[dict[str, Any]]:
+        return list(self.state()["deployment"].get("resources") or [])
+
+    def outputs(self) -> dict[str, Any]:
+        shown: dict[str, Any] = json.loads(self.run("stack", "output", "--json").stdout)
+        return shown
+
+
+def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

@@ -1,4 +1,4 @@
-"""Test helpers: run the project's program under Pulumi's mocks (``components.offline``)."""
+"""Test helpers: run the project's program under Pulumi's mocks (``tests/offline.py``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from components import manifests
-from components.config import ConfigError, GatewayConfig, parse_stack_config
-from components.offline import (
+from offline import (
     FAKE_KUBECONFIG,
     SUBSCRIPTION_ID,
     Recording,
@@ -21,6 +18,9 @@ from components.offline import (
     fake_token,
     run_program,
 )
+
+from components import manifests
+from components.config import ConfigError, GatewayConfig, parse_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = "apim-gateway"

@@ -18,10 +18,10 @@ from typing import Any
 import kubernetes_validate
 import pytest
 from harness import ROOT, Recording, run_program
+from offline import restore_integers
 from stack_strategies import DrawnStack
 
 from components.config import ConfigError, parse_stack_config
-from components.offline import restore_integers
 
 PROPERTY_SUMMARY = pytest.StashKey[list[str]]()
 """Lines the property tests add to the terminal summary (``tests/unit/conftest.py``)."""

@@ -142,9 +142,22 @@ def backup_claim(gateway: GatewayConfig) -> Obj | None:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": object_metadata(gateway, object_names(gateway).backup_claim),
+        "metadata": object_metadata(
+            gateway, object_names(gateway).backup_claim, annotations={CLAIM_READY_ANNOTATION: CLAIM_READY}
+        ),
         "spec": spec,
     }
+
+
+CLAIM_READY_ANNOTATION = "pulumi.com/waitFor"
+CLAIM_READY = "jsonpath={.status.phase}"
+"""The claim is ready once it has a phase, Pending or Bound. The provider's own claim awaiter
+(pulumi-kubernetes 4.25.0 ``provider/pkg/await/awaiters.go`` lines 284-303) waits 5 minutes for
+Bound, or, for a ``WaitForFirstConsumer`` class, for Pending: so re-adopting a kept claim of such
+a class, already Bound, always failed. ``pulumi.com/waitFor`` replaces that awaiter
+(``await/await.go`` lines 282-293, ``metadata/overrides.go`` ReadyCondition; a JSONPath without a
+value waits for the field to exist, ``jsonpath/jsonpath.go`` Parse). A claim that never binds is
+caught by the Deployment's rollout wait instead, whose pods cannot start without it."""
 
 
 def backup_storage_class(gateway: GatewayConfig) -> Obj | None:

@@ -1,250 +1,207 @@
-"""The component's Kubernetes objects on a real API server (with controller-manager,
-scheduler and kwok nodes): accepted, running, rolled with zero unavailable replicas."""
+"""The `local` stack deployed by the real engine and Kubernetes plugin (4.25.0, built by
+scripts/toolchain.sh) to the local API server: what ``pulumi up`` creates on an empty cluster,
+that a second preview and a refresh find nothing to do, and that a new token updates the Secret in
+place and rolls the pods without ever going below the replicas the rollout settings keep."""
 
 from __future__ import annotations
 
-import copy
+import base64
+import json
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
+import yaml
+from cluster_client import Cluster, deployment_available, kubernetes_objects, plan, stack_config, wait_for
+from engine import TOKEN_SIGNATURE, LocalStack, placeholder_token
 
-from scripts import local_demo
+from scripts import local_cluster as lc
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"
-
-
-def local_objects(token: str | None = None, **gateway: Any) -> list[dict[str, Any]]:
-    """The Kubernetes objects the local stack's program registers."""
-    config, secret_keys = local_demo.stack_config("local")
-    config[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
-    if token is not None:
-        config[f"{NS}:gatewayTokens"] = {"local-gw": token}
-    return local_demo.kubernetes_objects(local_demo.plan(config, secret_keys))
+GW = "real-gw"
 
 
 @pytest.fixture(scope="module")
-def deployed(local_cluster: Any) -> tuple[local_demo.Cluster, list[dict[str, Any]]]:
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
-    cluster.static_volume()
-    objects = local_objects()
-    for obj in objects:
-        cluster.apply(obj)
-    local_demo.wait_for(
-        "the gateway Deployment did not become Available",
-        lambda: local_demo.deployment_available(cluster, "local-gw", "local-gw"),
-        timeout=180,
-    )
-    return cluster, objects
+def deployed(local_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalStack, Cluster]:
+    """One `pulumi up` of the local stack (backup on, bound to a static volume)."""
+    cluster = Cluster(local_cluster.kubeconfig)
+    cluster.static_volume(f"{GW}-config-backup")
+    stack = LocalStack(tmp_path_factory.mktemp("real-gw"), local_cluster.kubeconfig, GW)
+    stack.up()
+    return stack, cluster
 
 
-def test_every_object_is_created_and_reads_back_as_specified(
-    deployed: tuple[local_demo.Cluster, list[dict[str, Any]]],
+def test_a_first_up_on_an_empty_cluster_creates_every_object_and_waits_for_the_rollout(
+    deployed: tuple[LocalStack, Cluster],
 ) -> None:
-    cluster, objects = deployed
-    kinds = sorted(obj["kind"] for obj in objects)
+    stack, cluster = deployed
+    # The Deployment awaiter returned only once the rollout was done (await/deployment.go).
+    assert deployment_available(cluster, GW, GW)
+    kinds = sorted(r["type"] for r in stack.resources() if r["type"].startswith("kubernetes:"))
     assert kinds == sorted(
         [
-            "Namespace",
-            "Secret",
-            "ConfigMap",
-            "PersistentVolumeClaim",
-            "Deployment",
-            "Service",
-            "Service",
-            "PodDisruptionBudget",
-            "NetworkPolicy",
+            "kubernetes:core/v1:NamespacePatch",  # keepOnDestroy (backup on): a retained Patch resource
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:PersistentVolumeClaimPatch",
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:core/v1:Service",
+            "kubernetes:core/v1:Service",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         ]
     )
-    namespace = cluster.get("v1", "Namespace", "local-gw")
+    namespace = cluster.get("v1", "Namespace", GW)
     assert namespace.metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespace.metadata.annotations["apim-gateway/stack"] == "apim-gateway/local"
 
-    deployment = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw")
+    deployment = cluster.get("apps/v1", "Deployment", GW, GW)
     assert deployment.spec.replicas == 2
     assert deployment.spec.strategy.rollingUpdate.maxUnavailable == 0
-    assert deployment.spec.strategy.rollingUpdate.maxSurge == "25%"
     pod = deployment.spec.template.spec
     container = pod.containers[0]
     assert container.image == "mcr.microsoft.com/azure-api-management/gateway:2.12.1"
     for probe in (container.readinessProbe, container.livenessProbe, container.startupProbe):
         assert probe.httpGet.path == "/status-0123456789abcdef"
-    assert sorted((p.containerPort, p.protocol) for p in container.ports) == [
-        (4290, "UDP"),
-        (4291, "UDP"),
-        (8080, "TCP"),
-        (8081, "TCP"),
-    ]
     assert pod.securityContext.fsGroup == 1001
-    mounts = {m.name: m.mountPath for m in container.volumeMounts}
-    assert mounts["config-backup"] == "/apim/config"
+    assert {m.name: m.mountPath for m in container.volumeMounts}["config-backup"] == "/apim/config"
 
-    traffic = cluster.get("v1", "Service", "local-gw-live-traffic", "local-gw")
+    traffic = cluster.get("v1", "Service", f"{GW}-live-traffic", GW)
     assert traffic.spec.type == "NodePort" and traffic.spec.externalTrafficPolicy == "Local"
-    assert [(p.port, p.targetPort) for p in traffic.spec.ports] == [(80, "http"), (443, "https")]
-    discovery = cluster.get("v1", "Service", "local-gw-instance-discovery", "local-gw")
-    assert discovery.spec.clusterIP == "None"
-
-    claim_name = next(o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim")
-    assert [v.persistentVolumeClaim.claimName for v in pod.volumes] == [claim_name]
-    claim = cluster.get("v1", "PersistentVolumeClaim", claim_name, "local-gw")
+    assert cluster.get("v1", "Service", f"{GW}-instance-discovery", GW).spec.clusterIP == "None"
+    (claim,) = cluster.resource("v1", "PersistentVolumeClaim").get(namespace=GW).items
     assert claim.status.phase == "Bound"
+    secret = cluster.get("v1", "Secret", f"{GW}-token", GW)
+    assert base64.b64decode(secret.data["value"]).decode() == placeholder_token(GW)
+    settings = cluster.get("v1", "ConfigMap", f"{GW}-env", GW).data
+    assert settings["config.service.endpoint"] == "local-apim.configuration.azure-api.net"
+    assert "GatewayKey" not in str(settings)
 
-    import base64
 
-    secret = cluster.get("v1", "Secret", "local-gw-token", "local-gw")
-    assert base64.b64decode(secret.data["value"]).decode().startswith("GatewayKey local-gw&")
-    config_map = cluster.get("v1", "ConfigMap", "local-gw-env", "local-gw")
-    assert config_map.data["config.service.endpoint"] == "local-apim.configuration.azure-api.net"
-    assert "GatewayKey" not in str(config_map.data)
+def test_the_token_is_in_neither_state_nor_outputs_in_plain_text(deployed: tuple[LocalStack, Cluster]) -> None:
+    stack, _ = deployed
+    assert TOKEN_SIGNATURE not in json.dumps(stack.state())
+    outputs = stack.outputs()
+    assert TOKEN_SIGNATURE not in json.dumps(outputs)
+    assert outputs["gateways"][GW]["tokenExpiresOn"] == "2030-01-01T00:00:00Z"
 
 
 def test_pods_pass_the_restricted_pod_security_standard_and_spread_over_zones(
-    deployed: tuple[local_demo.Cluster, list[dict[str, Any]]],
+    deployed: tuple[LocalStack, Cluster],
 ) -> None:
-    cluster, _ = deployed
-    pods = (
-        cluster.resource("v1", "Pod")
-        .get(namespace="local-gw", label_selector="app.kubernetes.io/instance=local-gw")
-        .items
-    )
+    _, cluster = deployed
+    pods = cluster.resource("v1", "Pod").get(namespace=GW, label_selector=f"app.kubernetes.io/instance={GW}").items
     running = [p for p in pods if p.status.phase == "Running"]
     assert len(running) == 2
-    nodes = {p.spec.nodeName for p in running}
-    zones = {cluster.get("v1", "Node", node).metadata.labels["topology.kubernetes.io/zone"] for node in nodes}
+    zones = {cluster.get("v1", "Node", p.spec.nodeName).metadata.labels["topology.kubernetes.io/zone"] for p in running}
     assert len(zones) == 2  # the topology spread constraint put them in different zones
 
 
-def test_reapplying_the_same_program_changes_nothing(deployed: tuple[local_demo.Cluster, list[dict[str, Any]]]) -> None:
-    cluster, objects = deployed
-    before = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").metadata.generation
-    again = local_objects()  # same program, same inputs
-    assert sorted((o["kind"], o["metadata"]["name"]) for o in again) == sorted(
-        (o["kind"], o["metadata"]["name"]) for o in objects
-    )
-    deployment = next(o for o in again if o["kind"] == "Deployment")
-    cluster.apply(deployment)
-    assert cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").metadata.generation == before
+def test_a_second_preview_and_a_refresh_find_nothing_to_do(deployed: tuple[LocalStack, Cluster]) -> None:
+    stack, cluster = deployed
+    generation = cluster.get("apps/v1", "Deployment", GW, GW).metadata.generation
+    stack.preview("--expect-no-changes")
+    # Refresh reads every object back (the provider's Read); nothing drifted from what up wrote.
+    stack.run("refresh", "--yes", "--expect-no-changes", "--non-interactive")
+    stack.preview("--expect-no-changes")
+    assert cluster.get("apps/v1", "Deployment", GW, GW).metadata.generation == generation
 
 
-def test_a_new_token_rolls_the_pods_with_zero_unavailable(
-    deployed: tuple[local_demo.Cluster, list[dict[str, Any]]],
+def test_a_new_token_updates_the_secret_in_place_and_rolls_the_pods_with_none_unavailable(
+    deployed: tuple[LocalStack, Cluster],
 ) -> None:
-    cluster, _ = deployed
-    old_template = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").spec.template
-    new_token = local_demo.placeholder_token("local-gw").replace("bG9jYWwt", "cm90YXRl")
-    objects = local_objects(token=new_token)
+    """``enableSecretMutable`` makes the token Secret's data an update (pulumi-kubernetes 4.25.0
+    ``provider/pkg/provider/diff.go`` forceNewProperties), and the pod template's credentials
+    annotation rolls the pods; with ``maxUnavailable: 0`` availability never drops (polled)."""
+    stack, cluster = deployed
+    secret_uid = cluster.get("v1", "Secret", f"{GW}-token", GW).metadata.uid
+    old_sets = {rs.metadata.name for rs in cluster.resource("apps/v1", "ReplicaSet").get(namespace=GW).items}
+    stack.set_token(placeholder_token(GW, serial=1))
+    preview = json.loads(stack.preview("--json").stdout)
+    changed = {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in preview["steps"] if step["op"] != "same"}
+    assert changed == {f"{GW}-token": "update", f"{GW}-deployment": "update"}
 
-    lowest_available: list[int] = []
+    lowest: list[int] = []
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
-            status = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").status
-            lowest_available.append(status.availableReplicas or 0)
+            lowest.append(cluster.get("apps/v1", "Deployment", GW, GW).status.availableReplicas or 0)
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        for obj in objects:
-            if obj["kind"] in ("Secret", "Deployment"):
-                cluster.apply(obj)
-        new_template = cluster.get("apps/v1", "Deployment", "local-gw", "local-gw").spec.template
-        assert (
-            new_template.metadata.annotations["checksum/credentials"]
-            != old_template.metadata.annotations["checksum/credentials"]
-        )
-        local_demo.wait_for(
-            "the rollout did not finish",
-            lambda: local_demo.deployment_available(cluster, "local-gw", "local-gw"),
-            timeout=180,
-        )
+        stack.up()
     finally:
         stop.set()
         watcher.join(timeout=5)
-    replica_sets = cluster.resource("apps/v1", "ReplicaSet").get(namespace="local-gw").items
-    assert len(replica_sets) >= 2  # a new ReplicaSet: the pods were replaced
-    assert len(lowest_available) > 5
-    assert min(lowest_available) >= 2  # maxUnavailable 0, observed
+    assert cluster.get("v1", "Secret", f"{GW}-token", GW).metadata.uid == secret_uid  # updated, not replaced
+    new_sets = {rs.metadata.name for rs in cluster.resource("apps/v1", "ReplicaSet").get(namespace=GW).items}
+    assert new_sets - old_sets  # a new ReplicaSet: the pods were replaced
+    assert deployment_available(cluster, GW, GW)  # up returned after the rollout
+    assert len(lowest) > 5 and min(lowest) >= 2  # maxUnavailable 0, observed throughout
+    stack.preview("--expect-no-changes")
 
 
-def test_the_demo_checks_are_real_kubectl_output(
-    local_cluster: Any, deployed: tuple[local_demo.Cluster, list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The demo runs the toolchain's kubectl (``scripts/toolchain.sh cluster`` builds
-    ``k8s.io/kubernetes/cmd/kubectl`` with the API server) for the seed's checks. Its table
-    printer puts AGE last on both tables and EXTERNAL-IP on services (``kubectl get`` default
-    columns); the imitation it replaces printed neither."""
-    local_demo.print_checks(local_cluster.kubeconfig, "local-gw")
-    out = capsys.readouterr().out
-    assert "$ kubectl get deployments -n local-gw" in out
-    assert re.search(r"^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$", out, re.MULTILINE)
-    assert re.search(r"^local-gw +2/2 +2 +2 +\S+$", out, re.MULTILINE)
-    assert re.search(r"^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE$", out, re.MULTILINE)
+def test_the_checks_are_real_kubectl_output(local_cluster: Any, deployed: tuple[LocalStack, Cluster]) -> None:
+    """The toolchain's kubectl (``scripts/toolchain.sh cluster`` builds ``k8s.io/kubernetes/cmd/kubectl``)."""
+    deployments = lc.kubectl(local_cluster.kubeconfig, "get", "deployments", "-n", GW)
+    assert re.search(r"^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$", deployments, re.MULTILINE)
+    assert re.search(rf"^{GW} +2/2 +2 +2 +\S+$", deployments, re.MULTILINE)
+    services = lc.kubectl(local_cluster.kubeconfig, "get", "services", "-n", GW)
     assert re.search(
-        r"^local-gw-instance-discovery +ClusterIP +None +<none> +4290/UDP,4291/UDP +\S+$", out, re.MULTILINE
-    )
-    assert re.search(
-        r"^local-gw-live-traffic +NodePort +10\.96\.\S+ +<none> +80:\d+/TCP,443:\d+/TCP +\S+$", out, re.MULTILINE
+        rf"^{GW}-live-traffic +NodePort +10\.96\.\S+ +<none> +80:\d+/TCP,443:\d+/TCP +\S+$", services, re.M
     )
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_dev_and_prod_objects_are_accepted_by_the_api_server(local_cluster: Any, stack: str) -> None:
-    """Server-side dry run: admission, defaulting and validation of the real API server."""
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
-    config = local_demo.stack_config(stack)[0]
-    objects = local_demo.kubernetes_objects(local_demo.plan(config, (), stack))
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_dev_and_prod_objects_are_accepted_by_the_api_server(local_cluster: Any, environment: str) -> None:
+    """Server-side dry run of what the dev and prod programs register (they need Azure, which only
+    runs under mocks here): admission, defaulting and validation of the real API server."""
+    cluster = Cluster(local_cluster.kubeconfig)
+    objects = kubernetes_objects(plan(stack_config(environment)[0], (), environment))
     namespace = next(o for o in objects if o["kind"] == "Namespace")
     cluster.apply(namespace)  # namespaced dry runs need the namespace itself
     for obj in objects:
         if obj["kind"] != "Namespace":
             cluster.apply(obj, dry_run=True)
-    names = {
-        o["metadata"]["name"]
-        for o in cluster.resource("apps/v1", "Deployment").get(namespace=namespace["metadata"]["name"]).items
-    }
-    assert names == set()  # dry run: nothing was persisted
+    deployments = cluster.resource("apps/v1", "Deployment").get(namespace=namespace["metadata"]["name"]).items
+    assert deployments == []  # dry run: nothing was persisted
 
 
-def test_invalid_config_fails_before_anything_reaches_the_cluster(local_cluster: Any) -> None:
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
+def test_bad_config_stops_the_engine_with_the_stacks_message_and_creates_nothing(
+    local_cluster: Any, tmp_path: Path
+) -> None:
+    cluster = Cluster(local_cluster.kubeconfig)
     before = {n.metadata.name for n in cluster.resource("v1", "Namespace").get().items}
-    config, secret_keys = local_demo.stack_config("local", kubeconfig=local_cluster.kubeconfig)
-    config[f"{NS}:gateways"][0]["namespace"] = {"name": "Bad_Namespace"}
-    with pytest.raises(pulumi.RunError) as caught:
-        local_demo.plan(config, secret_keys)
-    assert "namespace.name = 'Bad_Namespace': must be a DNS-1123 label" in str(caught.value)
-    after = {n.metadata.name for n in cluster.resource("v1", "Namespace").get().items}
-    assert after == before
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, "bad-gw", namespace={"name": "Bad_Namespace"})
+    run = stack.up(check=False)
+    assert run.returncode != 0
+    assert "namespace.name = 'Bad_Namespace': must be a DNS-1123 label" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert [r["type"] for r in stack.resources() if r["type"] != "pulumi:pulumi:Stack"] == []
+    assert {n.metadata.name for n in cluster.resource("v1", "Namespace").get().items} == before
 
 
-def test_a_fleet_of_two_gateways_runs_in_two_namespaces(local_cluster: Any) -> None:
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
-    config, secret_keys = local_demo.stack_config("local")
-    first = copy.deepcopy(config[f"{NS}:gateways"][0])
-    second = copy.deepcopy(first)
-    first["name"], second["name"] = "fleet-a", "fleet-b"
-    for gateway in (first, second):
-        gateway["backup"] = {"enabled": False}  # one static volume only on the local cluster
-        gateway["replicas"] = 1
-    config[f"{NS}:gateways"] = [first, second]
-    config[f"{NS}:gatewayTokens"] = {g["name"]: local_demo.placeholder_token(g["name"]) for g in (first, second)}
-    # The fleet shares one kubeconfig here; each gateway could name its own context.
-    objects = local_demo.kubernetes_objects(local_demo.plan(config, secret_keys))
-    namespaces = sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Namespace")
-    assert namespaces == ["fleet-a", "fleet-b"]
-    for obj in objects:
-        cluster.apply(obj)
+def test_a_fleet_of_two_gateways_runs_in_two_namespaces(local_cluster: Any, tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, "fleet-a", replicas=1, backup={"enabled": False})
+    document: dict[str, Any] = yaml.safe_load(stack.stack_file.read_text())
+    gateways = document["config"]["apim-gateway:gateways"]
+    gateways.append({**gateways[0], "name": "fleet-b"})
+    stack.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    stack.run("config", "set", "--secret", "--path", "gatewayTokens.fleet-b", placeholder_token("fleet-b"))
+    stack.up()
+    cluster = Cluster(local_cluster.kubeconfig)
     for name in ("fleet-a", "fleet-b"):
-        local_demo.wait_for(
-            f"{name} did not become Available",
-            lambda name=name: local_demo.deployment_available(cluster, name, name),  # type: ignore[misc]
-            timeout=180,
-        )
+        wait_for(f"{name} Available", lambda name=name: deployment_available(cluster, name, name), timeout=5)  # type: ignore[misc]
         settings = cluster.get("v1", "ConfigMap", f"{name}-env", name).data
         assert settings["neighborhood.host"] == f"{name}-instance-discovery.{name}.svc.cluster.local"
+    stack.destroy()
+    for name in ("fleet-a", "fleet-b"):  # no backup, so nothing kept: the namespaces go
+        namespace = cluster.find("v1", "Namespace", name)
+        assert namespace is None or namespace.status.phase == "Terminating"

@@ -4,12 +4,13 @@ and that a first run creates everything its pods need (CA bundle, PriorityClass)
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_client import Cluster, deployment_available, kubernetes_objects, plan, stack_config
+from engine import LocalStack
 from kubernetes.client.exceptions import ApiException
-
-from scripts import local_demo
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"
@@ -29,45 +30,40 @@ VP4SVefZkh1DamzZloWECzQEe1iM
 
 
 def objects_for(name: str, **gateway: Any) -> list[dict[str, Any]]:
-    config, secret_keys = local_demo.stack_config("local")
-    entry = copy.deepcopy(config[f"{NS}:gateways"][0])
-    entry.update(name=name, replicas=1, backup={"enabled": False}, **copy.deepcopy(gateway))
-    config[f"{NS}:gateways"] = [entry]
-    config[f"{NS}:gatewayTokens"] = {name: local_demo.placeholder_token(name)}
-    return local_demo.kubernetes_objects(local_demo.plan(config, secret_keys))
+    config, secret_keys = stack_config("local", name=name, replicas=1, backup={"enabled": False}, **gateway)
+    return kubernetes_objects(plan(config, secret_keys))
 
 
-def test_a_first_run_with_a_custom_ca_and_priority_class_becomes_available(local_cluster: Any) -> None:
-    """On an empty namespace the pods start only if the run itself creates the CA bundle Secret
-    they mount (a pod with a missing Secret volume stays ContainerCreating) and the PriorityClass
-    they name (the Priority admission plugin rejects a pod naming an unknown class). The
+def test_a_first_up_with_a_custom_ca_and_priority_class_becomes_available(local_cluster: Any, tmp_path: Path) -> None:
+    """On an empty cluster the pods start only if the run itself creates the CA bundle Secret they
+    mount (a pod with a missing Secret volume stays ContainerCreating) and the PriorityClass they
+    name (the Priority admission plugin rejects a pod naming an unknown class); the engine's
+    ``pulumi up`` returns once the Deployment is Available (4.25.0 ``await/deployment.go``). The
     namespace enforces the restricted Pod Security Standard: a Secret volume and env are allowed."""
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
-    objects = objects_for(
+    stack = LocalStack(
+        tmp_path,
+        local_cluster.kubeconfig,
         "ca-gw",
+        replicas=1,
+        backup={"enabled": False},
         customCa={"certificates": CA_PEM},
         scheduling={"priorityClass": {"name": "apim-gateway-local", "create": True, "value": 1000}},
     )
-    kinds = [obj["kind"] for obj in objects]
-    assert kinds[0] == "PriorityClass" and kinds.count("Secret") == 2
-    for obj in objects:
-        cluster.apply(obj)
-    local_demo.wait_for(
-        "the gateway Deployment did not become Available",
-        lambda: local_demo.deployment_available(cluster, "ca-gw", "ca-gw"),
-        timeout=180,
-    )
+    stack.up()
+    cluster = Cluster(local_cluster.kubeconfig)
+    assert deployment_available(cluster, "ca-gw", "ca-gw")
     pods = cluster.resource("v1", "Pod").get(namespace="ca-gw").items
     assert pods and all(pod.spec.priority == 1000 for pod in pods)
     env = {e.name: e.value for e in pods[0].spec.containers[0].env if e.name.startswith("SSL_CERT_")}
     assert env == {"SSL_CERT_FILE": "/apim/certificates/ca/ca-bundle.crt", "SSL_CERT_DIR": "/etc/ssl/certs"}
+    stack.destroy()
 
 
 def test_the_restricted_namespace_refuses_the_charts_dev_log_volume(local_cluster: Any) -> None:
     """The chart's localsyslog volume (templates/deployment.yaml: ``hostPath: {path: /dev/log,
     type: Socket}``) in a pod the stack's namespace would run: the API server's PodSecurity
     admission refuses it, which is why the config refuses ``localsyslog`` and ``journal``."""
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
+    cluster = Cluster(local_cluster.kubeconfig)
     objects = objects_for("syslog-gw")
     namespace = next(obj for obj in objects if obj["kind"] == "Namespace")
     cluster.apply(namespace)

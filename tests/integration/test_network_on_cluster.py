@@ -7,12 +7,12 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import cluster_client
 import pytest
 from kubernetes.client.exceptions import ApiException
 
 from components import manifests
 from components.config import parse_stack_config
-from scripts import local_demo
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"
@@ -44,7 +44,7 @@ EVERY_DESTINATION = {
 
 
 def prod_policy(**gateway: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    config = local_demo.stack_config("prod")[0]
+    config = cluster_client.stack_config("prod")[0]
     config[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
     parsed = parse_stack_config(config, now=NOW).gateways[0]
     policy = manifests.network_policy(parsed)
@@ -55,7 +55,7 @@ def prod_policy(**gateway: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_a_policy_with_every_kind_of_destination_is_accepted_by_the_api_server(local_cluster: Any) -> None:
     """Server-side dry run of a policy with selectors, host blocks (IPv4 and IPv6), and ranges
     around both metadata addresses with their ``except`` entries."""
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
+    cluster = cluster_client.Cluster(local_cluster.kubeconfig)
     namespace, policy = prod_policy(**EVERY_DESTINATION)
     excepts = [
         peer["ipBlock"]["except"]
@@ -73,7 +73,7 @@ def test_the_api_server_refuses_an_except_that_is_the_whole_range(local_cluster:
     """Why a ``backendCidrs`` entry that is a metadata address is refused in config: its
     ``except`` would have to be the whole range, which the API server rejects (``except``
     must be a strict subset of ``cidr``)."""
-    cluster = local_demo.Cluster(local_cluster.kubeconfig)
+    cluster = cluster_client.Cluster(local_cluster.kubeconfig)
     namespace, policy = prod_policy()
     policy["spec"]["egress"] = [{"to": [{"ipBlock": {"cidr": "169.254.169.254/32", "except": ["169.254.169.254/32"]}}]}]
     cluster.apply(namespace)

@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import cluster_client
 import pytest
 from hypothesis import HealthCheck, given, settings
 from stack_invariants import PROPERTY_SUMMARY, run_stack
 from stack_strategies import DrawnStack, stacks
-
-from scripts import local_demo
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +46,8 @@ OUTCOMES: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def cluster(local_cluster: Any, request: pytest.FixtureRequest) -> Iterator[local_demo.Cluster]:
-    yield local_demo.Cluster(local_cluster.kubeconfig)
+def cluster(local_cluster: Any, request: pytest.FixtureRequest) -> Iterator[cluster_client.Cluster]:
+    yield cluster_client.Cluster(local_cluster.kubeconfig)
     if OUTCOMES:
         request.config.stash.setdefault(PROPERTY_SUMMARY, []).append(
             f"dry run on the local API server: {OUTCOMES['refused'] + OUTCOMES['deployed']} configurations tried, "
@@ -57,7 +56,7 @@ def cluster(local_cluster: Any, request: pytest.FixtureRequest) -> Iterator[loca
         )
 
 
-def test_the_server_refuses_two_of_the_issues_examples_and_accepts_the_third(cluster: local_demo.Cluster) -> None:
+def test_the_server_refuses_two_of_the_issues_examples_and_accepts_the_third(cluster: cluster_client.Cluster) -> None:
     """The dry run is a real check: the API server refuses a request above its limit
     (k8s.io/kubernetes v1.34.3, pkg/apis/core/validation/validation.go:7565), a /33
     (pkg/apis/networking/validation/validation.go:252) and an empty claim (validation.go:2418).
@@ -103,7 +102,7 @@ def test_the_server_refuses_two_of_the_issues_examples_and_accepts_the_third(clu
     assert accepted.spec.loadBalancerIP == "not-an-ip"
 
 
-def dry_run(cluster: local_demo.Cluster, objects: list[dict[str, Any]]) -> int:
+def dry_run(cluster: cluster_client.Cluster, objects: list[dict[str, Any]]) -> int:
     """Create the namespaces for real (namespaced objects need them), dry-run everything else."""
     from kubernetes.client.exceptions import ApiException
 
@@ -122,7 +121,7 @@ def dry_run(cluster: local_demo.Cluster, objects: list[dict[str, Any]]) -> int:
 
 @settings(PROFILE)
 @given(stack=stacks())
-def test_every_accepted_config_passes_the_servers_dry_run(cluster: local_demo.Cluster, stack: DrawnStack) -> None:
+def test_every_accepted_config_passes_the_servers_dry_run(cluster: cluster_client.Cluster, stack: DrawnStack) -> None:
     outcome = run_stack(stack)
     OUTCOMES["refused" if outcome.refused else "deployed"] += 1
     if not outcome.refused:

@@ -28,10 +28,10 @@ from harness import (
     stack,
     stack_file_config,
 )
+from offline import APIM_PRINCIPAL_ID, OfflineMocks
 
 from components import manifests
 from components.azure_side import ApimIdentityError
-from components.offline import APIM_PRINCIPAL_ID, OfflineMocks
 from components.settings import gateway_settings
 from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
 

@@ -1,6 +1,6 @@
 """docs/diagram.md names every resource the component registers, in every auth mode.
 
-Runs the program under mocks (``components.offline``) with the richest configurations: token
+Runs the program under mocks (``tests/offline.py``) with the richest configurations: token
 mode with APIs, hostnames, CA entries, backup, autoscaler and key rotation; an Entra ID
 application with a client secret; workload identity with the APIM validator role.
 """

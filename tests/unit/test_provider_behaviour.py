@@ -15,12 +15,12 @@ from typing import Any
 import pulumi
 import pytest
 from harness import Recording, run_main, run_program, stack_file_config
+from offline import OfflineMocks
 from pulumi.dynamic import CheckResult
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
 from components.config import ConfigError, rules
 from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
-from components.offline import OfflineMocks
 
 NS = "apim-gateway"
 PROVIDER = "pulumi:providers:kubernetes"

@@ -90,6 +90,24 @@ def test_a_new_resource_fails_the_plan() -> None:
     ]
 
 
+def test_a_retry_of_a_failed_wait_is_neither_a_problem_nor_a_target() -> None:
+    """The engine's empty update of a resource with ``initErrors`` (pulumi v3.259.0
+    ``step_generator.go`` lines 2178-2190; the real preview's shape is in
+    tests/integration/test_lifecycle.py): untargeted, the renewal does not run it."""
+    plan = preview()
+    retry = copy.deepcopy(plan["steps"][4])
+    retry.update(op="update", detailedDiff={}, diffReasons=[], oldState={"initErrors": ["timed out waiting"]})
+    retry["urn"] = PREFIX + "kubernetes:core/v1:Service::contoso-weu-gw-traffic"
+    plan["steps"].append(retry)
+    targets, problems = renewal.check_plan(plan)
+    assert problems == [] and retry["urn"] not in targets
+    # The same step with a change is no retry, and without init errors no update is empty.
+    changes: list[dict[str, Any]] = [{"detailedDiff": {"spec.type": {"kind": "update"}}}, {"oldState": {}}]
+    for changed in changes:
+        plan["steps"][-1] = {**retry, **changed}
+        assert renewal.check_plan(plan)[1]
+
+
 def test_preview_errors_fail_the_plan() -> None:
     plan = preview()
     plan["diagnostics"] = [{"severity": "error", "message": "mandatory policy violation\n"}]

@@ -11,10 +11,10 @@ import kubernetes_validate
 import pulumi
 import pytest
 from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
+from offline import restore_integers
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
 from components.cluster_guard import OWNER_ANNOTATION
-from components.offline import restore_integers
 
 NS = "apim-gateway"
 KUBERNETES_VERSION = "1.34.0"

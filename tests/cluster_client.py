@@ -1,0 +1,146 @@
+"""Reading the local API server in tests (the official ``kubernetes`` client's dynamic client), and
+the objects a stack file's program registers, recorded under Pulumi's mocks (``offline.py``).
+
+Only the tests use this: what the stack does to a cluster is always done by the real engine and
+Kubernetes plugin (``engine.LocalStack``). ``Cluster.apply`` is for the server's own checks of
+recorded objects (``dryRun=All``) and for objects a test needs that the stack does not own.
+"""
+
+from __future__ import annotations
+
+import copy
+import runpy
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from engine import ROOT, placeholder_token
+from offline import Recording, restore_integers, run_program
+
+NS = "apim-gateway"
+FIELD_MANAGER = "apim-gateway-tests"
+APPLY_ORDER = [
+    "PriorityClass",
+    "StorageClass",
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "Service",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+]
+STATIC_STORAGE_CLASS = "local-static"
+
+
+def stack_config(stack: str, **gateway: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stack file's config, its first gateway's settings overridden, with placeholder tokens for
+    `existing` gateways."""
+    config: dict[str, Any] = dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+    config[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
+    secret_keys: list[str] = []
+    if config.get(f"{NS}:apim", {}).get("mode") == "existing":
+        config[f"{NS}:gatewayTokens"] = {g["name"]: placeholder_token(g["name"]) for g in config[f"{NS}:gateways"]}
+        secret_keys.append(f"{NS}:gatewayTokens")
+    return config, tuple(secret_keys)
+
+
+def plan(config: dict[str, Any], secret_keys: Iterable[str] = (), stack: str = "local") -> Recording:
+    """Run ``__main__.py`` under mocks and record what it registers."""
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    return run_program(program, config, tuple(secret_keys), stack)
+
+
+def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
+    """The recorded Kubernetes objects, integers restored, in dependency order."""
+    objects = [
+        restore_integers(r.inputs)
+        for r in recording.resources
+        if r.type.startswith("kubernetes:") and "kind" in r.inputs
+    ]
+    return sorted(objects, key=lambda obj: APPLY_ORDER.index(obj["kind"]))
+
+
+class Cluster:
+    """A thin client for reading objects (and applying the few a test needs itself)."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        from kubernetes import config as kube_config
+        from kubernetes import dynamic
+        from kubernetes.client import api_client
+
+        loaded = kube_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        self.api = api_client.ApiClient(configuration=loaded.configuration)
+        self.client = dynamic.DynamicClient(self.api)  # type: ignore[no-untyped-call]
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        return self.client.resources.get(api_version=api_version, kind=kind)
+
+    def apply(self, obj: dict[str, Any], dry_run: bool = False) -> Any:
+        metadata = obj["metadata"]
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": True}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        return self.resource(obj["apiVersion"], obj["kind"]).server_side_apply(
+            body=obj, name=metadata["name"], namespace=metadata.get("namespace"), **kwargs
+        )
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+        return self.resource(api_version, kind).get(name=name, namespace=namespace)
+
+    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any | None:
+        """The object, or None when the server answers 404."""
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        try:
+            return self.get(api_version, kind, name, namespace)
+        except NotFoundError:
+            return None
+
+    def static_volume(self, name: str, size: str = "1Gi", storage_class: str = STATIC_STORAGE_CLASS) -> None:
+        """A pre-provisioned volume for a backup claim (a local cluster has no provisioner)."""
+        self.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {"name": name},
+                "spec": {
+                    "capacity": {"storage": size},
+                    "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
+                    "storageClassName": storage_class,
+                    "persistentVolumeReclaimPolicy": "Retain",
+                    "hostPath": {"path": f"/var/lib/apim-gateway-local/{name}"},
+                },
+            }
+        )
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} within {timeout:.0f} s")
+
+
+def deployment_available(cluster: Cluster, name: str, namespace: str) -> bool:
+    deployment = cluster.get("apps/v1", "Deployment", name, namespace)
+    status = deployment.status or {}
+    wanted = deployment.spec.replicas or 0
+    conditions = {c["type"]: c["status"] for c in (status.get("conditions") or [])}
+    return bool(
+        (status.get("observedGeneration") or 0) >= deployment.metadata.generation
+        and (status.get("updatedReplicas") or 0) == wanted
+        and (status.get("availableReplicas") or 0) == wanted
+        and (status.get("replicas") or 0) == wanted
+        and conditions.get("Available") == "True"
+    )
