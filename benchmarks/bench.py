@@ -1,158 +1,215 @@
-"""Benchmark: how long the program takes to evaluate, and what the Pulumi engine adds.
+"""Benchmark: the stack with the real Pulumi engine and Kubernetes plugin on a local API server,
+side by side with its floor and with what a user of the portal's YAML runs, in one run.
 
-Prints, from one run:
-- the program's evaluation time under Pulumi's mocks (``components.offline``) for a stack
-  with 1 and with 20 gateways (median of several runs) and the peak Python memory;
-- with the Pulumi CLI and Python language host on PATH (``scripts/toolchain.sh env``): the
-  wall time of ``pulumi preview`` of a trivial Python program with one resource (the
-  engine's floor), and of this project's ``local`` stack with its ratio to the floor when
-  the Kubernetes provider plugin is available (it cannot be built on this machine).
+Needs the toolchain (``scripts/toolchain.sh all``, then ``eval "$(scripts/toolchain.sh env)"``).
+Starts its own control plane on 127.0.0.1 and stops it at the end. Prints, for 1 and 10 gateways
+(backup off, one replica each, so the fleet needs no volumes):
 
-    python benchmarks/bench.py [--runs 5]
+- ``pulumi preview`` with nothing to do (median of ``--runs``), ``pulumi up`` of an empty cluster
+  until every Deployment is Available, ``pulumi refresh``, and a token renewal (``pulumi up`` after
+  a new token for every gateway);
+- (a) the floor: a program with one ConfigMap on the same engine and plugin, its no-op preview;
+- (b) ``kubectl apply --server-side`` of the same objects plus ``kubectl rollout status``;
+- the ratios the targets are stated in: no-op preview of 1 gateway / floor (target 1.2), the
+  preview cost of each extra gateway (target 0.3 s), first ``up`` / the kubectl path (target 1.5);
+- where the time goes: the program's imports, the engine's per-resource step times from its
+  event log (the provider's awaits), and the program's evaluation under Pulumi's mocks.
+
+    python benchmarks/bench.py [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import os
+import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from scripts import local_demo  # noqa: E402
+from cluster_client import kubernetes_objects, plan, stack_config  # noqa: E402
+from engine import LocalStack, engine_env, placeholder_token, plugin_home  # noqa: E402
 
-NS = "apim-gateway"
+from scripts import local_cluster as lc  # noqa: E402
 
+FLOOR_PROGRAM = """\
+import pulumi_kubernetes as k8s
 
-def fleet_config(size: int) -> tuple[dict[str, Any], tuple[str, ...]]:
-    config, secret_keys = local_demo.stack_config("local")
-    template = config[f"{NS}:gateways"][0]
-    gateways = []
-    for index in range(size):
-        gateway = copy.deepcopy(template)
-        gateway["name"] = f"gw-{index:02d}"
-        gateways.append(gateway)
-    config[f"{NS}:gateways"] = gateways
-    config[f"{NS}:gatewayTokens"] = {g["name"]: local_demo.placeholder_token(g["name"]) for g in gateways}
-    return config, secret_keys
-
-
-def time_evaluation(size: int, runs: int) -> tuple[float, int, float]:
-    """Median seconds, resources registered, peak MiB of one evaluation under mocks."""
-    config, secret_keys = fleet_config(size)
-    durations = []
-    resources = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        recording = local_demo.plan(config, secret_keys)
-        durations.append(time.perf_counter() - start)
-        resources = len(recording.resources)
-    tracemalloc.start()
-    local_demo.plan(config, secret_keys)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return statistics.median(durations), resources, peak / 2**20
-
-
-TRIVIAL_PROGRAM = """import pulumi
-
-
-class Floor(pulumi.ComponentResource):
-    def __init__(self, name: str) -> None:
-        super().__init__("bench:index:Floor", name, None, None)
-        self.register_outputs({})
-
-
-Floor("floor")
-pulumi.export("ok", True)
+k8s.core.v1.ConfigMap("floor", metadata={"name": "floor", "namespace": "default"}, data={"a": "b"})
 """
 
 
-def _pulumi(args: list[str], cwd: Path, env: dict[str, str]) -> str | None:
-    """Run the CLI; None on success, else the last lines it printed."""
-    done = subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode == 0:
-        return None
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    errors = [line.strip() for line in lines if "error:" in line]
-    return errors[-1] if errors else " | ".join(lines[-3:])
-
-
-def engine_preview(
-    program_dir: Path, stack: str, env: dict[str, str], setup: list[list[str]] | None = None
-) -> float | str:
-    """Wall seconds of `pulumi preview` on a fresh file backend, or why it could not run."""
-    for args in (["stack", "init", stack], *(setup or [])):
-        failure = _pulumi(args, program_dir, env)
-        if failure:
-            return f"set-up failed: {failure}"
+def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
-    failure = _pulumi(["preview", "--non-interactive", "--stack", stack], program_dir, env)
-    return f"failed: {failure}" if failure else time.perf_counter() - start
+    action()
+    return time.perf_counter() - start
 
 
-def engine_figures() -> None:
-    if not shutil.which("pulumi") or not shutil.which("pulumi-language-python"):
-        print('engine: pulumi / pulumi-language-python not on PATH (eval "$(scripts/toolchain.sh env)"); skipped')
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        state = Path(scratch) / "state"
-        state.mkdir()
-        env = {
-            **os.environ,
-            "PULUMI_BACKEND_URL": f"file://{state}",
-            "PULUMI_CONFIG_PASSPHRASE": "benchmark",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_HOME": str(Path(scratch) / "home"),
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        }
-        floor_dir = Path(scratch) / "floor"
-        floor_dir.mkdir()
-        (floor_dir / "Pulumi.yaml").write_text("name: floor\nruntime: python\n")
-        (floor_dir / "__main__.py").write_text(TRIVIAL_PROGRAM)
-        floor = engine_preview(floor_dir, "bench", env)
-        print(f"engine: pulumi preview, trivial program (floor): {_seconds(floor)}")
-        project_dir = Path(scratch) / "project"
-        project_dir.mkdir()
-        shutil.copytree(ROOT / "components", project_dir / "components")
-        for name in ("__main__.py", "Pulumi.local.yaml"):
-            shutil.copy(ROOT / name, project_dir / name)
-        (project_dir / "Pulumi.yaml").write_text("name: apim-gateway\nruntime: python\n")
-        token = local_demo.placeholder_token("local-gw").removeprefix("GatewayKey ")
-        setup = [["config", "set", "--secret", "--path", "gatewayTokens.local-gw", token, "--stack", "local"]]
-        project = engine_preview(project_dir, "local", env, setup)
-        print(f"engine: pulumi preview, local stack:             {_seconds(project)}")
-        if isinstance(floor, float) and isinstance(project, float):
-            print(f"engine: ratio local stack / floor:               {project / floor:.2f}")
+def median(action: Callable[[], object], runs: int) -> float:
+    return statistics.median(timed(action) for _ in range(runs))
 
 
-def _seconds(value: float | str) -> str:
-    return f"{value:.2f} s" if isinstance(value, float) else value
+def fleet(scratch: Path, kubeconfig: Path, size: int) -> LocalStack:
+    """A `local` stack with ``size`` gateways, one replica each, backup off."""
+    settings: dict[str, Any] = {"replicas": 1, "backup": {"enabled": False}}
+    stack = LocalStack(scratch / f"fleet-{size}", kubeconfig, "bench-00", **settings)
+    document = yaml.safe_load(stack.stack_file.read_text())
+    gateways = document["config"]["apim-gateway:gateways"]
+    gateways.extend({**gateways[0], "name": f"bench-{index:02d}"} for index in range(1, size))
+    stack.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    for index in range(1, size):
+        name = f"bench-{index:02d}"
+        stack.run("config", "set", "--secret", "--path", f"gatewayTokens.{name}", placeholder_token(name))
+    return stack
+
+
+def renew(stack: LocalStack, size: int) -> None:
+    for index in range(size):
+        name = f"bench-{index:02d}"
+        stack.run("config", "set", "--secret", "--path", f"gatewayTokens.{name}", placeholder_token(name, serial=1))
+
+
+def step_seconds(event_log: Path) -> dict[str, float]:
+    """Seconds from each resource's step start to its outputs, from the engine's event log."""
+    started: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for line in event_log.read_text().splitlines():
+        event = json.loads(line)
+        stamp = float(event.get("timestamp", 0))
+        if "resourcePreEvent" in event:
+            started[event["resourcePreEvent"]["metadata"]["urn"]] = stamp
+        elif "resOutputsEvent" in event:
+            urn = event["resOutputsEvent"]["metadata"]["urn"]
+            if urn in started:
+                took[urn.rsplit("::", 1)[-1]] = stamp - started[urn]
+    return took
+
+
+def kubectl_path(scratch: Path, kubeconfig: Path, size: int) -> float:
+    """What a user of the portal's YAML runs: server-side apply of the same objects, then wait."""
+    config, secret_keys = stack_config("local", name="bench-00", replicas=1, backup={"enabled": False})
+    template = config["apim-gateway:gateways"][0]
+    config["apim-gateway:gateways"] = [{**template, "name": f"yaml-{index:02d}"} for index in range(size)]
+    config["apim-gateway:gatewayTokens"] = {
+        g["name"]: placeholder_token(g["name"]) for g in config["apim-gateway:gateways"]
+    }
+    objects = kubernetes_objects(plan(config, secret_keys))
+    manifest = scratch / f"yaml-{size}.yaml"
+    manifest.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+
+    def apply_and_wait() -> None:
+        lc.kubectl(kubeconfig, "apply", "--server-side", "-f", str(manifest), timeout=300)
+        for obj in objects:
+            if obj["kind"] == "Deployment":
+                name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
+                lc.kubectl(kubeconfig, "rollout", "status", f"deployment/{name}", "-n", namespace, timeout=300)
+
+    seconds = timed(apply_and_wait)
+    for obj in objects:
+        if obj["kind"] == "Namespace":
+            lc.kubectl(kubeconfig, "delete", "namespace", obj["metadata"]["name"], "--wait=false")
+    return seconds
+
+
+def import_seconds() -> float:
+    code = "import time; s = time.perf_counter(); import components; print(time.perf_counter() - s)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(done.stdout)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    for size in (1, 20):
-        seconds, resources, peak = time_evaluation(size, args.runs)
-        print(
-            f"mocks: {size:>2} gateway(s): {seconds * 1000:7.1f} ms per evaluation (median of {args.runs}), "
-            f"{resources} resources, peak {peak:.1f} MiB"
-        )
-    engine_figures()
+    if not (shutil.which("pulumi") and shutil.which("pulumi-language-python") and plugin_home()):
+        print('bench: the toolchain is needed: scripts/toolchain.sh all && eval "$(scripts/toolchain.sh env)"')
+        return 1
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = Path(temporary)
+        cluster = lc.LocalCluster(scratch / "cluster")
+        kubeconfig = cluster.start(timeout=180)
+        try:
+            report(scratch, kubeconfig, args.runs)
+        finally:
+            cluster.stop()
     return 0
+
+
+def report(scratch: Path, kubeconfig: Path, runs: int) -> None:
+    floor_dir = scratch / "floor"
+    floor_dir.mkdir()
+    (floor_dir / "Pulumi.yaml").write_text("name: floor\nruntime: python\n")
+    (floor_dir / "__main__.py").write_text(FLOOR_PROGRAM)
+    (scratch / "floor-env").mkdir()
+    env = engine_env(scratch / "floor-env", KUBECONFIG=str(kubeconfig))
+
+    def floor(*command: str) -> None:
+        subprocess.run(
+            ["pulumi", *command, "--non-interactive"], cwd=floor_dir, env=env, check=True, capture_output=True
+        )
+
+    floor("stack", "init", "floor")
+    floor("up", "--yes", "--skip-preview")
+    floor_preview = median(lambda: floor("preview", "--expect-no-changes"), runs)
+    print(f"(a) floor, one ConfigMap, no-op preview: {floor_preview:6.2f} s")
+
+    figures: dict[int, dict[str, float]] = {}
+    for size in (1, 10):
+        figures[size] = measure(scratch, kubeconfig, size, runs)
+        up, preview, refresh, renewal, kubectl = (
+            figures[size][key] for key in ("up", "preview", "refresh", "renewal", "kubectl")
+        )
+        print(
+            f"{size:>2} gateway(s): no-op preview {preview:6.2f} s ({preview / floor_preview:.2f}x the floor), "
+            f"first up {up:6.2f} s, refresh {refresh:6.2f} s, token renewal {renewal:6.2f} s; "
+            f"(b) kubectl apply --server-side + rollout status {kubectl:6.2f} s (up / kubectl {up / kubectl:.2f}x)"
+        )
+        slowest = sorted(step_seconds(scratch / f"events-{size}.json").items(), key=lambda item: -item[1])[:6]
+        print("   slowest steps of the first up: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest))
+    per_gateway = (figures[10]["preview"] - figures[1]["preview"]) / 9
+    print(f"targets: preview 1 gw / floor {figures[1]['preview'] / floor_preview:.2f} (<= 1.2); ", end="")
+    print(f"each extra gateway +{per_gateway:.2f} s (<= 0.3); ", end="")
+    print(f"first up / kubectl {figures[1]['up'] / figures[1]['kubectl']:.2f} (<= 1.5, 1 gw), ", end="")
+    print(f"{figures[10]['up'] / figures[10]['kubectl']:.2f} (10 gw)")
+    print(f"where the time goes: `import components` {import_seconds():.2f} s in a fresh interpreter")
+    for size in (1, 10):
+        print(f"   the program's evaluation under mocks, {size:>2} gateway(s): {evaluation(size, runs) * 1000:6.0f} ms")
+
+
+def measure(scratch: Path, kubeconfig: Path, size: int, runs: int) -> dict[str, float]:
+    """The engine's figures for a fleet of ``size`` gateways, then the kubectl path's."""
+    stack = fleet(scratch, kubeconfig, size)
+    events = str(scratch / f"events-{size}.json")
+    figures = {
+        "up": timed(lambda: stack.run("up", "--yes", "--skip-preview", "--non-interactive", "--event-log", events)),
+        "preview": median(lambda: stack.preview("--expect-no-changes"), runs),
+        "refresh": timed(lambda: stack.run("refresh", "--yes", "--non-interactive")),
+    }
+    renew(stack, size)
+    figures["renewal"] = timed(stack.up)
+    stack.destroy()
+    figures["kubectl"] = kubectl_path(scratch, kubeconfig, size)
+    return figures
+
+
+def evaluation(size: int, runs: int) -> float:
+    """Median seconds of one evaluation of the program under Pulumi's mocks."""
+    config, secret_keys = stack_config("local")
+    template = config["apim-gateway:gateways"][0]
+    names = [f"gw-{index:02d}" for index in range(size)]
+    config["apim-gateway:gateways"] = [{**template, "name": name} for name in names]
+    config["apim-gateway:gatewayTokens"] = {name: placeholder_token(name) for name in names}
+    return median(lambda: plan(config, secret_keys), runs)
 
 
 if __name__ == "__main__":
