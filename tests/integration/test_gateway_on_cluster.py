@@ -19,6 +19,7 @@ from cluster_client import Cluster, deployment_available, kubernetes_objects, pl
 from engine import TOKEN_SIGNATURE, LocalStack, placeholder_token
 
 from scripts import local_cluster as lc
+from scripts import renewal
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"
@@ -124,6 +125,9 @@ def test_a_new_token_updates_the_secret_in_place_and_rolls_the_pods_with_none_un
     preview = json.loads(stack.preview("--json").stdout)
     changed = {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in preview["steps"] if step["op"] != "same"}
     assert changed == {f"{GW}-token": "update", f"{GW}-deployment": "update"}
+    # The scheduled renewal's plan check accepts exactly this real preview (scripts/renewal.py).
+    targets, problems = renewal.check_plan(preview)
+    assert problems == [] and sorted(urn.rsplit("::", 1)[-1] for urn in targets) == sorted(changed)
 
     lowest: list[int] = []
     stop = threading.Event()

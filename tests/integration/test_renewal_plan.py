@@ -3,9 +3,9 @@
 
 The program registers two Pulumi dynamic resources, the type and name pattern of the
 gateway token (``pulumi-python:dynamic:Resource``, ``<gateway>-access-token``) and another
-one. The Kubernetes provider plugin cannot be built on this machine, so the Secret and
-Deployment steps are covered by the unit test's constructed preview only
-(tests/unit/test_renewal.py).
+one. The Secret and Deployment steps of a real renewal, and the retry step a failed wait leaves,
+are checked on the real engine and Kubernetes plugin in tests/integration/test_gateway_on_cluster.py
+and test_lifecycle.py.
 """
 
 from __future__ import annotations
