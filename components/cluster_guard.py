@@ -62,18 +62,43 @@ def _api_client(access: Mapping[str, Any]) -> Any:
     return kube_config.new_client_from_config(config_file=os.pathsep.join(files), context=context)  # type: ignore[no-untyped-call]
 
 
+PLURALS = {
+    "Namespace": "namespaces",
+    "Secret": "secrets",
+    "ConfigMap": "configmaps",
+    "ServiceAccount": "serviceaccounts",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "Service": "services",
+    "Deployment": "deployments",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "NetworkPolicy": "networkpolicies",
+    "PriorityClass": "priorityclasses",
+    "StorageClass": "storageclasses",
+}
+"""The resource path of every kind the stack creates (Kubernetes API reference), so a read needs
+no API discovery round trips."""
+
+
 def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
     """The object as a dict, or None when the API server answers 404."""
-    from kubernetes import dynamic
-    from kubernetes.dynamic.exceptions import NotFoundError
+    from kubernetes.client.exceptions import ApiException
 
-    resources = dynamic.DynamicClient(client).resources  # type: ignore[no-untyped-call]
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    scope = f"/namespaces/{namespace}" if namespace else ""
     try:
-        found = resources.get(api_version=api_version, kind=kind).get(name=name, namespace=namespace)
-    except NotFoundError:
-        return None
-    result: dict[str, Any] = found.to_dict()
-    return result
+        found: dict[str, Any] = client.call_api(
+            f"{prefix}{scope}/{PLURALS[kind]}/{name}",
+            "GET",
+            auth_settings=["BearerToken"],
+            response_type="object",
+            _return_http_data_only=True,
+        )
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    return found
 
 
 def cluster_refusal(gateway: str, old: str, new: str) -> str:
@@ -106,7 +131,11 @@ class ClusterGuardProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         olds = _olds or {}
         gateway = str(news.get("gateway"))
-        access = news.get("access") or {}
+        # Secret inputs arrive wrapped (pulumi runtime/rpc.py deserialize_properties keeps them so):
+        # unwrapped here only to connect; the inputs handed back keep them wrapped, so secret.
+        access = rpc.unwrap_rpc_secret(news.get("access")) or {}
+        if isinstance(access, Mapping):
+            access = {key: rpc.unwrap_rpc_secret(value) for key, value in access.items()}
         if not isinstance(access, Mapping) or any(
             value == rpc.UNKNOWN or not isinstance(value, (str, type(None))) for value in access.values()
         ):

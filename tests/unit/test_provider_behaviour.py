@@ -20,6 +20,8 @@ from pulumi.dynamic import CheckResult
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
 from components.config import ConfigError, rules
+from components.cluster_guard import GUARD_TYPE as CLUSTER_GUARD_TYPE
+from components.cluster_guard import PLURALS
 from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
 
 NS = "apim-gateway"
@@ -213,6 +215,26 @@ def test_the_guard_is_registered_before_the_provider_which_depends_on_it() -> No
     guard = recording.one(GUARD_TYPE)
     assert (guard.inputs["gateway"], guard.inputs["mode"]) == ("contoso-dev-gw", APPLY)
     assert any(urn.endswith("::contoso-dev-gw-delivery-mode") for urn in recording.one(PROVIDER).dependencies)
+
+
+def test_the_cluster_guard_lists_every_object_the_stack_creates_and_guards_the_provider() -> None:
+    """The guard must know each object before the provider (which depends on it) exists, and must
+    know the API path of each kind it reads (components/cluster_guard.py PLURALS)."""
+    recording = run_main(stack_file_config("prod"), stack="prod")
+    guard = recording.one(CLUSTER_GUARD_TYPE)
+    listed = sorted((kind, namespace, name) for _, kind, namespace, name in guard.inputs["objects"])
+    created = sorted(
+        (r.inputs["kind"], r.inputs["metadata"].get("namespace", ""), r.inputs["metadata"]["name"])
+        for r in recording.resources
+        if r.type.startswith("kubernetes:") and "kind" in r.inputs
+    )
+    assert listed == created and len(created) >= 8
+    assert {kind for kind, _, _ in listed} <= set(PLURALS)
+    assert guard.inputs["owner"] == "apim-gateway/prod"
+    assert any(urn.endswith("::contoso-weu-gw-cluster") for urn in recording.one(PROVIDER).dependencies)
+    # Render mode reaches no cluster: no guard to read one.
+    rendered = render_config(kubernetes={"renderYamlToDirectory": "rendered", "renderSecrets": True})
+    assert not run_main(rendered).of_type(CLUSTER_GUARD_TYPE)
 
 
 def render_config(**gateway: Any) -> dict[str, Any]:
