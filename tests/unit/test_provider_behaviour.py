@@ -19,9 +19,9 @@ from offline import OfflineMocks
 from pulumi.dynamic import CheckResult
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
-from components.config import ConfigError, rules
 from components.cluster_guard import GUARD_TYPE as CLUSTER_GUARD_TYPE
 from components.cluster_guard import PLURALS
+from components.config import ConfigError, rules
 from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
 
 NS = "apim-gateway"
