@@ -82,22 +82,25 @@ no API discovery round trips."""
 
 def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
     """The object as a dict, or None when the API server answers 404."""
+    import json
+
     from kubernetes.client.exceptions import ApiException
 
     prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
     scope = f"/namespaces/{namespace}" if namespace else ""
-    try:
-        found: dict[str, Any] = client.call_api(
-            f"{prefix}{scope}/{PLURALS[kind]}/{name}",
-            "GET",
-            auth_settings=["BearerToken"],
-            response_type="object",
-            _return_http_data_only=True,
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+    method, url, headers, _, _ = client.param_serialize(
+        "GET",
+        f"{prefix}{scope}/{PLURALS[kind]}/{name}",
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    response = client.call_api(method, url, header_params=headers, _request_timeout=30)
+    response.read()
+    if response.status == 404:
+        return None
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason)
+    found: dict[str, Any] = json.loads(response.data)
     return found
 
 

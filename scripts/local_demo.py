@@ -94,7 +94,8 @@ def prepare_stack(env: dict[str, str], config_file: Path, work: Path) -> None:
     stacks = ROOT / ".pulumi-state" / ".pulumi" / "stacks" / PROJECT
     if (stacks / f"{STACK}.json").exists():
         print("local-demo: removing the `local` stack of an earlier run (its cluster is gone)")
-        run(["pulumi", "stack", "rm", STACK, "--yes", "--force", "--non-interactive"], env)
+        # --preserve-config: without it `stack rm` deletes the tracked Pulumi.local.yaml.
+        run(["pulumi", "stack", "rm", STACK, "--yes", "--force", "--preserve-config", "--non-interactive"], env)
     # `stack init` writes the passphrase salt into the stack file of the directory it runs in: run
     # it in a scratch project of the same name, so the tracked Pulumi.local.yaml stays as it is.
     scratch = work / "stack-init"
