@@ -78,18 +78,15 @@ def test_cluster_identifier_is_stable_and_configurable() -> None:
 
 
 def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Left unset, ``enableServerSideApply``, ``deleteUnreachable`` and ``upsertExistingObjects``
-    are filled from ``PULUMI_K8S_*`` variables (pulumi_kubernetes ``provider.py``), and a runner
-    with server-side apply off would fail every Patch resource (``provider.go`` Check)."""
+    """Left unset, ``enableServerSideApply`` and ``deleteUnreachable`` are filled from
+    ``PULUMI_K8S_*`` variables (pulumi_kubernetes ``provider.py``), and a runner with server-side
+    apply off would fail every Patch resource (``provider.go`` Check). pulumi-kubernetes 4.25.0
+    (the pin, issue 15.2) has no ``upsertExistingObjects``, and the program sets none."""
     monkeypatch.setenv("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", "false")
     monkeypatch.setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
-    monkeypatch.setenv("PULUMI_K8S_UPSERT_EXISTING_OBJECTS", "true")
     inputs = provider_inputs(run_main(stack_file_config("dev")))
-    assert (inputs["enableServerSideApply"], inputs["deleteUnreachable"], inputs["upsertExistingObjects"]) == (
-        "true",
-        "false",
-        "false",
-    )
+    assert (inputs["enableServerSideApply"], inputs["deleteUnreachable"]) == ("true", "false")
+    assert "upsertExistingObjects" not in inputs
 
 
 # -- 2. renewals and setting changes update in place --------------------------------------
@@ -243,7 +240,7 @@ def test_gateway_id_is_known_in_the_preview_of_a_gateway_update(monkeypatch: pyt
         auth={"mode": "token"},  # the prod example uses workload identity
     )
     recording = run_program(lambda: run_main_program(), config, stack="prod", preview=True)
-    token = recording.one("pulumi-python:dynamic:Resource")
+    token = recording.one("pulumi-python:dynamic:Resource", "contoso-weu-gw-access-token")
     assert token.inputs["gateway_id"] == "contoso-weu-gw"
     children = [
         token,
