@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from . import manifests
 from .args import Credentials, SelfHostedGatewayArgs
 from .delivery_guard import DeliveryModeGuard, delivery_mode
+from .rollout import RolloutKey
 
 USER_PROVIDER_WARNING = (
     "gateway {gateway!r}: the Kubernetes provider passed in must set enableSecretMutable and "
@@ -95,10 +96,17 @@ def kubernetes_side(
     if claim is not None:
         pod_depends.append(_backup_claim(f"{name}-config-backup", claim, keep_claim, in_namespace))
 
+    credentials_digest = None
+    if credential is not None:
+        # HMAC under a key only the stack's state holds (components/rollout.py), not a plain hash.
+        key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+        credentials_digest = pulumi.Output.all(key.rollout_key, credential).apply(
+            lambda parts: manifests.credentials_checksum(parts[0], parts[1])
+        )
     spec = manifests.deployment(
         gateway,
         settings_digest=settings.apply(manifests.settings_checksum),
-        credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
+        credentials_digest=credentials_digest,
     )
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",

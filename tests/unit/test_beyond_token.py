@@ -229,7 +229,8 @@ def credential_secrets(recording: Recording) -> set[str]:
 
 def test_entra_app_stack() -> None:
     recording = run_main(*with_client_secret(stack(auth=ENTRA)), stack="prod")
-    assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token
+    # No token; the only dynamic resource is the key of the client secret's rollout annotation.
+    assert [r.name for r in recording.of_type("pulumi-python:dynamic:Resource")] == ["contoso-weu-gw-rollout-key"]
     role = recording.one("azure-native:authorization:RoleDefinition").inputs
     assert role["scope"] == RESOURCE_GROUP_SCOPE and role["assignableScopes"] == [RESOURCE_GROUP_SCOPE]
     assert role["permissions"] == [
@@ -361,7 +362,7 @@ def test_existing_role_is_used_instead_of_creating_one() -> None:
 def test_workload_identity_stack_has_no_secret_at_all() -> None:
     recording = run_main(stack(auth={**WORKLOAD, "createApimValidatorRole": True}), stack="prod")
     assert not credential_secrets(recording)
-    assert not recording.of_type("pulumi-python:dynamic:Resource")
+    assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token, no credential to roll on
     identity = recording.one("azure-native:managedidentity:UserAssignedIdentity").inputs
     assert (identity["resourceGroupName"], identity["location"]) == ("rg-identities", "westeurope")
     federation = recording.one("azure-native:managedidentity:FederatedIdentityCredential").inputs
