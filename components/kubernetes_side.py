@@ -99,8 +99,8 @@ def kubernetes_side(
     credentials_digest = None
     if credential is not None:
         # HMAC under a key only the stack's state holds (components/rollout.py), not a plain hash.
-        key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
-        credentials_digest = pulumi.Output.all(key.rollout_key, credential).apply(
+        rollout_key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+        credentials_digest = pulumi.Output.all(rollout_key.rollout_key, credential).apply(
             lambda parts: manifests.credentials_checksum(parts[0], parts[1])
         )
     spec = manifests.deployment(
