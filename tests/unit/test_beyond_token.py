@@ -201,7 +201,7 @@ def test_network_policy() -> None:
     # DNS, 443 out, gateway pods, backendCidrs, and the prod example's StatsD sink.
     assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443], [8125]]
     assert policy["egress"][3]["to"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
-    assert manifests.network_policy(parse(stack(networkPolicy={"enabled": False}))) is None
+    assert manifests.network_policy(parse(stack("dev", networkPolicy={"enabled": False}))) is None
     # By default: any client; backends anywhere in dev (never the metadata addresses), none in prod.
     default = validate(manifests.network_policy(parse(stack("dev"))))["spec"]
     assert "from" not in default["ingress"][0]
