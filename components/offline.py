@@ -129,6 +129,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # An instance with its system-assigned identity enabled (the validator role needs it).
             return {
                 "name": args.args.get("serviceName"),
+                "id": (
+                    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{args.args.get('resourceGroupName')}"
+                    f"/providers/Microsoft.ApiManagement/service/{args.args.get('serviceName')}"
+                ),
+                "location": "westeurope",
                 "identity": {"type": "SystemAssigned", "principalId": APIM_PRINCIPAL_ID, "tenantId": TENANT_ID},
             }, []
         return {}, []
