@@ -704,3 +704,33 @@ def test_the_workflow_env_check_fails_on_a_secret() -> None:
         "workflow env reads secrets.GATEWAY_TOKEN_PROD"
     ]
     assert workflow_level_secrets(parse("on: push\nenv: {A: '${{ vars.A }}'}\njobs: {}\n")) == []
+
+
+def dependabot_gaps(config: Mapping[str, Any]) -> list[str]:
+    """Pinned things no Dependabot entry watches: the actions of the workflows and of the local
+    composite action, and the pip pins of the program and of the policy pack."""
+    watched = {
+        (str(update.get("package-ecosystem")), directory)
+        for update in config.get("updates") or []
+        for directory in [*(update.get("directories") or []), *([update["directory"]] if "directory" in update else [])]
+    }
+    wanted = [
+        ("github-actions", "/"),
+        ("github-actions", "/.github/actions/prepare"),
+        ("pip", "/"),
+        ("pip", "/policy"),
+    ]
+    return [f"{ecosystem} in {directory}" for ecosystem, directory in wanted if (ecosystem, directory) not in watched]
+
+
+def test_an_update_bot_watches_every_pin() -> None:
+    """Issue 16.11: no update bot (OpenSSF Scorecard, "Dependency-Update-Tool"); Dependabot
+    proposes new SHAs (with their version comments) and new pins, the pins stay as they are."""
+    config = load(ROOT / ".github" / "dependabot.yml")
+    assert config["version"] == 2
+    assert dependabot_gaps(config) == []
+    assert dependabot_gaps({"version": 2, "updates": [{"package-ecosystem": "pip", "directory": "/"}]}) == [
+        "github-actions in /",
+        "github-actions in /.github/actions/prepare",
+        "pip in /policy",
+    ]
