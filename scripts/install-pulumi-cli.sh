@@ -6,7 +6,8 @@
 # OpenSSF Scorecard, "Pinned-Dependencies": downloads are verified by a hash the repository holds).
 # pulumi/actions then finds this CLI on PATH at the wanted version and downloads none
 # (pulumi/actions src/libs/pulumi-cli.ts, downloadCli: "already installed ... Skipping download").
-#   scripts/install-pulumi-cli.sh DIR   installs into DIR and prints the directory to put on PATH
+#   scripts/install-pulumi-cli.sh DIR   unpacks into DIR and prints the directory of the binaries
+#   (.github/actions/prepare copies them to /usr/local/bin and checks `pulumi version`)
 # Environment (tests): PULUMI_RELEASES_URL (default: the GitHub release of the version),
 # PULUMI_CLI_SHA256_FILE (default: .github/pulumi-cli.sha256).
 set -euo pipefail

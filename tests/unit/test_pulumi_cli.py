@@ -94,7 +94,9 @@ def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_pulumi_job_installs_the_verified_cli_before_pulumi_actions() -> None:
     action = yaml.safe_load((ROOT / ".github" / "actions" / "prepare" / "action.yml").read_text())
     runs = [str(step.get("run", "")) for step in action["runs"]["steps"]]
-    assert any(run.startswith("scripts/install-pulumi-cli.sh") and "GITHUB_PATH" in run for run in runs)
+    install = next(run for run in runs if "scripts/install-pulumi-cli.sh" in run)
+    assert "/usr/local/bin/" in install and 'pulumi version)" != "v$PULUMI_VERSION"' in install
+    assert "GITHUB_PATH" not in install  # zizmor github-env
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
         for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
             uses = [str(step.get("uses", "")) for step in steps_of(job)]
