@@ -3,6 +3,7 @@
 import pulumi
 
 from components import ConfigError, SelfHostedGateway, SelfHostedGatewayArgs, read_pulumi_config
+from components.alerts import TokenExpiryAlertResources
 
 try:
     stack_config = read_pulumi_config()
@@ -38,6 +39,17 @@ for gateway in stack_config.gateways:
         "tokenExpiresOn": component.token_expires_on,
         "checks": component.checks,
     }
+
+if stack_config.token_expiry_alert is not None:
+    # Checked by the config: both are set whenever tokenExpiryAlert is.
+    assert stack_config.apim.resource_group_name and stack_config.apim.service_name
+    alert = TokenExpiryAlertResources(
+        "token-expiry-alert",
+        stack_config.token_expiry_alert,
+        apim_resource_group_name=stack_config.apim.resource_group_name,
+        apim_service_name=stack_config.apim.service_name,
+    )
+    pulumi.export("tokenExpiryAlert", {"actionGroupId": alert.action_group_id, "systemTopic": alert.system_topic_name})
 
 pulumi.export("environment", stack_config.environment)
 pulumi.export("gateways", gateways)

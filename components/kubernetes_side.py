@@ -14,6 +14,7 @@ from . import manifests
 from .args import Credentials, SelfHostedGatewayArgs
 from .cluster_guard import OWNER_ANNOTATION, ClusterGuard, owner
 from .delivery_guard import DeliveryModeGuard, delivery_mode
+from .rollout import RolloutKey
 
 USER_PROVIDER_WARNING = (
     "gateway {gateway!r}: the Kubernetes provider passed in must set enableSecretMutable and "
@@ -39,6 +40,13 @@ def kubernetes_side(
         credential = None
     claim = manifests.backup_claim(gateway)
     keep_claim = claim is not None and gateway.backup.keep_on_destroy
+    credentials_digest = None
+    if credential is not None:
+        # HMAC under a key only the stack's state holds (components/rollout.py), not a plain hash.
+        rollout_key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+        credentials_digest = pulumi.Output.all(rollout_key.rollout_key, credential).apply(
+            lambda parts: manifests.credentials_checksum(parts[0], parts[1])
+        )
     # Every object's spec first (pure functions of the config), so the guard knows what the stack creates.
     specs: dict[str, dict[str, Any] | None] = {
         "namespace": manifests.namespace(gateway) if gateway.namespace.create else None,
@@ -59,7 +67,7 @@ def kubernetes_side(
         "deployment": manifests.deployment(
             gateway,
             settings_digest=settings.apply(manifests.settings_checksum),
-            credentials_digest=credential.apply(manifests.credentials_checksum) if credential is not None else None,
+            credentials_digest=credentials_digest,
         ),
         "traffic": manifests.traffic_service(gateway),
         "discovery": manifests.discovery_service(gateway),

@@ -473,7 +473,7 @@ class NetworkPolicySettings(TypedDict):
     """A NetworkPolicy around the gateway pods (on by default)."""
 
     enabled: NotRequired[bool]
-    """Create the NetworkPolicy. Default: `true`."""
+    """Create the NetworkPolicy. `false` is refused in prod (without it the gateway reaches every address, the metadata endpoints included); the policy pack's `gateway-egress-network-policy` also requires an egress NetworkPolicy for every gateway Deployment. Default: `true`."""
     ingressFrom: NotRequired[list[dict[str, Any]]]
     """Kubernetes `NetworkPolicyPeer` objects allowed to call ports 8080/8081; empty allows any source."""
     backendCidrs: NotRequired[list[str]]

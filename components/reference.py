@@ -17,7 +17,14 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .config import CONFIG_NAMESPACE, ENVIRONMENT_DEFAULTS, ApimSettings, GatewayConfig, StackConfig
+from .config import (
+    CONFIG_NAMESPACE,
+    ENVIRONMENT_DEFAULTS,
+    ApimSettings,
+    GatewayConfig,
+    StackConfig,
+    TokenExpiryAlert,
+)
 
 START_MARKER = "<!-- config-reference:start -->"
 END_MARKER = "<!-- config-reference:end -->"
@@ -139,6 +146,16 @@ def config_reference() -> str:
         description = " ".join((field.description or "").split()).replace("``", "`")
         kind = "string (secret)" if name == "kubeconfig" else "map of string (secret)"
         rows.append((f"{ns}:{key}", kind, "–", f"{description} Set with `pulumi config set --secret`."))
+    alert = StackConfig.model_fields["token_expiry_alert"]
+    rows.append(
+        (
+            f"{ns}:{alert.alias or 'tokenExpiryAlert'}",
+            "object",
+            "–",
+            " ".join((alert.description or "").split()).replace("``", "`"),
+        )
+    )
+    rows += list(_rows(TokenExpiryAlert, f"{ns}:tokenExpiryAlert."))
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     lines += [f"| `{key}` | {kind} | {default} | {meaning} |" for key, kind, default, meaning in rows]
     return "\n".join(lines)

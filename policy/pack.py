@@ -133,6 +133,12 @@ STACK_RULES: tuple[StackRuleSpec, ...] = (
         rules.missing_disruption_budgets,
         EnforcementLevel.MANDATORY,
     ),
+    StackRuleSpec(
+        "gateway-egress-network-policy",
+        "Every gateway Deployment is selected by an egress NetworkPolicy of its namespace.",
+        rules.missing_egress_policies,
+        EnforcementLevel.MANDATORY,
+    ),
 )
 
 

@@ -391,6 +391,52 @@ def gateway_disruption_budget(resources: Sequence[tuple[str, Props]]) -> list[st
     return [message for _, message in missing_disruption_budgets(resources)]
 
 
+def _selects_egress(props: Props) -> bool:
+    """Whether a NetworkPolicy restricts egress: ``policyTypes`` names ``Egress``, or, without
+    ``policyTypes``, it has ``egress`` rules (Kubernetes API, NetworkPolicySpec ``policyTypes``:
+    "If this field is not specified, it will default based on the existence of egress rules")."""
+    spec = _mapping(props.get("spec"))
+    types = spec.get("policyTypes")
+    if isinstance(types, Sequence) and not isinstance(types, str):
+        return "Egress" in [str(t) for t in types]
+    return "egress" in spec
+
+
+def missing_egress_policies(resources: Iterable[tuple[str, Props]]) -> list[tuple[int, str]]:
+    """(index of the Deployment, message) for every gateway Deployment whose pods no egress
+    NetworkPolicy of its namespace selects (issue 16.9): without one the gateway reaches every
+    address, the instance metadata and platform endpoints included, and
+    ``egress-blocks-metadata-endpoints`` (which judges only policies that exist) sees nothing."""
+    resources = list(resources)
+    policies = [
+        (_namespace_of(props), _mapping(props.get("spec")).get("podSelector"))
+        for resource_type, props in resources
+        if kubernetes_kind(resource_type) == "NetworkPolicy" and _selects_egress(props)
+    ]
+    violations = []
+    for index, (resource_type, props) in enumerate(resources):
+        if kubernetes_kind(resource_type) != "Deployment" or not any(_gateway_containers("Deployment", props)):
+            continue
+        if is_patch(resource_type):  # patches an object whose policy lives elsewhere
+            continue
+        namespace, labels = _namespace_of(props), _pod_labels(props)
+        if not any(ns == namespace and selector_matches(selector, labels) for ns, selector in policies):
+            violations.append(
+                (
+                    index,
+                    f"{describe('Deployment', props)} has no egress NetworkPolicy selecting its pods in namespace "
+                    f'"{namespace}"; without one the gateway may reach every address, the metadata endpoints '
+                    "169.254.169.254 and 168.63.129.16 included (networkPolicy.enabled).",
+                )
+            )
+    return violations
+
+
+def gateway_egress_network_policy(resources: Sequence[tuple[str, Props]]) -> list[str]:
+    """Every gateway Deployment is selected by an egress NetworkPolicy (stack rule)."""
+    return [message for _, message in missing_egress_policies(resources)]
+
+
 # --------------------------------------------------------------------------- 10. traffic policy
 
 

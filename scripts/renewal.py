@@ -11,6 +11,17 @@ rollout the new token causes). Prints the URNs of those steps, one a line, for
 ``expiry GATEWAYS.json``: reads ``pulumi stack output gateways --json`` and fails when a
 gateway's token expires within ``--min-days-left`` days.
 
+``deployed --repository OWNER/REPO --stack STACK…``: prints ``{"STACK": "<sha>"}``, the commit
+each stack's renewal may run: the head commit of the newest ``deploy.yml`` run that was started
+by a push to ``main`` and whose deploy job of that stack succeeded (for prod: after an approval
+of the ``production`` environment in that run's review history), and which is an ancestor of
+``main``. It reads the workflow's own run history (GitHub REST API, "Workflow runs": ``GET
+/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs`` with ``branch`` and ``event``;
+"Workflow jobs": ``GET …/actions/runs/{run_id}/jobs``; "Review history for a workflow run":
+``GET …/actions/runs/{run_id}/approvals``), which only GitHub writes, never the Deployments API,
+whose records and statuses anyone with ``deployments: write`` (a pull request's job) can
+create. Anything else fails closed: no commit is printed and the exit status is 1.
+
 The preview JSON is Pulumi's ``PreviewDigest`` (pulumi/pulumi
 ``sdk/go/common/display/json.go``: ``steps[]`` of ``{op, urn, detailedDiff, diffReasons}``).
 """
@@ -19,8 +30,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -155,7 +167,102 @@ def check_expiry(gateways: Mapping[str, Any], stack: str, min_left: timedelta, n
     return problems
 
 
-def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
+DEPLOY_WORKFLOW = ".github/workflows/deploy.yml"
+MAIN = "main"
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """The job of ``deploy.yml`` that deploys a stack, and the environment whose approval (a
+    required reviewer's, in the run's review history) that job needs; None for dev."""
+
+    job_name: str
+    approved_environment: str | None
+
+
+DEPLOYS = {
+    "dev": Deploy("pulumi up dev", None),
+    "prod": Deploy("preview, then pulumi up prod (approved)", "production"),
+}
+"""Stack → its deploy job (the ``name:`` of the job in deploy.yml; tests/unit/test_workflows.py
+keeps the two in step)."""
+
+Fetch = Callable[[str], Any]
+"""GETs a GitHub REST API path (``repos/…``) and returns the decoded JSON."""
+
+
+def _is_main_push_run(run: Mapping[str, Any], repository: str) -> bool:
+    """A run of deploy.yml itself, started by a push to main of this repository (not a fork's,
+    not another workflow file's, not a pull request's)."""
+    path = str(run.get("path") or "").split("@", 1)[0]
+    head_repository = run.get("head_repository")
+    return (
+        path in {DEPLOY_WORKFLOW, f"{repository}/{DEPLOY_WORKFLOW}"}
+        and run.get("event") == "push"
+        and run.get("head_branch") == MAIN
+        and isinstance(head_repository, Mapping)
+        and head_repository.get("full_name") == repository
+    )
+
+
+def deployed_commit(
+    stack: str, repository: str, fetch: Fetch, is_ancestor_of_main: Callable[[str], bool]
+) -> tuple[str | None, list[str]]:
+    """(the commit the stack's last successful, approved deploy from main ran; problems)."""
+    deploy = DEPLOYS.get(stack)
+    if deploy is None:
+        return None, [f"stack {stack}: no deploy job is known for it (scripts/renewal.py DEPLOYS)"]
+    listing = fetch(f"repos/{repository}/actions/workflows/deploy.yml/runs?branch={MAIN}&event=push&per_page=50")
+    runs = [run for run in listing.get("workflow_runs") or [] if isinstance(run, Mapping)]
+    for run in sorted(runs, key=lambda run: int(run.get("run_number") or 0), reverse=True):
+        if not _is_main_push_run(run, repository):
+            continue
+        run_id, sha = run.get("id"), str(run.get("head_sha") or "")
+        jobs = fetch(f"repos/{repository}/actions/runs/{run_id}/jobs?per_page=100").get("jobs") or []
+        succeeded = [
+            job
+            for job in jobs
+            if job.get("name") == deploy.job_name and job.get("conclusion") == "success" and job.get("head_sha") == sha
+        ]
+        if not succeeded:
+            continue  # not deployed by this run (failed, pending approval, rejected, cancelled)
+        where = f"stack {stack}: deploy.yml run {run_id} ({sha})"
+        if deploy.approved_environment is not None:
+            reviews = fetch(f"repos/{repository}/actions/runs/{run_id}/approvals")
+            approved = any(
+                review.get("state") == "approved"
+                and any(env.get("name") == deploy.approved_environment for env in review.get("environments") or [])
+                for review in reviews
+                if isinstance(review, Mapping)
+            )
+            if not approved:
+                return None, [
+                    f"{where}: its job '{deploy.job_name}' succeeded without an approval of the "
+                    f"{deploy.approved_environment} environment; refusing to run it"
+                ]
+        if len(sha) != 40 or not is_ancestor_of_main(sha):
+            return None, [f"{where}: the commit is not an ancestor of {MAIN}; refusing to run it"]
+        return sha, []
+    return None, [
+        f"stack {stack}: no run of {DEPLOY_WORKFLOW} from a push to {MAIN} whose job '{deploy.job_name}' "
+        "succeeded among the last 50: deploy the stack first"
+    ]
+
+
+def gh_api(path: str) -> Any:
+    """``gh api PATH`` (authenticated by ``GH_TOKEN``)."""
+    result = subprocess.run(["gh", "api", path], check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)
+
+
+def git_is_ancestor(main_ref: str) -> Callable[[str], bool]:
+    def is_ancestor(sha: str) -> bool:
+        return subprocess.run(["git", "merge-base", "--is-ancestor", sha, main_ref], check=False).returncode == 0
+
+    return is_ancestor
+
+
+def main(argv: Sequence[str] | None = None, now: datetime | None = None, fetch: Fetch | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="check a `pulumi preview --json` output; print the URNs to update")
@@ -164,9 +271,22 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
     expiry.add_argument("gateways", type=Path)
     expiry.add_argument("--stack", required=True)
     expiry.add_argument("--min-days-left", type=int, default=7)
+    deployed = commands.add_parser("deployed", help="print the commit each stack's last approved deploy ran")
+    deployed.add_argument("--repository", required=True, help="OWNER/REPO")
+    deployed.add_argument("--stack", action="append", required=True, choices=sorted(DEPLOYS))
+    deployed.add_argument("--main-ref", default="HEAD", help="a checkout of main (for the ancestry check)")
     args = parser.parse_args(argv)
 
-    if args.command == "plan":
+    if args.command == "deployed":
+        shas, problems = {}, []
+        for stack in args.stack:
+            sha, found = deployed_commit(stack, args.repository, fetch or gh_api, git_is_ancestor(args.main_ref))
+            problems += found
+            if sha is not None:
+                shas[stack] = sha
+        if not problems:
+            print(json.dumps(shas, sort_keys=True))
+    elif args.command == "plan":
         targets, problems = check_plan(json.loads(args.preview.read_text()))
         for urn in targets:
             print(urn)

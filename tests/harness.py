@@ -12,6 +12,7 @@ import pytest
 import yaml
 from offline import (
     FAKE_KUBECONFIG,
+    FAKE_ROLLOUT_KEY,
     SUBSCRIPTION_ID,
     Recording,
     Registered,
@@ -117,7 +118,7 @@ def gateway_objects(gateway: GatewayConfig, endpoint: str) -> list[dict[str, Any
         manifests.deployment(
             gateway,
             manifests.settings_checksum(settings),
-            manifests.credentials_checksum(credential) if credential else None,
+            manifests.credentials_checksum(FAKE_ROLLOUT_KEY, credential) if credential else None,
         ),
         manifests.traffic_service(gateway),
         manifests.discovery_service(gateway),

@@ -22,12 +22,17 @@ import pulumi
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks, settings
 
+from components.rollout import KEY_PROPERTY as ROLLOUT_KEY_PROPERTY
+
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
 APIM_PRINCIPAL_ID = "00000000-0000-0000-0000-0000000000dd"
 """Principal id of the mocked APIM instance's system-assigned identity."""
+FAKE_ROLLOUT_KEY = "00" * 32
+"""The rollout key (components/rollout.py) a stack's state holds, fixed: a real stack keeps the
+key its first ``pulumi up`` drew, so re-running the program changes no annotation."""
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
 
 
@@ -104,6 +109,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["name"] = args.inputs["serviceName"]
         if args.typ == "pulumi-python:dynamic:Resource" and "expires_on" in args.inputs:
             state["value"] = fake_token(args.inputs["gateway_id"], args.inputs["expires_on"], args.inputs["key_type"])
+        if args.typ == "pulumi-python:dynamic:Resource" and ROLLOUT_KEY_PROPERTY in args.inputs:
+            # The key the stack's state would hold: one per stack, kept across runs.
+            state[ROLLOUT_KEY_PROPERTY] = FAKE_ROLLOUT_KEY
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -123,6 +131,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
             # An instance with its system-assigned identity enabled (the validator role needs it).
             return {
                 "name": args.args.get("serviceName"),
+                "id": (
+                    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{args.args.get('resourceGroupName')}"
+                    f"/providers/Microsoft.ApiManagement/service/{args.args.get('serviceName')}"
+                ),
+                "location": "westeurope",
                 "identity": {"type": "SystemAssigned", "principalId": APIM_PRINCIPAL_ID, "tenantId": TENANT_ID},
             }, []
         return {}, []

@@ -14,6 +14,7 @@ attributes and accept the camelCase spelling through aliases.
 - ``rules.py``: the environment rules; ``parsing.py``: parsing and the error message.
 """
 
+from .alerts import AlertEmailReceiver, TokenExpiryAlert
 from .azure import (
     ApimSettings,
     AuthSettings,
@@ -65,6 +66,7 @@ __all__ = [
     "PRODUCTION_MIN_REPLICAS",
     "RESERVED_SETTINGS",
     "SECRET_KEYS",
+    "AlertEmailReceiver",
     "ApimSettings",
     "AuthSettings",
     "AutoscalingSettings",
@@ -91,6 +93,7 @@ __all__ = [
     "SchedulingSettings",
     "ServiceSettings",
     "StackConfig",
+    "TokenExpiryAlert",
     "TokenSettings",
     "TopologySpreadSettings",
     "WorkloadIdentitySettings",

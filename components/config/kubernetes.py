@@ -340,7 +340,9 @@ class NetworkPolicySettings(Model):
     """A NetworkPolicy around the gateway pods (on by default)."""
 
     enabled: bool = True
-    """Create the NetworkPolicy."""
+    """Create the NetworkPolicy. ``false`` is refused in prod (without it the gateway reaches every
+    address, the metadata endpoints included); the policy pack's ``gateway-egress-network-policy``
+    also requires an egress NetworkPolicy for every gateway Deployment."""
     ingress_from: tuple[dict[str, Any], ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
     backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)

@@ -23,6 +23,12 @@ def network_problems(gateway: GatewayConfig, key: str, production: bool) -> list
     problems = _proxy_problems(gateway, key)
     policy = gateway.network_policy
     if not policy.enabled:
+        if production:
+            problems.append(
+                f"{key}.networkPolicy.enabled = False: prod needs the gateway's egress NetworkPolicy (it blocks "
+                f"{' and '.join(METADATA_ADDRESSES)} and every destination the gateway does not need); keep it "
+                "enabled and list the backends in networkPolicy.backendCidrs or backendPeers"
+            )
         return problems
     for index, cidr in enumerate(policy.backend_cidrs):
         address = metadata_address_in(cidr)

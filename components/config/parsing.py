@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
 from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
@@ -118,7 +119,7 @@ def parse_stack_config(
         if full_key.startswith(prefix):
             values[full_key[len(prefix) :]] = _decode(value)
 
-    known = {"environment", "apim", "defaults", "gateways", *SECRET_KEYS}
+    known = {"environment", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
     for key in sorted(set(values) - known):
         problems.append(f"{prefix}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
     for key in SECRET_KEYS:
@@ -193,6 +194,20 @@ def parse_stack_config(
                 "resources and the token go to that cloud, so set apim.cloud to the same cloud"
             )
 
+    token_expiry_alert: TokenExpiryAlert | None = None
+    if "tokenExpiryAlert" in values:
+        raw_alert = values["tokenExpiryAlert"]
+        try:
+            token_expiry_alert = TokenExpiryAlert.model_validate(raw_alert)
+        except ValidationError as error:
+            problems.extend(_problems(error, f"{prefix}tokenExpiryAlert", raw_alert))
+        else:
+            if apim is not None and not (apim.resource_group_name and apim.service_name):
+                problems.append(
+                    f"{prefix}tokenExpiryAlert: needs apim.resourceGroupName and apim.serviceName (the instance "
+                    "whose Event Grid events it subscribes to)"
+                )
+
     raw_tokens = values.get("gatewayTokens", {})
     if not isinstance(raw_tokens, Mapping):
         problems.append(f"{prefix}gatewayTokens = [secret]: must be an object mapping gateway name to token")
@@ -216,6 +231,7 @@ def parse_stack_config(
         kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
         gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
         entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
+        token_expiry_alert=token_expiry_alert,
     )
     secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
     if secret_problems:

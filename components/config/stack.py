@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
+from .alerts import TokenExpiryAlert
 from .azure import (
     ApimSettings,
     AuthSettings,
@@ -161,6 +162,11 @@ class StackConfig(Model):
     """``existing`` mode: gateway name → token (secret)."""
     entra_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)
     """``auth.mode: entraApp``: gateway name → client secret of the application (secret)."""
+    token_expiry_alert: TokenExpiryAlert | None = None
+    """The alert that needs no GitHub: an Event Grid system topic on the APIM instance, a
+    subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events and an Azure
+    Monitor action group e-mailing these receivers (``components/alerts.py``; needs
+    ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property
     def is_production(self) -> bool:

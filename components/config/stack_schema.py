@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
 from .parsing import SECRET_KEYS
@@ -75,6 +76,9 @@ def stack_file_schema() -> dict[str, Any]:
     definitions["GatewayDefaults"] = {key: value for key, value in copy.deepcopy(gateway).items() if key != "required"}
     definitions["GatewayDefaults"]["description"] = "Settings shared by every gateway (each entry overrides them)."
     definitions["SecureValue"] = SECURE_VALUE
+    alert = _without_titles(TokenExpiryAlert.model_json_schema(by_alias=True, ref_template="#/$defs/{model}"))
+    definitions.update(alert.pop("$defs"))
+    definitions["TokenExpiryAlert"] = alert
 
     key = f"{CONFIG_NAMESPACE}:"
     assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets"}, "update the secret keys below"
@@ -89,6 +93,7 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}kubeconfig": {"$ref": "#/$defs/SecureValue", "description": "Kubeconfig content (secret)."},
         f"{key}gatewayTokens": _secret_map("gateway token (`apim.mode: existing`)"),
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
+        f"{key}tokenExpiryAlert": {"$ref": "#/$defs/TokenExpiryAlert"},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

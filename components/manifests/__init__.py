@@ -54,6 +54,8 @@ from .common import (
     settings_checksum,
 )
 from .prerequisites import (
+    CLAIM_READY,
+    CLAIM_READY_ANNOTATION,
     adopting,
     backup_claim,
     backup_storage_class,
@@ -78,6 +80,8 @@ __all__ = [
     "AUTOSCALED_FIELDS",
     "AZURE_LOAD_BALANCER_IPV4",
     "BACKUP_MOUNT_PATH",
+    "CLAIM_READY",
+    "CLAIM_READY_ANNOTATION",
     "CLIENT_SECRET_KEY",
     "DEFAULT_BACKUP_ACCESS_MODE",
     "GATEWAY_UID",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..config import BackupSettings, GatewayConfig, rules
+from ..rollout import credentials_digest
 from ..settings import discovery_service_name
 from ..trust_store import ca_secret_name
 
@@ -167,8 +168,10 @@ def settings_checksum(settings: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode()).hexdigest()
 
 
-def credentials_checksum(credential: str) -> str:
-    """One-way digest of the token or client secret for the pod template (the Helm
-    ``checksum/secret`` practice): the gateway reads it only at start, so a new one must
-    roll the pods. The annotation stays a Pulumi secret all the same."""
-    return hashlib.sha256(credential.encode()).hexdigest()
+def credentials_checksum(key: str, credential: str) -> str:
+    """Keyed digest of the token or client secret for the pod template (the Helm
+    ``checksum/secret`` practice): the gateway reads it only at start, so a new one must roll
+    the pods. ``HMAC-SHA256`` under the stack's rollout key (``components/rollout.py``), never a
+    plain hash: whoever may read the Deployment but not the key learns nothing about the
+    credential. The annotation stays a Pulumi secret all the same."""
+    return credentials_digest(key, credential)

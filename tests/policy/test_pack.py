@@ -45,6 +45,7 @@ EXPECTED_POLICIES = {
     "gateway-token-in-secret": ResourceValidationPolicy,
     "gateway-config-backup": ResourceValidationPolicy,
     "gateway-disruption-budget": StackValidationPolicy,
+    "gateway-egress-network-policy": StackValidationPolicy,
     "load-balancer-local-traffic": ResourceValidationPolicy,
     "pod-security-context": ResourceValidationPolicy,
     "namespace-pod-security": ResourceValidationPolicy,
@@ -136,6 +137,16 @@ def test_prod_objects_break_no_rule() -> None:
 def test_prod_objects_with_other_component_options_break_no_rule(variant: str) -> None:
     objects = component_objects("prod", **PROD_VARIANTS[variant])
     assert violations(objects) == {}
+
+
+def test_a_gateway_without_its_network_policy_breaks_the_egress_rule() -> None:
+    """Issue 16.9: the pack judged only NetworkPolicies that exist; now a gateway Deployment no
+    egress policy selects is a violation (mandatory in prod, whose config also refuses
+    ``networkPolicy.enabled: false``; advisory in dev, where it is allowed)."""
+    found = violations(component_objects("dev", networkPolicy={"enabled": False}))
+    assert set(found) == DEV_ADVISORIES | {"gateway-egress-network-policy"}
+    assert enforcement_levels("prod")["gateway-egress-network-policy"] == "mandatory"
+    assert enforcement_levels("dev")["gateway-egress-network-policy"] == "advisory"
 
 
 def test_dev_objects_break_only_rules_that_are_advisory_in_dev() -> None:

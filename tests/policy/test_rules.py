@@ -478,6 +478,52 @@ def test_missing_backup_mount_fails() -> None:
     assert rules.gateway_config_backup(DEPLOYMENT, deployment(no_mounts)) == [message]
 
 
+# --------------------------------------------------------------------------- egress NetworkPolicy (issue 16.9)
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def network_policy(selector: Any, namespace: str = "gateways", **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "gw", "namespace": namespace},
+        "spec": {"podSelector": selector, "policyTypes": ["Ingress", "Egress"], "egress": [], **spec},
+    }
+
+
+def test_an_egress_policy_selecting_the_gateway_pods_passes() -> None:
+    selected = {"matchLabels": dict(LABELS)}
+    assert (
+        rules.gateway_egress_network_policy([(DEPLOYMENT, deployment()), (NETWORK_POLICY, network_policy(selected))])
+        == []
+    )
+    # An empty podSelector selects every pod of the namespace; without policyTypes, egress rules
+    # make it an egress policy (Kubernetes API, NetworkPolicySpec.policyTypes).
+    everything = network_policy({}, policyTypes=None)
+    del everything["spec"]["policyTypes"]
+    assert rules.gateway_egress_network_policy([(DEPLOYMENT, deployment()), (NETWORK_POLICY, everything)]) == []
+    other = deployment({"name": "web", "image": "nginx:1.29.0"})
+    assert rules.gateway_egress_network_policy([(DEPLOYMENT, other)]) == []
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        None,  # networkPolicy.enabled: false
+        network_policy({"matchLabels": dict(LABELS)}, policyTypes=["Ingress"]),  # ingress only
+        network_policy({"matchLabels": dict(LABELS)}, namespace="other"),
+        network_policy({"matchLabels": {"app.kubernetes.io/instance": "another"}}),
+    ],
+    ids=["none", "ingress-only", "other-namespace", "other-pods"],
+)
+def test_a_gateway_without_an_egress_policy_fails(policy: dict[str, Any] | None) -> None:
+    resources = [(DEPLOYMENT, deployment())] + ([(NETWORK_POLICY, policy)] if policy else [])
+    assert rules.gateway_egress_network_policy(resources) == [
+        f'{DEP} has no egress NetworkPolicy selecting its pods in namespace "gateways"; without one the gateway '
+        "may reach every address, the metadata endpoints 169.254.169.254 and 168.63.129.16 included "
+        "(networkPolicy.enabled)."
+    ]
+
+
 # --------------------------------------------------------------------------- 9. disruption budget
 
 

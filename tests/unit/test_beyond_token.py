@@ -201,7 +201,7 @@ def test_network_policy() -> None:
     # DNS, 443 out, gateway pods, backendCidrs, and the prod example's StatsD sink.
     assert egress_ports == [[53, 53], [443], [4290, 4291], [443, 8443], [8125]]
     assert policy["egress"][3]["to"] == [{"ipBlock": {"cidr": "10.30.0.0/16"}}]
-    assert manifests.network_policy(parse(stack(networkPolicy={"enabled": False}))) is None
+    assert manifests.network_policy(parse(stack("dev", networkPolicy={"enabled": False}))) is None
     # By default: any client; backends anywhere in dev (never the metadata addresses), none in prod.
     default = validate(manifests.network_policy(parse(stack("dev"))))["spec"]
     assert "from" not in default["ingress"][0]
@@ -229,7 +229,8 @@ def credential_secrets(recording: Recording) -> set[str]:
 
 def test_entra_app_stack() -> None:
     recording = run_main(*with_client_secret(stack(auth=ENTRA)), stack="prod")
-    assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token
+    # No token; the only dynamic resource is the key of the client secret's rollout annotation.
+    assert [r.name for r in recording.of_type("pulumi-python:dynamic:Resource")] == ["contoso-weu-gw-rollout-key"]
     role = recording.one("azure-native:authorization:RoleDefinition").inputs
     assert role["scope"] == RESOURCE_GROUP_SCOPE and role["assignableScopes"] == [RESOURCE_GROUP_SCOPE]
     assert role["permissions"] == [
@@ -361,7 +362,7 @@ def test_existing_role_is_used_instead_of_creating_one() -> None:
 def test_workload_identity_stack_has_no_secret_at_all() -> None:
     recording = run_main(stack(auth={**WORKLOAD, "createApimValidatorRole": True}), stack="prod")
     assert not credential_secrets(recording)
-    assert not recording.of_type("pulumi-python:dynamic:Resource")
+    assert not recording.of_type("pulumi-python:dynamic:Resource")  # no token, no credential to roll on
     identity = recording.one("azure-native:managedidentity:UserAssignedIdentity").inputs
     assert (identity["resourceGroupName"], identity["location"]) == ("rg-identities", "westeurope")
     federation = recording.one("azure-native:managedidentity:FederatedIdentityCredential").inputs

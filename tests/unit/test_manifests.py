@@ -3,6 +3,8 @@ validated against the official Kubernetes OpenAPI schema (strict: unknown fields
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +12,7 @@ import kubernetes_validate
 import pytest
 from harness import gateway_objects, stack_file_config
 
-from components import manifests
+from components import manifests, rollout
 from components.config import GatewayConfig, parse_stack_config
 from components.settings import configuration_endpoint, gateway_settings
 
@@ -182,8 +184,31 @@ def test_backup_claim_and_existing_claim() -> None:
 def test_checksums_follow_content() -> None:
     assert manifests.settings_checksum({"a": "1"}) != manifests.settings_checksum({"a": "2"})
     assert manifests.settings_checksum({"a": "1", "b": "2"}) == manifests.settings_checksum({"b": "2", "a": "1"})
-    assert manifests.credentials_checksum("one") != manifests.credentials_checksum("two")
-    assert "one" not in manifests.credentials_checksum("one")
+    key = "11" * 32
+    assert manifests.credentials_checksum(key, "one") != manifests.credentials_checksum(key, "two")
+    assert manifests.credentials_checksum(key, "one") == manifests.credentials_checksum(key, "one")
+    assert "one" not in manifests.credentials_checksum(key, "one")
+
+
+def test_the_credentials_annotation_is_keyed_and_says_nothing_about_the_secret() -> None:
+    """Issue 16.12: an unsalted SHA-256 of the token let whoever reads the Deployment test guesses
+    of it offline. The annotation is HMAC-SHA256 (RFC 2104; Python ``hmac``) under the stack's
+    rollout key: without the key it is no function of the token alone."""
+    token = "GatewayKey gw&203001010000&c2lnbmF0dXJl"
+    one, other = "11" * 32, "22" * 32
+    digest = manifests.credentials_checksum(one, token)
+    assert digest != hashlib.sha256(token.encode()).hexdigest()
+    assert digest != manifests.credentials_checksum(other, token)  # the key decides, not the token alone
+    assert digest == hmac.new(bytes.fromhex(one), token.encode(), hashlib.sha256).hexdigest()
+    assert len(bytes.fromhex(rollout.new_key())) == 32 and rollout.new_key() != rollout.new_key()
+
+
+def test_the_rollout_key_is_kept_for_the_life_of_the_stack() -> None:
+    """The provider never reports a change; ``RolloutKey`` also ignores the fresh key each run draws."""
+    provider = rollout.RolloutKeyProvider()
+    created = provider.create({"rollout_key": "aa" * 32})
+    assert created.outs == {"rollout_key": "aa" * 32}
+    assert provider.diff("rollout-key", {"rollout_key": "aa" * 32}, {"rollout_key": "bb" * 32}).changes is False
 
 
 def test_disruption_budget_can_be_turned_off() -> None:

@@ -97,8 +97,21 @@ def test_metadata_addresses_are_never_a_backend_or_a_name_server() -> None:
     ) in message
     message = refused(stack(dns={"policy": "None", "nameservers": ["168.63.129.16"]}))
     assert f"{KEY}.dns.nameservers[0] = '168.63.129.16': the NetworkPolicy blocks this metadata address" in message
-    # Without the NetworkPolicy nothing is blocked, so nothing is refused.
-    parse(stack(dns={"policy": "None", "nameservers": ["168.63.129.16"]}, networkPolicy={"enabled": False}))
+    # Without the NetworkPolicy (dev only) nothing is blocked, so nothing is refused.
+    parse(stack("dev", dns={"policy": "None", "nameservers": ["168.63.129.16"]}, networkPolicy={"enabled": False}))
+
+
+def test_prod_refuses_to_run_without_the_network_policy() -> None:
+    """Issue 16.9: without the NetworkPolicy a prod gateway may reach the instance metadata and
+    platform endpoints (the managed identity's tokens) and every address, and the pack's
+    ``egress-blocks-metadata-endpoints`` judges only policies that exist."""
+    assert refused(stack(networkPolicy={"enabled": False})) == (
+        "invalid stack configuration (1 problem(s)):\n"
+        f"  - {KEY}.networkPolicy.enabled = False: prod needs the gateway's egress NetworkPolicy (it blocks "
+        "169.254.169.254 and 168.63.129.16 and every destination the gateway does not need); keep it enabled and "
+        "list the backends in networkPolicy.backendCidrs or backendPeers"
+    )
+    assert manifests.network_policy(parse(stack("dev", networkPolicy={"enabled": False}))) is None
 
 
 def test_dns_goes_to_the_cluster_dns_pods_not_to_any_address() -> None:

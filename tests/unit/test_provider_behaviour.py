@@ -115,6 +115,7 @@ def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: 
     assert {key: polluted[key] for key, _, _ in RUNNER_VARIABLES.values()} == {
         key: wanted for key, _, wanted in RUNNER_VARIABLES.values()
     }
+    assert "upsertExistingObjects" not in polluted  # 4.25.0 has none, and the program sets none
 
 
 # -- 2. renewals and setting changes update in place --------------------------------------
@@ -300,7 +301,7 @@ def test_gateway_id_is_known_in_the_preview_of_a_gateway_update(monkeypatch: pyt
         auth={"mode": "token"},  # the prod example uses workload identity
     )
     recording = run_program(lambda: run_main_program(), config, stack="prod", preview=True)
-    token = recording.one("pulumi-python:dynamic:Resource")
+    token = recording.one("pulumi-python:dynamic:Resource", "contoso-weu-gw-access-token")
     assert token.inputs["gateway_id"] == "contoso-weu-gw"
     children = [
         token,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,3 +140,147 @@ def test_expiry_check() -> None:
         f"stack prod, gateway a: the token expires on {soon} (3.0 days left, at least 7 needed)",
         "stack prod, gateway b: token expiry 'x' is not a date",
     ]
+
+
+# --------------------------------------------------------------------------- which commit a renewal runs (issue 16.1)
+# scripts/renewal.py ``deployed`` reads deploy.yml's run history (GitHub REST API, "Workflow runs":
+# ``workflow_runs[]`` of ``id``, ``run_number``, ``head_sha``, ``head_branch``, ``event``, ``path``,
+# ``head_repository.full_name``; "Workflow jobs": ``jobs[]`` of ``name``, ``conclusion``,
+# ``head_sha``; "Review history for a workflow run": ``[{state, environments[{name}]}]``), never the
+# Deployments API, whose ``success`` records a pull request's job with ``deployments: write`` can
+# write for any ref.
+
+REPO = "contoso/apim-gateway"
+OLD, NEW, FORGED = "a" * 40, "b" * 40, "c" * 40
+PROD_JOB = "preview, then pulumi up prod (approved)"
+
+
+def run(run_id: int, sha: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "run_number": run_id,
+        "head_sha": sha,
+        "head_branch": "main",
+        "event": "push",
+        "path": ".github/workflows/deploy.yml",
+        "head_repository": {"full_name": REPO},
+        **changes,
+    }
+
+
+class FakeGitHub:
+    """The three read-only endpoints, from dictionaries; any other path (the Deployments API
+    above all) fails the test."""
+
+    def __init__(
+        self,
+        runs: list[dict[str, Any]],
+        jobs: dict[int, list[tuple[str, str]]],
+        approvals: dict[int, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.runs, self.jobs, self.approvals = runs, jobs, approvals or {}
+        self.paths: list[str] = []
+
+    def __call__(self, path: str) -> Any:
+        self.paths.append(path)
+        if path == f"repos/{REPO}/actions/workflows/deploy.yml/runs?branch=main&event=push&per_page=50":
+            return {"workflow_runs": self.runs}
+        run_id = int(path.split("/runs/")[1].split("/")[0])
+        sha = next(r["head_sha"] for r in self.runs if r["id"] == run_id)
+        if path.endswith("/jobs?per_page=100"):
+            return {"jobs": [{"name": n, "conclusion": c, "head_sha": sha} for n, c in self.jobs.get(run_id, [])]}
+        if path.endswith("/approvals"):
+            return self.approvals.get(run_id, [])
+        raise AssertionError(f"unexpected API path {path}")
+
+
+def approved(environment: str = "production", state: str = "approved") -> list[dict[str, Any]]:
+    return [{"state": state, "environments": [{"name": environment}], "user": {"login": "owner"}, "comment": ""}]
+
+
+def always_ancestor(_: str) -> bool:
+    return True
+
+
+def test_dev_renews_the_newest_successful_dev_deploy_from_main() -> None:
+    github = FakeGitHub(
+        [run(1, OLD), run(2, NEW)],
+        {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "failure")]},
+    )
+    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == (OLD, [])
+    assert not any("deployments" in path for path in github.paths)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"head_branch": "feature"},  # a branch's own deploy.yml with `on: push`
+        {"event": "workflow_dispatch"},
+        {"event": "pull_request"},
+        {"head_repository": {"full_name": "attacker/apim-gateway"}},  # a fork
+        {"path": ".github/workflows/other.yml"},
+    ],
+)
+def test_runs_that_are_not_pushes_to_main_are_never_chosen(forged: dict[str, Any]) -> None:
+    github = FakeGitHub(
+        [run(1, OLD), run(2, FORGED, **forged)], {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "success")]}
+    )
+    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == (OLD, [])
+
+
+def test_prod_needs_an_approval_of_production_in_the_run() -> None:
+    jobs = {1: [(PROD_JOB, "success")], 2: [(PROD_JOB, "success")]}
+    github = FakeGitHub([run(1, OLD), run(2, NEW)], jobs, {1: approved(), 2: approved()})
+    assert renewal.deployed_commit("prod", REPO, github, always_ancestor) == (NEW, [])
+    # A prod job that succeeded without an approval (the environment's reviewers removed, or a
+    # forged run): fail closed rather than fall back to an older run.
+    for reviews in ([], approved(state="rejected"), approved(environment="dev")):
+        github = FakeGitHub([run(1, OLD), run(2, NEW)], jobs, {1: approved(), 2: reviews})
+        sha, problems = renewal.deployed_commit("prod", REPO, github, always_ancestor)
+        assert sha is None
+        assert problems == [
+            f"stack prod: deploy.yml run 2 ({NEW}): its job '{PROD_JOB}' succeeded without an approval "
+            "of the production environment; refusing to run it"
+        ]
+
+
+def test_a_commit_that_is_not_on_main_fails_closed() -> None:
+    github = FakeGitHub(
+        [run(1, OLD), run(2, FORGED)], {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "success")]}
+    )
+    sha, problems = renewal.deployed_commit("dev", REPO, github, lambda sha: sha != FORGED)
+    assert sha is None
+    assert problems == [
+        f"stack dev: deploy.yml run 2 ({FORGED}): the commit is not an ancestor of main; refusing to run it"
+    ]
+
+
+def test_no_successful_deploy_fails_closed() -> None:
+    github = FakeGitHub([run(1, OLD)], {1: [("pulumi up dev", "cancelled"), (PROD_JOB, "success")]})
+    sha, problems = renewal.deployed_commit("dev", REPO, github, always_ancestor)
+    assert sha is None and "no run of .github/workflows/deploy.yml from a push to main" in problems[0]
+
+
+def test_main_prints_the_commits_as_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    github = FakeGitHub([run(1, OLD)], {1: [("pulumi up dev", "success")]})
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    # The real ancestry check: OLD is no commit of this repository, so it fails closed.
+    argv = ["deployed", "--repository", REPO, "--stack", "dev", "--main-ref", "HEAD"]
+    cwd = Path.cwd()
+    try:
+        os.chdir(tmp_path)
+        assert renewal.main(argv, fetch=github) == 1
+    finally:
+        os.chdir(cwd)
+    assert capsys.readouterr().out == ""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(["git", "-C", str(tmp_path), "commit", "-q", "--allow-empty", "-m", "one"], check=True, env=env)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    github = FakeGitHub([run(1, head.stdout.strip())], {1: [("pulumi up dev", "success")]})
+    try:
+        os.chdir(tmp_path)
+        assert renewal.main(argv, fetch=github) == 0
+    finally:
+        os.chdir(cwd)
+    assert json.loads(capsys.readouterr().out) == {"dev": head.stdout.strip()}

@@ -3,6 +3,8 @@ every resource and property that matters, dev/prod differences, secrecy, rollout
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +13,7 @@ import kubernetes_validate
 import pulumi
 import pytest
 from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
-from offline import restore_integers
+from offline import FAKE_ROLLOUT_KEY, restore_integers
 
 from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
 from components.cluster_guard import OWNER_ANNOTATION
@@ -136,7 +138,7 @@ def test_gateway_resource(prod: Recording) -> None:
 
 def test_token_resource_inputs(prod_token: Recording) -> None:
     prod = prod_token
-    token = prod.one("pulumi-python:dynamic:Resource").inputs
+    token = prod.one("pulumi-python:dynamic:Resource", "contoso-weu-gw-access-token").inputs
     assert token["subscription_id"] == SUBSCRIPTION_ID
     assert (token["resource_group_name"], token["service_name"]) == ("rg-apim-prod", "contoso-apim-prod")
     assert (token["gateway_id"], token["key_type"]) == ("contoso-weu-gw", "primary")
@@ -245,7 +247,9 @@ def existing_config(
 
 def test_existing_mode_creates_no_azure_resource_and_keeps_secrets_secret() -> None:
     recording = run_main(*existing_config(EXISTING_TOKEN))
-    assert not [r for r in recording.resources if r.type.startswith(("azure-native:", "pulumi-python:dynamic:"))]
+    assert not [r for r in recording.resources if r.type.startswith("azure-native:")]
+    # No token resource: the only dynamic resource is the rollout annotation's key.
+    assert [r.name for r in recording.of_type("pulumi-python:dynamic:Resource")] == ["contoso-dev-gw-rollout-key"]
     secret = recording.one("kubernetes:core/v1:Secret")
     assert secret.inputs["stringData"]["value"] == "GatewayKey " + EXISTING_TOKEN
     provider = recording.one("pulumi:providers:kubernetes")
@@ -271,6 +275,22 @@ def test_a_new_token_changes_the_pod_template() -> None:
         template[0]["metadata"]["annotations"]["checksum/settings"]
         == template[1]["metadata"]["annotations"]["checksum/settings"]
     )
+
+
+def test_the_credentials_annotation_is_an_hmac_under_a_kept_secret_key() -> None:
+    """Issue 16.12: not an unsalted SHA-256 of the token (readable by whoever may get the
+    Deployment), but HMAC-SHA256 under the stack's rollout key, which is a secret in state and
+    kept across runs (``ignore_changes``; components/rollout.py)."""
+    recording = run_main(*existing_config(EXISTING_TOKEN))
+    key = recording.one("pulumi-python:dynamic:Resource", "contoso-dev-gw-rollout-key")
+    assert key.ignore_changes == ("rollout_key",)
+    assert "rollout_key" in key.secret_paths
+    annotation = recording.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"][
+        "checksum/credentials"
+    ]
+    credential = "GatewayKey " + EXISTING_TOKEN
+    assert annotation != hashlib.sha256(credential.encode()).hexdigest()
+    assert annotation == hmac.new(bytes.fromhex(FAKE_ROLLOUT_KEY), credential.encode(), hashlib.sha256).hexdigest()
 
 
 def test_a_settings_change_changes_the_pod_template() -> None:
@@ -301,7 +321,10 @@ def test_token_renewal_window_changes_the_pod_template() -> None:
         "same window": run_program(lambda: program(monday + timedelta(days=1))),
         "next window": run_program(lambda: program(monday + timedelta(days=8))),
     }
-    expiry = {key: run.one("pulumi-python:dynamic:Resource").inputs["expires_on"] for key, run in runs.items()}
+    expiry = {
+        key: run.one("pulumi-python:dynamic:Resource", "gw-access-token").inputs["expires_on"]
+        for key, run in runs.items()
+    }
     digest = {
         key: run.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["metadata"]["annotations"][
             "checksum/credentials"

@@ -11,7 +11,17 @@ Parsed with PyYAML, every workflow (and the local composite actions they use) mu
 - every ``uses:`` is pinned to a full 40-hex commit SHA with a ``# vX.Y[.Z]`` comment
   (local ``./`` actions excepted): a tag can be moved to other code, a commit cannot
   (GitHub, "Security hardening for GitHub Actions", "Using third-party actions");
-- no workflow-level ``env`` holds a ``secrets.*`` reference (every job and step would see it).
+- no workflow-level ``env`` holds a ``secrets.*`` reference (every job and step would see it);
+- the events that run with the base repository's rights on behalf of a pull request
+  (``pull_request_target``, ``workflow_run``, ``issue_comment``) count as pull-request events,
+  and a checkout of the pull request's head (``pull_request.head.sha``, ``github.head_ref``,
+  ``refs/pull/…``, ``workflow_run.head_sha``) counts as running its code; in those privileged
+  workflows such a checkout is refused outright (GitHub docs, "Security hardening for GitHub
+  Actions", "Mitigating the risks of untrusted code checkout"; zizmor's ``dangerous-triggers``);
+- no job holding ``id-token: write`` holds any other write permission (its steps run beside the
+  deploy identity's OIDC and Pulumi tokens: GitHub docs, "Security hardening for GitHub
+  Actions", least privilege for ``GITHUB_TOKEN``; OpenSSF Scorecard, "Token-Permissions");
+- the token renewal runs only the commit deploy.yml's own run history names (issue 16.1).
 
 Each check is also run on small bad workflows below, to show that it fails on them.
 """
@@ -29,7 +39,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONS = ROOT / ".github" / "actions"
-PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target", "workflow_run", "issue_comment"})
+"""Events a pull request (or its author) can start. ``workflow_run`` follows a pull request's
+run and ``issue_comment`` a comment on it; both, like ``pull_request_target``, run the base
+branch's workflow with the repository's secrets and a token that can write."""
+PRIVILEGED_PULL_REQUEST_EVENTS = PULL_REQUEST_EVENTS - {"pull_request"}
+PULL_REQUEST_HEAD = re.compile(
+    r"pull_request\.head\.|github\.head_ref|workflow_run\.head_(sha|branch|commit)|refs/pull/|merge_commit_sha"
+)
+"""A checkout ``ref`` that names the pull request's own code."""
 APPROVED_PROD_ENVIRONMENTS: frozenset[str] = frozenset()
 """Prod environments a pull-request job may name (required reviewers). None: the prod preview
 runs in deploy.yml's approved ``production`` job instead (docs/delivery.md)."""
@@ -97,9 +115,19 @@ def can_request_oidc_token(job: Mapping[str, Any], workflow: Mapping[str, Any]) 
     return bool(permissions == "write-all")
 
 
-def runs_pull_request_code(job: Mapping[str, Any]) -> bool:
-    """Whether the job checks out the pull request's own code (a checkout without a ``ref``)."""
+def checks_out_pull_request_head(job: Mapping[str, Any]) -> bool:
+    """Whether a checkout names the pull request's head explicitly (``ref`` from the event)."""
     return any(
+        str(step.get("uses", "")).startswith("actions/checkout@")
+        and PULL_REQUEST_HEAD.search(str((step.get("with") or {}).get("ref", ""))) is not None
+        for step in job.get("steps") or []
+    )
+
+
+def runs_pull_request_code(job: Mapping[str, Any]) -> bool:
+    """Whether the job checks out the pull request's own code (a checkout without a ``ref``, the
+    merge commit in a ``pull_request`` run, or one naming the pull request's head)."""
+    return checks_out_pull_request_head(job) or any(
         str(step.get("uses", "")).startswith("actions/checkout@") and "ref" not in (step.get("with") or {})
         for step in job.get("steps") or []
     )
@@ -153,9 +181,15 @@ def pull_request_problems(workflow: Mapping[str, Any], name: str, load_reusable:
     if not triggers(workflow) & PULL_REQUEST_EVENTS:
         return []
     problems = []
+    privileged = sorted(triggers(workflow) & PRIVILEGED_PULL_REQUEST_EVENTS)
     for job_id, job in (workflow.get("jobs") or {}).items():
         where = f"{name}: job {job_id}"
         problems += job_credential_problems(where, job, workflow)
+        if privileged and checks_out_pull_request_head(job):
+            problems.append(
+                f"{where}: checks out the pull request's head in a {', '.join(privileged)} workflow "
+                "(which runs with the base repository's secrets and a write token)"
+            )
         uses = job.get("uses")
         if isinstance(uses, str) and uses.startswith("./"):
             called = load_reusable(uses)
@@ -200,6 +234,78 @@ def workflow_level_secrets(workflow: Mapping[str, Any]) -> list[str]:
         for context, name in context_names(workflow.get("env"))
         if context == "secrets"
     ]
+
+
+def oidc_jobs_with_write_permissions(workflow: Mapping[str, Any], name: str) -> list[str]:
+    """Jobs that may request an OIDC token and also write with their ``GITHUB_TOKEN``."""
+    return [
+        f"{name}: job {job_id}: writes {', '.join(sorted(granted))} beside id-token: write"
+        for job_id, job in (workflow.get("jobs") or {}).items()
+        if can_request_oidc_token(job, workflow) and (granted := write_permissions(job, workflow) - {"id-token"})
+    ]
+
+
+RENEWAL_REF = "${{ fromJSON(needs.select.outputs.shas)[matrix.stack] }}"
+
+
+def renewal_commit_problems(workflow: Mapping[str, Any]) -> list[str]:
+    """Why the renewal could run code other than what deploy.yml ran from main (issue 16.1).
+
+    The commit must come from the ``select`` job, which reads deploy.yml's own run history
+    (``scripts/renewal.py deployed``: only GitHub writes workflow runs, jobs and their reviews)
+    with no credential but a read token, from a checkout of main; never from the Deployments
+    API, whose records and ``success`` statuses any job with ``deployments: write`` (a pull
+    request's among them) can create for any ref (GitHub REST API, "Deployments": "Create a
+    deployment", "Create a deployment status")."""
+    jobs: Mapping[str, Any] = workflow.get("jobs") or {}
+    problems = []
+    for job_id, job in jobs.items():
+        permissions = job.get("permissions") or {}
+        if isinstance(permissions, Mapping) and "deployments" in permissions:
+            problems.append(f"job {job_id}: asks for deployments: {permissions['deployments']}")
+        for step in job.get("steps") or []:
+            if re.search(r"/deployments\b|deployments\?", str(step.get("run", ""))):
+                problems.append(f"job {job_id}: reads the Deployments API (records anyone can write)")
+        if not can_request_oidc_token(job, workflow):
+            continue
+        needs = job.get("needs")
+        if "select" not in ([needs] if isinstance(needs, str) else list(needs or [])):
+            problems.append(f"job {job_id}: does not wait for the select job")
+        checkouts = [s for s in job.get("steps") or [] if str(s.get("uses", "")).startswith("actions/checkout@")]
+        if not checkouts:
+            problems.append(f"job {job_id}: checks out nothing (it would run no known commit)")
+        for step in checkouts:
+            if (step.get("with") or {}).get("ref") != RENEWAL_REF:
+                problems.append(f"job {job_id}: checks out {(step.get('with') or {}).get('ref')!r}, not {RENEWAL_REF}")
+    select = jobs.get("select")
+    if not isinstance(select, Mapping):
+        return [*problems, "no select job"]
+    if select.get("permissions") != {"actions": "read", "contents": "read"} or "environment" in select:
+        problems.append("job select: must hold actions: read and contents: read only, in no environment")
+    runs = " ".join(str(step.get("run", "")) for step in select.get("steps") or [])
+    if "scripts/renewal.py deployed" not in runs:
+        problems.append("job select: does not run scripts/renewal.py deployed")
+    refs = [
+        (s.get("with") or {}).get("ref") for s in select.get("steps") or [] if "actions/checkout@" in str(s.get("uses"))
+    ]
+    if refs != ["refs/heads/main"]:
+        problems.append(f"job select: checks out {refs}, not main (the ancestry check needs main's history)")
+    return problems
+
+
+def token_stacks() -> set[str]:
+    """Stacks with at least one gateway in ``token`` auth mode (the default) whose token the
+    stack generates (``apim.mode: managed``, the default)."""
+    found = set()
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        config = load(path).get("config") or {}
+        if (config.get("apim-gateway:apim") or {}).get("mode", "managed") != "managed":
+            continue
+        default_auth = ((config.get("apim-gateway:defaults") or {}).get("auth") or {}).get("mode", "token")
+        gateways = config.get("apim-gateway:gateways") or []
+        if any((gateway.get("auth") or {}).get("mode", default_auth) == "token" for gateway in gateways):
+            found.add(path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+    return found
 
 
 def repository_loader(uses: str) -> Mapping[str, Any] | None:
@@ -256,22 +362,69 @@ def test_pull_requests_are_judged_by_the_base_branchs_policy_pack() -> None:
     assert preview["with"]["policyPackConfigs"] == ".base-branch/policy/config/dev.json"
 
 
-def test_the_renewal_runs_the_code_the_last_successful_deploy_ran() -> None:
-    """Not main's head: a merge waiting for the prod approval must not run with the renewal's
-    prod rights. The deployed commit comes from the environment's last successful deployment
-    (GitHub REST API, "Deployments" and "Deployment statuses"; every job naming an environment
-    creates one)."""
+def test_the_renewal_runs_only_the_commit_deploy_yml_ran_from_main() -> None:
+    """Issue 16.1: not main's head (a merge waiting for the prod approval must not run with the
+    renewal's rights), and not the Deployments API (any job with ``deployments: write`` can
+    write a ``success`` record with its own ref): the ``select`` job reads deploy.yml's own run
+    history and checks ancestry with main (scripts/renewal.py ``deployed``,
+    tests/unit/test_renewal.py)."""
+    workflow = load(WORKFLOWS / "renew-token.yml")
+    assert renewal_commit_problems(workflow) == []
+    renew = workflow["jobs"]["renew"]
+    assert renew["permissions"] == {"contents": "read", "id-token": "write"}
+    stacks = [entry["stack"] for entry in renew["strategy"]["matrix"]["include"]]
+    select_run = " ".join(step.get("run", "") for step in workflow["jobs"]["select"]["steps"])
+    assert re.findall(r"--stack (\w+)", select_run) == stacks
+    assert set(workflow["jobs"]["alert"]["needs"]) == {"select", "renew"}
+
+
+def test_the_renewal_check_rejects_the_deployments_api_lookup() -> None:
+    """The lookup of the previous renew-token.yml (issue 16.1): its job read the newest
+    ``success`` deployment record and checked that ref out with the renewal identity's rights."""
+    assert renewal_commit_problems(parse(OLD_RENEWAL)) == [
+        "job renew: asks for deployments: read",
+        "job renew: reads the Deployments API (records anyone can write)",
+        "job renew: does not wait for the select job",
+        "job renew: checks out '${{ steps.deployed.outputs.sha }}', not " + RENEWAL_REF,
+        "no select job",
+    ]
+    main_head = parse(OLD_RENEWAL.replace("ref: ${{ steps.deployed.outputs.sha }}", "ref: main"))
+    assert any("checks out 'main'" in problem for problem in renewal_commit_problems(main_head))
+
+
+def test_the_deploy_job_names_the_renewal_trusts_are_deploy_yml_s() -> None:
+    from scripts import renewal
+
+    jobs = load(WORKFLOWS / "deploy.yml")["jobs"]
+    by_name = {job["name"]: job for job in jobs.values()}
+    for stack, deploy in renewal.DEPLOYS.items():
+        job = by_name[deploy.job_name]
+        assert any(step.get("with", {}).get("stack-name") == stack for step in job["steps"])
+        assert deploy.approved_environment in (None, job["environment"])
+    assert renewal.DEPLOYS["prod"].approved_environment == jobs["prod"]["environment"] == "production"
+    assert renewal.DEPLOY_WORKFLOW == ".github/workflows/deploy.yml"
+
+
+def test_only_stacks_with_a_token_have_a_renewal_job() -> None:
+    """Issue 16.3: prod authenticates with workload identity and has no token, so it gets no
+    renewal job (and no identity with renewal rights)."""
     renew = load(WORKFLOWS / "renew-token.yml")["jobs"]["renew"]
-    steps = renew["steps"]
-    find = next(step for step in steps if step.get("id") == "deployed")
-    checkout = next(step for step in steps if str(step.get("uses", "")).startswith("actions/checkout@"))
-    assert steps.index(find) < steps.index(checkout)
-    assert checkout["with"]["ref"] == "${{ steps.deployed.outputs.sha }}"
-    assert "deployments?environment=$DEPLOYED_BY" in find["run"] and '"success"' in find["run"]
-    deployed_by = {entry["stack"]: entry["deployed-by"] for entry in renew["strategy"]["matrix"]["include"]}
-    deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
-    assert deployed_by == {"dev": deploy["dev"]["environment"], "prod": deploy["prod"]["environment"]}
-    assert renew["permissions"] == {"contents": "read", "deployments": "read", "id-token": "write"}
+    stacks = {entry["stack"] for entry in renew["strategy"]["matrix"]["include"]}
+    assert stacks == token_stacks() & {"dev", "prod"}
+    assert "prod" not in stacks
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_no_job_holds_a_write_token_beside_its_oidc_token(path: Path) -> None:
+    """Issue 16.8: deploy.yml's prod job held pull-requests: write beside the prod OIDC token."""
+    assert oidc_jobs_with_write_permissions(load(path), path.name) == []
+
+
+def test_the_oidc_write_check_fails_on_the_old_prod_job() -> None:
+    old = "on: push\njobs:\n  prod: {permissions: {contents: read, id-token: write, pull-requests: write}}\n"
+    assert oidc_jobs_with_write_permissions(parse(old), "deploy.yml") == [
+        "deploy.yml: job prod: writes pull-requests beside id-token: write"
+    ]
 
 
 def test_a_pending_prod_approval_holds_back_no_other_deploy() -> None:
@@ -288,6 +441,32 @@ def test_the_preview_comment_is_posted_by_a_job_that_runs_no_pull_request_code()
     assert not any("uses" in step for step in comment["steps"])  # no checkout, no action: only gh
 
 
+def pull_request_text_in_comments(job: Mapping[str, Any]) -> list[str]:
+    """Outputs of other jobs (text the pull request's code produced) a commenting job reads."""
+    return sorted(
+        {match.group(0) for text in strings(job) for match in re.finditer(r"needs\.[\w-]+\.outputs\.[\w-]+", text)}
+    )
+
+
+def test_the_preview_comment_carries_no_pull_request_text() -> None:
+    """Issue 16.7: the diff (strings the pull request controls) inside the bot's comment would
+    render as the bot's markdown; the comment holds the result and the run's link only."""
+    jobs = load(WORKFLOWS / "pull-request.yml")["jobs"]
+    assert pull_request_text_in_comments(jobs["comment-dev-preview"]) == []
+    assert "outputs" not in jobs["preview-dev"]
+    old = {"steps": [{"env": {"DIFF": "${{ needs.preview-dev.outputs.diff }}"}, "run": "gh pr comment"}]}
+    assert pull_request_text_in_comments(old) == ["needs.preview-dev.outputs.diff"]
+
+
+def test_the_deploy_links_the_pull_request_from_a_job_without_credentials() -> None:
+    """Issue 16.8: ``gh pr comment`` ran in the prod job after the Pulumi token was exported."""
+    jobs = load(WORKFLOWS / "deploy.yml")["jobs"]
+    link = jobs["link-pull-request"]
+    assert link["permissions"] == {"pull-requests": "write"} and "environment" not in link
+    assert not any("uses" in step for step in link["steps"])
+    assert not any("gh " in str(step.get("run", "")) for job in (jobs["dev"], jobs["prod"]) for step in job["steps"])
+
+
 def test_prod_runs_only_in_approved_environments_and_renewal_never_queues_behind_a_deploy() -> None:
     deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
     renew = load(WORKFLOWS / "renew-token.yml")["jobs"]
@@ -296,14 +475,12 @@ def test_prod_runs_only_in_approved_environments_and_renewal_never_queues_behind
         "preview",
         "up",
     ]
-    assert {entry["environment"] for entry in renew["renew"]["strategy"]["matrix"]["include"]} == {
-        "dev",
-        "production-token-renewal",
-    }
-    groups = {job["concurrency"]["group"] for job in deploy.values()}
+    assert {entry["environment"] for entry in renew["renew"]["strategy"]["matrix"]["include"]} == {"dev"}
+    groups = {job["concurrency"]["group"] for job in deploy.values() if "concurrency" in job}
+    assert groups == {"deploy-dev", "deploy-prod"}
     assert renew["renew"]["concurrency"] == {"group": "renew-token-${{ matrix.stack }}", "cancel-in-progress": False}
     assert all(not group.startswith("renew-token") for group in groups)
-    assert all(job["concurrency"]["cancel-in-progress"] is False for job in deploy.values())
+    assert all(job["concurrency"]["cancel-in-progress"] is False for job in deploy.values() if "concurrency" in job)
     assert renew["alert"]["if"] == "failure() || cancelled()"
 
 
@@ -401,7 +578,71 @@ env: {TOKEN: "${{ secrets.GATEWAY_TOKEN_PROD }}"}
 jobs:
   test: {steps: [{run: pytest}]}
 """,
+    # Issue 16.10: the privileged events a pull request can start, and a checkout of its head.
+    "workflow_run after a pull request, prod environment": """
+on: {workflow_run: {workflows: [pull-request], types: [completed]}}
+jobs:
+  deploy:
+    environment: production
+    steps: [{run: pulumi up}]
+""",
+    "issue_comment reading a repository secret": """
+on: {issue_comment: {types: [created]}}
+jobs:
+  preview:
+    steps: [{run: pulumi preview, env: {PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}"}}]
+""",
+    "pull_request_target checking out the head": """
+on: pull_request_target
+jobs:
+  test:
+    permissions: {contents: read}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {ref: "${{ github.event.pull_request.head.sha }}", persist-credentials: false}
+      - run: pytest
+""",
+    "workflow_run checking out the run's head": """
+on: {workflow_run: {workflows: [pull-request], types: [completed]}}
+jobs:
+  report:
+    permissions: {contents: read}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {ref: "${{ github.event.workflow_run.head_sha }}"}
+      - run: make report
+""",
+    "head checkout with a write token": """
+on: pull_request
+jobs:
+  preview:
+    environment: pr-preview
+    permissions: {contents: read, pull-requests: write}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {ref: "${{ github.event.pull_request.head.sha }}"}
+      - run: pulumi preview
+""",
 }
+
+OLD_RENEWAL = """
+on: {schedule: [{cron: "17 5 * * 1"}], workflow_dispatch: null}
+jobs:
+  renew:
+    environment: ${{ matrix.environment }}
+    permissions: {contents: read, deployments: read, id-token: write}
+    steps:
+      - id: deployed
+        run: |
+          for id in $(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$DEPLOYED_BY&per_page=30" --jq '.[].id'); do
+            state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=1" --jq '.[0].state // ""')
+          done
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          ref: ${{ steps.deployed.outputs.sha }}
+          persist-credentials: false
+"""
+"""The Deployments API lookup renew-token.yml used before issue 16.1."""
 
 
 @pytest.mark.parametrize("case", BAD_PULL_REQUESTS)
@@ -416,6 +657,20 @@ def test_the_pull_request_check_follows_local_reusable_workflows() -> None:
         "pr.yml: job call → ./.github/workflows/preview.yml: job prod: uses the prod environment "
         "'production' without an approval gate"
     ]
+
+
+def test_a_base_branch_checkout_is_not_pull_request_code() -> None:
+    job = {
+        "steps": [
+            {
+                "uses": "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+                "with": {"ref": "${{ github.event.pull_request.base.sha }}"},
+            }
+        ]
+    }
+    assert not runs_pull_request_code(job)
+    job["steps"][0]["with"] = {"ref": "refs/pull/${{ github.event.number }}/merge"}
+    assert runs_pull_request_code(job) and checks_out_pull_request_head(job)
 
 
 def test_the_same_jobs_pass_when_no_pull_request_starts_them() -> None:
@@ -449,3 +704,33 @@ def test_the_workflow_env_check_fails_on_a_secret() -> None:
         "workflow env reads secrets.GATEWAY_TOKEN_PROD"
     ]
     assert workflow_level_secrets(parse("on: push\nenv: {A: '${{ vars.A }}'}\njobs: {}\n")) == []
+
+
+def dependabot_gaps(config: Mapping[str, Any]) -> list[str]:
+    """Pinned things no Dependabot entry watches: the actions of the workflows and of the local
+    composite action, and the pip pins of the program and of the policy pack."""
+    watched = {
+        (str(update.get("package-ecosystem")), directory)
+        for update in config.get("updates") or []
+        for directory in [*(update.get("directories") or []), *([update["directory"]] if "directory" in update else [])]
+    }
+    wanted = [
+        ("github-actions", "/"),
+        ("github-actions", "/.github/actions/prepare"),
+        ("pip", "/"),
+        ("pip", "/policy"),
+    ]
+    return [f"{ecosystem} in {directory}" for ecosystem, directory in wanted if (ecosystem, directory) not in watched]
+
+
+def test_an_update_bot_watches_every_pin() -> None:
+    """Issue 16.11: no update bot (OpenSSF Scorecard, "Dependency-Update-Tool"); Dependabot
+    proposes new SHAs (with their version comments) and new pins, the pins stay as they are."""
+    config = load(ROOT / ".github" / "dependabot.yml")
+    assert config["version"] == 2
+    assert dependabot_gaps(config) == []
+    assert dependabot_gaps({"version": 2, "updates": [{"package-ecosystem": "pip", "directory": "/"}]}) == [
+        "github-actions in /",
+        "github-actions in /.github/actions/prepare",
+        "pip in /policy",
+    ]
