@@ -1,16 +1,17 @@
 """A guard that refuses to switch a live stack between applying and rendering manifests.
 
 ``kubernetes.renderYamlToDirectory`` is an input of the Kubernetes provider. Switching it on
-a live stack is never what it looks like (pulumi-kubernetes, ``provider/pkg/provider/provider.go``
-``DiffConfig``, read at commit 94977969 of github.com/pulumi/pulumi-kubernetes):
+a live stack is never what it looks like (pulumi-kubernetes v4.25.0, tag commit f47bc2d6f199,
+``provider/pkg/provider/provider.go`` ``DiffConfig``, lines 379-491):
 
-- without ``clusterIdentifier`` the provider is replaced (``case "renderYamlToDirectory"``),
-  so the engine replaces every object on it: going to render mode, the old provider deletes
-  the live gateway from the cluster while the new one writes files;
+- without ``clusterIdentifier`` the provider is replaced (``case "renderYamlToDirectory"``,
+  lines 454-458), so the engine replaces every object on it: going to render mode, the old
+  provider deletes the live gateway from the cluster while the new one writes files (``Delete``
+  in render mode only removes a file, lines 2253-2266);
 - with a ``clusterIdentifier`` that stays the same (what this project sets), ``DiffConfig``
-  drops every replacement, the provider is updated in place, and no object shows a change:
-  nothing is rendered, and the live objects stay in state, managed by a provider that now
-  only writes files.
+  drops every replacement (lines 415-424), the provider is updated in place, and no object
+  shows a change: nothing is rendered, and the live objects stay in state, managed by a
+  provider that now only writes files.
 
 Neither is a safe switch, so this dynamic resource, registered before the provider, records
 how the stack delivers its manifests and fails ``check`` (and so ``pulumi preview``) when that

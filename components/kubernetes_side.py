@@ -195,12 +195,15 @@ def _namespace(name: str, ns: dict[str, Any], keep: bool, opts: pulumi.ResourceO
     """The namespace; kept on destroy, and adopted on the next ``up``, when it holds a kept claim.
 
     Deleting a namespace deletes every object in it, a kept claim too, so it must outlive the
-    stack as well. A plain resource is created with a plain create, which fails with
-    AlreadyExists on a kept object (provider ``pkg/await/await.go`` Creation); a Patch resource
-    is created with server-side apply, which creates or adopts (same place). ``retain_on_delete``
-    keeps the engine from calling Delete (which for a Patch resource would release its fields,
-    ``pkg/provider/provider.go`` Delete). The alias makes a switch of ``keepOnDestroy`` an update
-    of the same object, never a delete of the old one. See docs/cluster-lifecycle.md.
+    stack as well. A Patch resource is created with server-side apply, which creates or adopts
+    (pulumi-kubernetes 4.25.0 ``provider/pkg/await/await.go`` Creation, lines 187-229; in 4.25
+    every create is, and from 4.29 on a plain resource is created with a plain create that fails
+    with AlreadyExists on a kept object, so the Patch resource keeps adoption working past 4.29).
+    ``retain_on_delete`` keeps the engine from calling Delete (which for a Patch resource would
+    release its fields, ``await/await.go`` Deletion, lines 837-841, and may fail on a required
+    field, ``provider/pkg/provider/provider.go`` Delete, lines 2318-2325). The alias makes a
+    switch of ``keepOnDestroy`` an update of the same object, never a delete of the old one. See
+    docs/cluster-lifecycle.md.
     """
     if not keep:
         return k8s.core.v1.Namespace(
@@ -250,21 +253,29 @@ def _kubernetes_provider(
 ) -> k8s.Provider:
     """The stack's own provider; every input is independent of where a kubeconfig file lives.
 
-    Evidence (pulumi-kubernetes at commit 94977969, ``provider/pkg/provider/``):
+    Evidence (pulumi-kubernetes v4.25.0, tag commit f47bc2d6f199, ``provider/pkg/provider/``;
+    SDK ``pulumi_kubernetes/provider.py`` 4.25.0):
 
-    - kubeconfig: the SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (``provider.py``),
-      so state would hold a runner's path, which ``DiffConfig`` then fails to parse elsewhere
-      (``util.go`` ``parseKubeconfigString`` falls back to reading the path as content). An
-      empty string is not replaced by the SDK, and ``Configure`` treats it as "load the ambient
-      kubeconfig" in the provider's own process (``provider.go`` ``Configure``: "the Python SDK
-      was setting the kubeconfig value to "" by default"). An explicit ``kubeconfigPath`` is
-      passed as the stack file spells it (see docs/provider-behaviour.md for why not its content).
+    - kubeconfig: the SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (``provider.py``
+      lines 473-474), so state would hold a runner's path, which ``DiffConfig`` then fails to
+      parse elsewhere (``util.go`` ``parseKubeconfigString``, lines 157-169, falls back to reading
+      the path as content). An empty string is not replaced by the SDK, and ``Configure`` treats
+      it as "load the ambient kubeconfig" in the provider's own process (``provider.go``
+      ``Configure``, lines 758-792: "the Python SDK was setting the kubeconfig value to "" by
+      default"). An explicit ``kubeconfigPath`` is passed as the stack file spells it (see
+      docs/provider-behaviour.md for why not its content).
     - clusterIdentifier: while it is present and unchanged, ``DiffConfig`` drops every
-      replacement (``provider.go`` ``DiffConfig``), so a CA rotation or a switch to a private
-      server FQDN is a provider update, not a replacement of every object.
+      replacement (``provider.go`` ``DiffConfig``, lines 415-424), so a CA rotation or a switch
+      to a private server FQDN is a provider update, not a replacement of every object. The
+      other side: a current context that now names another cluster is a provider update too,
+      which the cluster guard refuses (``cluster_guard.py``).
     - enableSecretMutable / enableConfigMapMutable: without them a change to a Secret's or
-      ConfigMap's data is a replacement (``diff.go`` ``forceNewProperties``), done delete-first
-      for named objects (``provider.go`` ``Diff``, ``deleteBeforeReplace``).
+      ConfigMap's data is a replacement (``diff.go`` ``forceNewProperties``, lines 22-37), done
+      delete-first for named objects (``provider.go`` ``Diff``, ``deleteBeforeReplace``, lines
+      1508-1521).
+    - the other ``PULUMI_K8S_*`` fallbacks of the SDK (``provider.py`` lines 459-486) are set
+      explicitly too; ``upsertExistingObjects`` and ``enablePatchForce`` are 4.29 inputs, unknown
+      to 4.25 (docs/provider-behaviour.md, "Moving past 4.29").
     """
     settings = args.gateway.kubernetes
     kubeconfig: pulumi.Input[str] = ""  # the provider loads the ambient kubeconfig itself

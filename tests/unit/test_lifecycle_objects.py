@@ -1,6 +1,7 @@
 """What the component registers for the cluster lifecycle: kept claims, immutable claim fields,
-the autoscaler switch. The behaviour on a real API server is in
-``tests/integration/test_cluster_lifecycle.py``; docs/cluster-lifecycle.md explains the design."""
+the autoscaler switch. The behaviour with the real engine and Kubernetes plugin (4.25.0) on the
+local API server is in ``tests/integration/test_lifecycle.py``; docs/cluster-lifecycle.md explains
+the design."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def test_keep_on_destroy_keeps_the_claim_and_its_namespace_and_adopts_them_again
     from 4.29 on a plain resource is created with a plain create that fails with AlreadyExists on
     a kept object, so the Patch resource is what keeps adoption working past 4.29). The
     engine never calls Delete on a ``retain_on_delete`` resource; the provider itself points Patch
-    resources that manage required fields there (``provider.go`` Delete: "Either set the
-    `retainOnDelete` resource option"). The namespace is kept too: deleting it deletes the claim."""
+    resources that manage required fields there (``provider/pkg/provider/provider.go`` Delete,
+    lines 2318-2325: "Either set the `retainOnDelete` resource option"). The namespace is kept too:
+    deleting it deletes the claim."""
     recording = run_main(stack_file_config("prod"), stack="prod")
     namespace = recording.one("kubernetes:core/v1:NamespacePatch")
     claim = recording.one("kubernetes:core/v1:PersistentVolumeClaimPatch")
@@ -93,10 +95,11 @@ def test_a_kept_claim_in_a_namespace_the_stack_does_not_create_leaves_the_namesp
 def test_backup_claim_name_follows_immutable_fields() -> None:
     """``storageClassName`` and ``accessModes`` cannot change on a claim (Kubernetes
     "Persistent Volumes": a claim's spec is immutable after creation except
-    ``resources.requests``; the provider forces replacement on both, ``provider/pkg/provider/
-    diff.go`` PersistentVolumeClaim force-new list). A change gives a new name, so the provider
-    creates the new claim before the old one goes (``provider.go`` Diff: deleteBeforeReplace only
-    when the name stays) and a kept claim is never applied over with an immutable change."""
+    ``resources.requests``; the provider forces replacement on both, pulumi-kubernetes 4.25.0
+    ``provider/pkg/provider/diff.go`` PersistentVolumeClaim force-new list, lines 110-117). A
+    change gives a new name, so the provider creates the new claim before the old one goes
+    (``provider.go`` Diff, lines 1508-1521: deleteBeforeReplace only when the name stays) and a
+    kept claim is never applied over with an immutable change."""
     default = gateway(backup={"enabled": True})
     assert manifests.backup_claim_name(default) == "contoso-weu-gw-config-backup"  # unchanged for defaults
     fast = gateway(backup={"enabled": True, "storageClassName": "azurefile-csi-premium"})
@@ -118,7 +121,8 @@ def test_autoscaler_switch_keeps_replicas_and_leaves_them_to_the_autoscaler() ->
     """Left out, ``replicas`` is released under server-side apply and falls to its default of 1
     (Kubernetes "Server-Side Apply", Transferring ownership). It stays, at the autoscaler's
     minimum, with ``ignore_changes``: the provider then sends the live value, or drops the field
-    when only the autoscaler manages it (``provider/pkg/await/await.go`` handleSSAIgnoreFields)."""
+    when only the autoscaler manages it (4.25.0 ``provider/pkg/await/await.go``
+    handleSSAIgnoreFields, lines 624-696)."""
     recording = run_main(prod(autoscaling={"enabled": True, "minReplicas": 4}), stack="prod")
     deployment = recording.one("kubernetes:apps/v1:Deployment")
     assert deployment.inputs["spec"]["replicas"] == 4

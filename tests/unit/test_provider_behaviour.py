@@ -1,9 +1,9 @@
 """What the real pulumi-kubernetes provider does with what the program registers.
 
-Sources: pulumi-kubernetes read at commit 94977969 (master of 2026-07-01, the newest in the
-mirror; it has no 4.34 tag, and ``provider.go``/``util.go``/``diff.go``/``await/`` differ from
-v4.32.0 by one line), cited as ``provider.go:<line>``; the Python SDK pinned in
-requirements.txt (``pulumi_kubernetes/provider.py``, 4.34.2). See docs/provider-behaviour.md.
+Sources: pulumi-kubernetes v4.25.0 (tag ``v4.25.0``, commit f47bc2d6f199, the release
+requirements.txt pins and scripts/toolchain.sh builds), cited as ``provider.go:<line>`` under
+``provider/pkg/``; the Python SDK pinned in requirements.txt (``pulumi_kubernetes/provider.py``,
+4.25.0). The same plugin runs for real in tests/integration. See docs/provider-behaviour.md.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ def provider_inputs(recording: Recording) -> dict[str, Any]:
 
 
 def test_provider_inputs_do_not_depend_on_the_ambient_kubeconfig_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (SDK ``provider.py``:591), so
+    """The SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (SDK ``provider.py``:473-474), so
     state would hold a runner's path; on another machine ``DiffConfig`` reads that path as
-    kubeconfig content and fails (``util.go``:158-169 falls back to the string itself,
-    ``provider.go``:518). The program passes ``""`` instead, which the SDK keeps and the provider
-    treats as "load the ambient kubeconfig" in its own process (``provider.go``:872-898)."""
+    kubeconfig content and fails (``util.go``:157-169 falls back to the string itself,
+    ``provider.go``:440). The program passes ``""`` instead, which the SDK keeps and the provider
+    treats as "load the ambient kubeconfig" in its own process (``provider.go``:758-792)."""
     runs = []
     for path in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
         monkeypatch.setenv("KUBECONFIG", path)
@@ -53,7 +53,7 @@ def test_provider_inputs_do_not_depend_on_the_ambient_kubeconfig_path(monkeypatc
 
 def test_an_explicit_kubeconfig_path_is_passed_as_the_stack_file_spells_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """``kubeconfigPath`` comes from the stack file, so it is the same string on every runner,
-    whatever ``KUBECONFIG`` says; ``~`` is expanded by the provider (``util.go``:140-152)."""
+    whatever ``KUBECONFIG`` says; ``~`` is expanded by the provider (``util.go``:143-155)."""
     runs = []
     for ambient in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
         monkeypatch.setenv("KUBECONFIG", ambient)
@@ -66,14 +66,15 @@ def test_an_explicit_kubeconfig_path_is_passed_as_the_stack_file_spells_it(monke
 
 def test_cluster_identifier_is_stable_and_configurable() -> None:
     """While ``clusterIdentifier`` is present and unchanged, ``DiffConfig`` drops every
-    replacement (``provider.go``:495-502): a CA rotation or a new server FQDN in the kubeconfig
+    replacement (``provider.go``:415-424): a CA rotation or a new server FQDN in the kubeconfig
     is a provider update, not a replacement of every object. Adding it to a stack that had none
-    is not a replacement either (``provider.go``:486-491 replaces only on ``Updated``)."""
+    is not a replacement either (``provider.go``:408-414 replaces only on ``Updated``)."""
     dev = provider_inputs(run_main(stack_file_config("dev")))
     assert dev["clusterIdentifier"] == "apim-gateway"  # a constant by default
     config = stack_file_config("dev")
     # A renamed context changes nothing: a changed identifier would replace every object
-    # create-before-delete (engine step_generator.go), failing with AlreadyExists.
+    # create-before-delete (engine step_generator.go); in 4.25 each create adopts the existing
+    # object (await/await.go:187-212) and the old resource's delete then removes it.
     config[f"{NS}:gateways"][0]["kubernetes"] = {"context": "aks-contoso-dev-renamed"}
     assert provider_inputs(run_main(config))["clusterIdentifier"] == "apim-gateway"
     config[f"{NS}:gateways"][0]["kubernetes"] = {"clusterIdentifier": "aks-dev-westeurope-2026"}
@@ -106,7 +107,7 @@ def test_the_sdk_reads_exactly_these_runner_variables() -> None:
 def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A runner with every ``PULUMI_K8S_*`` variable set against the stack registers the same
     provider as one with none: each input is passed explicitly. (Server-side apply off would fail
-    every Patch resource, ``provider.go`` Check; ``enablePatchForce`` does not exist in 4.25.)"""
+    every Patch resource, ``provider.go``:1105-1108 in Check; ``enablePatchForce`` does not exist in 4.25.)"""
     clean = provider_inputs(run_main(stack_file_config("dev")))
     for variable, (_, against, _) in RUNNER_VARIABLES.items():
         monkeypatch.setenv(variable, against)
@@ -123,10 +124,10 @@ def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: 
 
 def test_secrets_and_config_maps_update_in_place() -> None:
     """Without ``enableSecretMutable``/``enableConfigMapMutable`` a change of a Secret's
-    ``stringData``/``data`` or a ConfigMap's ``data`` is a replacement (``diff.go``:23-37), and a
-    named object is replaced delete-first (``provider.go``:1647-1660): a pod starting in that gap
+    ``stringData``/``data`` or a ConfigMap's ``data`` is a replacement (``diff.go``:22-37), and a
+    named object is replaced delete-first (``provider.go``:1508-1521): a pod starting in that gap
     cannot start. Set explicitly, so neither the SDK's nor the provider's environment fallback
-    (``PULUMI_K8S_ENABLE_SECRET_MUTABLE``, ``provider.go``:712-726) decides."""
+    (``PULUMI_K8S_ENABLE_SECRET_MUTABLE``, ``provider.go``:602-616) decides."""
     inputs = provider_inputs(run_main(stack_file_config("prod"), stack="prod"))
     assert inputs["enableSecretMutable"] == "true"
     assert inputs["enableConfigMapMutable"] == "true"
@@ -181,9 +182,9 @@ def test_a_provider_passed_in_without_the_flags_is_warned_about(monkeypatch: pyt
 
 
 def test_delivery_mode_switch_is_refused_with_the_safe_path() -> None:
-    """A switch of ``renderYamlToDirectory`` replaces the provider (``provider.go``:531-535) and so
+    """A switch of ``renderYamlToDirectory`` replaces the provider (``provider.go``:454-458) and so
     every object; with an unchanged ``clusterIdentifier`` nothing is replaced (``provider.go``:
-    495-502) and the live objects stay under a provider that only writes files. The guard's
+    415-424) and the live objects stay under a provider that only writes files. The guard's
     ``check`` refuses both directions and names the safe path."""
     provider = DeliveryModeGuardProvider()
     for old, new in ((APPLY, RENDER), (RENDER, APPLY)):
@@ -271,7 +272,7 @@ def test_render_mode_with_key_regeneration_is_refused() -> None:
 
 def test_render_mode_refuses_what_the_provider_refuses() -> None:
     """``CheckConfig`` rejects ``context`` and a kubeconfig with ``renderYamlToDirectory``
-    (``provider.go``:400-425); say so before anything is registered."""
+    (``provider.go``:345-373); say so before anything is registered."""
     config = stack_file_config("dev")  # defaults set kubernetes.context
     config[f"{NS}:gateways"][0]["kubernetes"] = {"renderYamlToDirectory": "rendered", "renderSecrets": True}
     with pytest.raises(ConfigError, match=r"refuses kubernetes\.context in render mode"):
@@ -360,12 +361,12 @@ def test_load_balancer_ip_that_the_annotation_cannot_carry_is_refused(service: d
 
 
 def test_version_label_only_where_an_update_awaits_nothing_costly() -> None:
-    """Updates run the same awaiters as creates (``await/await.go``:454-530). A Service update
+    """Updates run the same awaiters as creates (``await/await.go``:451-474). A Service update
     waits until its endpoints settle on ready pods and, for a LoadBalancer, an address
-    (``await/service.go``:124-130), so a label that changes with the image tag is kept off the
+    (``await/service.go``:121-130), so a label that changes with the image tag is kept off the
     Services. ConfigMap, PodDisruptionBudget (policy/v1), HPA (autoscaling/v2) and NetworkPolicy
-    have no awaiter (``await/awaiters.go``:184-240), and the Deployment rolls out on a new image
-    anyway: they keep it."""
+    have no awaiter (``await/awaiters.go``:181-240: listed without one, or not listed), and the
+    Deployment rolls out on a new image anyway: they keep it."""
     gateway = parse_stack_config(stack_file_config("prod")).gateways[0]
     upgraded = gateway.model_copy(update={"image": gateway.image.model_copy(update={"tag": "2.12.3"})})
     for build in (manifests.traffic_service, manifests.discovery_service):
