@@ -14,6 +14,9 @@ and reads the cluster the provider will use (same kubeconfig, same context):
 
 - the cluster's identity, the uid of its ``kube-system`` namespace (created once per cluster by
   the API server and never renamed): a different uid than the one recorded is refused;
+- the provider's ``clusterIdentifier``: a change replaces the provider and every object
+  create-before-delete (pulumi ``pkg/resource/deploy/step_generator.go`` providerChanged); the
+  creates upsert the live objects and the deletes then remove them, so a change is refused;
 - each object the stack is about to create for the first time: absent, or carrying this
   stack's ownership annotation (an object the stack created and kept, ``backup.keepOnDestroy``),
   or it is refused, naming the object and the setting to change.
@@ -113,6 +116,16 @@ def cluster_refusal(gateway: str, old: str, new: str) -> str:
     )
 
 
+def identifier_refusal(gateway: str, old: str, new: str) -> str:
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.clusterIdentifier: changing it from {old!r} to {new!r} "
+        "replaces the Kubernetes provider and with it every object, create-before-delete: the new objects take "
+        "the old ones over (same names) and the engine then deletes them, so the gateway would be gone. Keep "
+        "the identifier; to move the gateway to another cluster, run 'pulumi destroy' first, or deploy the new "
+        "cluster from a new stack."
+    )
+
+
 def ownership_refusal(gateway: str, obj: Sequence[str], stack_owner: str) -> str:
     _, kind, namespace, name = obj
     where = f"{namespace}/{name}" if namespace else name
@@ -134,6 +147,10 @@ class ClusterGuardProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         olds = _olds or {}
         gateway = str(news.get("gateway"))
+        old_identifier, new_identifier = olds.get("cluster_identifier"), news.get("cluster_identifier")
+        if old_identifier and new_identifier and old_identifier != new_identifier:
+            refusal = identifier_refusal(gateway, str(old_identifier), str(new_identifier))
+            return CheckResult(news, [CheckFailure("cluster_identifier", refusal)])
         # Secret inputs arrive wrapped (pulumi runtime/rpc.py deserialize_properties keeps them so):
         # unwrapped here only to connect; the inputs handed back keep them wrapped, so secret.
         access = rpc.unwrap_rpc_secret(news.get("access")) or {}
@@ -178,7 +195,7 @@ class ClusterGuardProvider(ResourceProvider):
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
     """What the guard keeps as outputs: never the kubeconfig."""
-    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "objects")}
+    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects")}
 
 
 class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="ClusterGuard"):
@@ -192,10 +209,12 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         gateway: str,
         access: Mapping[str, pulumi.Input[str] | None],
         objects: Sequence[tuple[str, str, str, str]],
+        cluster_identifier: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
             "gateway": gateway,
+            "cluster_identifier": cluster_identifier,
             "owner": owner(pulumi.get_project(), pulumi.get_stack()),
             "access": dict(access),
             "objects": [list(obj) for obj in objects],

@@ -307,6 +307,7 @@ def _kubernetes_provider(
                     "context": settings.context,
                 },
                 [_identity(obj) for obj in objects],
+                settings.effective_cluster_identifier,
                 opts=pulumi.ResourceOptions(parent=component),
             )
         )

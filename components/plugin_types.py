@@ -271,7 +271,7 @@ class KubernetesSettings(TypedDict):
     context: NotRequired[str]
     """Context to use from the kubeconfig (its current context by default)."""
     clusterIdentifier: NotRequired[str]
-    """The provider's `clusterIdentifier`: while it stays the same, no change of the kubeconfig's server address, CA or context makes the provider replace every object. A constant by default (`apim-gateway`). Changing it replaces every object create-before-delete, which fails where the objects still exist: move a stack to another cluster by destroying it first (or with a new stack), not by changing this."""
+    """The provider's `clusterIdentifier`: while it stays the same, no change of the kubeconfig's server address, CA or context makes the provider replace every object. A constant by default (`apim-gateway`). A change on a live stack is refused (it would replace every object create-before-delete, and the deletes would remove the objects the creates took over): move a stack to another cluster by destroying it first (or with a new stack), not by changing this."""
     renderYamlToDirectory: NotRequired[str]
     """Write manifests to this directory instead of applying them (GitOps)."""
     clusterDomain: NotRequired[str]

@@ -247,3 +247,21 @@ def test_a_failed_deploy_does_not_block_the_next_token_renewal(local_cluster: An
     assert sorted(urn.rsplit("::", 1)[-1] for urn in targets) == [f"{gateway}-deployment", f"{gateway}-token"]
     stack.run("up", "--yes", "--skip-preview", "--non-interactive", *(f"--target={urn}" for urn in targets))
     stack.destroy()
+
+
+def test_a_cluster_identifier_change_on_a_live_stack_is_refused(local_cluster: Any, tmp_path: Path) -> None:
+    """A new ``clusterIdentifier`` replaces the provider (4.25.0 ``provider.go`` DiffConfig :412-414),
+    so the engine replaces every object create-before-delete (pulumi ``step_generator.go``
+    providerChanged): the creates upsert the live objects, then the deletes remove them. Refused."""
+    gateway = "identifier-gw"
+    cluster = Cluster(local_cluster.kubeconfig)
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, gateway, replicas=1, backup={"enabled": False})
+    stack.up()
+    uid = cluster.get("apps/v1", "Deployment", gateway, gateway).metadata.uid
+    stack.update(kubernetes={"clusterIdentifier": "another-name"})
+    for run in (stack.preview(check=False), stack.up(check=False)):
+        assert run.returncode != 0
+        assert "clusterIdentifier: changing it from 'apim-gateway' to 'another-name'" in run.stdout + run.stderr
+    assert cluster.get("apps/v1", "Deployment", gateway, gateway).metadata.uid == uid
+    stack.update(kubernetes={"clusterIdentifier": None})
+    stack.preview("--expect-no-changes")

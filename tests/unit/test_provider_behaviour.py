@@ -239,6 +239,16 @@ def test_the_cluster_guard_lists_every_object_the_stack_creates_and_guards_the_p
     assert not run_main(rendered).of_type(CLUSTER_GUARD_TYPE)
 
 
+def test_the_cluster_guard_refuses_a_new_cluster_identifier_before_reading_any_cluster() -> None:
+    from components.cluster_guard import ClusterGuardProvider
+
+    olds = {"gateway": "gw", "cluster_identifier": "apim-gateway", "access": {}}
+    news = {**olds, "cluster_identifier": "aks-2"}
+    (failure,) = ClusterGuardProvider().check(olds, news).failures
+    assert failure.property == "cluster_identifier"
+    assert "from 'apim-gateway' to 'aks-2'" in failure.reason and "pulumi destroy" in failure.reason
+
+
 def render_config(**gateway: Any) -> dict[str, Any]:
     config = stack_file_config("dev")
     config.pop(f"{NS}:defaults")
