@@ -1,23 +1,23 @@
-"""The Pulumi CLI the workflows run is verified against a checksum the repository holds (issue 16.13).
+"""The Pulumi CLI the workflows run is verified against checksums the repository holds (issue 16.13).
 
 pulumi/actions downloads the CLI from the release without checking it; a job then runs whatever
 that download holds beside its OIDC and Pulumi tokens. ``scripts/install-pulumi-cli.sh`` (run by
-``.github/actions/prepare`` before any Pulumi step) downloads the archive of the version pinned in
-requirements.txt, checks it against the SHA-256 in ``.github/pulumi-cli.sha256`` and puts it on
-PATH, where pulumi/actions finds it and downloads nothing (pulumi/actions ``src/libs/pulumi-cli.ts``
-``downloadCli``: an installed version satisfying the range skips the download). OpenSSF
-Scorecard, "Pinned-Dependencies": a download is pinned when a hash the repository holds verifies
-it. Run here against a local archive (``file://``), since github.com is not reachable.
+``.github/actions/prepare`` before any Pulumi step) builds the CLI of the version pinned in
+requirements.txt and its Python language host from their Go modules, after checking each module's
+``h1:`` sum against ``.github/pulumi-cli.sum``, and puts the binaries on PATH, where pulumi/actions
+finds them and downloads nothing (pulumi/actions ``src/libs/pulumi-cli.ts`` ``downloadCli``).
+OpenSSF Scorecard, "Pinned-Dependencies": a download is pinned when a hash the repository holds
+verifies it; Go Modules Reference, "go.sum files" and "Checksum database": the ``h1:`` hash of a
+module's file tree, which the Go command checks every download against. The modules come from the
+Go module proxy, reachable here, so the script runs for real (``--verify-only`` skips the build
+the integration toolchain does anyway).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import re
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -26,65 +26,49 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "install-pulumi-cli.sh"
-SUMS = ROOT / ".github" / "pulumi-cli.sha256"
+SUMS = ROOT / ".github" / "pulumi-cli.sum"
 VERSION = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
-ARCHIVE = f"pulumi-v{VERSION.group(1) if VERSION else '?'}-linux-x64.tar.gz"
+PYHOST = re.search(r"PULUMI_PYHOST_VERSION:-([0-9.]+)", (ROOT / "scripts" / "toolchain.sh").read_text())
 
 
-def fake_release(directory: Path) -> bytes:
-    """A release archive like Pulumi's (a ``pulumi/`` directory) whose ``pulumi`` prints a version."""
-    script = b"#!/bin/sh\necho v0.0.0-test\n"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        info = tarfile.TarInfo("pulumi/pulumi")
-        info.size, info.mode = len(script), 0o755
-        archive.addfile(info, io.BytesIO(script))
-    data = buffer.getvalue()
-    (directory / ARCHIVE).write_bytes(data)
-    return data
-
-
-def install(tmp_path: Path, sums: str) -> subprocess.CompletedProcess[str]:
+def verify(tmp_path: Path, sums: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "sums").write_text(sums)
-    env = {
-        **os.environ,
-        "PULUMI_RELEASES_URL": (tmp_path / "release").as_uri(),
-        "PULUMI_CLI_SHA256_FILE": str(tmp_path / "sums"),
-    }
+    env = {**os.environ, "PULUMI_CLI_SUM_FILE": str(tmp_path / "sums")}
     return subprocess.run(
-        ["bash", str(SCRIPT), str(tmp_path / "cli")], capture_output=True, text=True, env=env, check=False
+        ["bash", str(SCRIPT), "--verify-only"], capture_output=True, text=True, env=env, check=False, timeout=600
     )
 
 
-def test_a_matching_archive_is_installed(tmp_path: Path) -> None:
-    (tmp_path / "release").mkdir()
-    digest = hashlib.sha256(fake_release(tmp_path / "release")).hexdigest()
-    result = install(tmp_path, f"# comment\n{'0' * 64}  pulumi-v0.0.1-linux-x64.tar.gz\n{digest}  {ARCHIVE}\n")
+def test_the_repositorys_lines_verify_the_modules_the_cli_is_built_from(tmp_path: Path) -> None:
+    result = verify(tmp_path, SUMS.read_text())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(tmp_path / "cli" / "pulumi")
-    assert (tmp_path / "cli" / "pulumi" / "pulumi").is_file()
+    assert "modules verified" in result.stderr
 
 
-def test_a_replaced_archive_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "release").mkdir()
-    fake_release(tmp_path / "release")
-    result = install(tmp_path, f"{'a' * 64}  {ARCHIVE}\n")
+def test_a_module_whose_content_differs_is_refused(tmp_path: Path) -> None:
+    changed = re.sub(r"(pkg/v3 v\S+ h1:)\S+", r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", SUMS.read_text())
+    result = verify(tmp_path, changed)
     assert result.returncode != 0
-    assert "does not match the SHA-256" in result.stderr
-    assert not (tmp_path / "cli" / "pulumi").exists()
+    assert "refusing to build it" in result.stderr and "github.com/pulumi/pulumi/pkg/v3" in result.stderr
 
 
-def test_a_version_without_a_checksum_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "release").mkdir()
-    fake_release(tmp_path / "release")
-    result = install(tmp_path, f"{'a' * 64}  pulumi-v0.0.1-linux-x64.tar.gz\n")
-    assert result.returncode != 0 and f"no SHA-256 for {ARCHIVE}" in result.stderr
+def test_a_module_without_a_line_is_refused(tmp_path: Path) -> None:
+    missing = "\n".join(line for line in SUMS.read_text().splitlines() if "sdk/v3" not in line)
+    result = verify(tmp_path, missing)
+    assert result.returncode != 0 and "no line for github.com/pulumi/pulumi/sdk/v3" in result.stderr
 
 
-def test_the_checksum_file_holds_only_well_formed_lines() -> None:
-    for line in SUMS.read_text().splitlines():
-        if line and not line.startswith("#"):
-            assert re.fullmatch(r"[0-9a-f]{64}  pulumi-v[0-9][0-9A-Za-z.+-]*-linux-x64\.tar\.gz", line), line
+def test_the_sum_file_names_exactly_the_pinned_modules() -> None:
+    assert VERSION and PYHOST
+    lines = [line.split() for line in SUMS.read_text().splitlines() if line and not line.startswith("#")]
+    assert sorted((module, version) for module, version, _ in lines) == sorted(
+        [
+            ("github.com/pulumi/pulumi/pkg/v3", f"v{VERSION.group(1)}"),
+            ("github.com/pulumi/pulumi/sdk/v3", f"v{VERSION.group(1)}"),
+            ("github.com/pulumi/pulumi/sdk/v3", f"v{PYHOST.group(1)}"),
+        ]
+    )
+    assert all(re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=", digest) for _, _, digest in lines)
 
 
 def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,6 +79,7 @@ def test_every_pulumi_job_installs_the_verified_cli_before_pulumi_actions() -> N
     action = yaml.safe_load((ROOT / ".github" / "actions" / "prepare" / "action.yml").read_text())
     runs = [str(step.get("run", "")) for step in action["runs"]["steps"]]
     install = next(run for run in runs if "scripts/install-pulumi-cli.sh" in run)
+    assert any(str(step.get("uses", "")).startswith("actions/setup-go@") for step in action["runs"]["steps"])
     assert "/usr/local/bin/" in install and 'pulumi version)" != "v$PULUMI_VERSION"' in install
     assert "GITHUB_PATH" not in install  # zizmor github-env
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
