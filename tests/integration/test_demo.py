@@ -27,6 +27,8 @@ def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) 
         shutil.copytree(ROOT / directory, project / directory, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("__main__.py", "Pulumi.yaml", "Pulumi.local.yaml", "requirements.txt"):
         shutil.copy(ROOT / name, project / name)
+    # Pulumi.yaml names .venv, and the dynamic-provider host insists that it exists: this test's own.
+    (project / ".venv").symlink_to(Path(sys.prefix))
     done = subprocess.run(
         [sys.executable, str(project / "scripts" / "local_demo.py")],
         capture_output=True,
