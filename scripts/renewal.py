@@ -65,10 +65,15 @@ RENEWAL_STEPS = (
     RenewalStep(DYNAMIC_TYPE, "-retired-key", ("key_type",), paths_reported=False),
     # The token Secret's data, nothing of its metadata (labels, annotations, name).
     RenewalStep("kubernetes:core/v1:Secret", "-token", ("stringData", "data")),
+    # The path as pulumi-kubernetes 4.25.0 reports it in the real preview (its detailedDiff key,
+    # seen in tests/integration/test_gateway_on_cluster.py), and in Pulumi's quoted form.
     RenewalStep(
         "kubernetes:apps/v1:Deployment",
         "-deployment",
-        (f'spec.template.metadata.annotations["{CREDENTIALS_ANNOTATION}"]',),
+        (
+            f"spec.template.metadata.annotations.{CREDENTIALS_ANNOTATION}",
+            f'spec.template.metadata.annotations["{CREDENTIALS_ANNOTATION}"]',
+        ),
     ),
 )
 

@@ -52,7 +52,8 @@ def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) 
     # The destroy, and what keepOnDestroy kept: the namespace and the bound claim.
     assert re.search(r"^ +- \d+ deleted$", out, re.MULTILINE)
     assert re.search(r"^local-gw +Active +\S+$", out, re.MULTILINE)
-    assert re.search(r"^local-gw-config-backup +Bound +local-gw-config-backup +", out, re.MULTILINE)
+    # The claim's name carries a digest of its class and access mode (manifests.backup_claim_name).
+    assert re.search(r"^local-gw-config-backup-[0-9a-f]{8} +Bound +local-gw-config-backup +", out, re.MULTILINE)
     assert "local-demo: local cluster stopped" in out
     assert "bG9jYWwtZGVtby1wbGFjZWhvbGRlcg" not in out + done.stderr  # the token never shows
     assert (ROOT / "Pulumi.local.yaml").read_text() == (project / "Pulumi.local.yaml").read_text()

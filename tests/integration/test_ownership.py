@@ -57,7 +57,7 @@ def test_an_existing_namespace_is_refused_untouched_then_used_without_owning_it(
     stack.up()
     assert cluster.find("apps/v1", "Deployment", "owned-gw", "team-a") is not None
     stack.destroy()
-    assert cluster.get("v1", "ConfigMap", "precious", "team-a").data == {"keep": "me"}
+    assert cluster.get("v1", "ConfigMap", "precious", "team-a").to_dict()["data"] == {"keep": "me"}
     assert cluster.get("v1", "Namespace", "team-a").status.phase == "Active"
     assert cluster.find("apps/v1", "Deployment", "owned-gw", "team-a") is None  # its own objects went
 

@@ -5,7 +5,10 @@ The fixture ``fixtures/renewal-preview.json`` is written after Pulumi's ``Previe
 (pulumi/pulumi ``sdk/go/common/display/json.go``: ``steps[]`` of ``op``, ``urn``,
 ``diffReasons``, ``detailedDiff``; ``diagnostics[]`` with ``severity``), with the resource
 names ``SelfHostedGateway`` registers (``components/azure_side.py``, ``kubernetes_side.py``,
-``gateway.py``); it is not a recording of a real run. The ``op``/``urn`` shape is checked
+``gateway.py``); it is not a recording of a real run, but the Deployment's ``detailedDiff`` key
+is the one the real provider reports (pulumi-kubernetes 4.25.0, seen in
+tests/integration/test_gateway_on_cluster.py: ``spec.template.metadata.annotations.checksum/credentials``;
+the bracketed form this test used before was never what the provider sends). The ``op``/``urn`` shape is checked
 against the real engine's output in tests/integration/test_renewal_plan.py; the Deployment's
 ``detailedDiff`` keys are Pulumi property paths of the changed fields (pulumi-kubernetes
 ``provider/pkg/provider/provider.go`` Diff: ``convertPatchToDiff`` of the JSON patch between
