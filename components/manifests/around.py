@@ -32,13 +32,34 @@ def traffic_service(gateway: GatewayConfig) -> Obj:
         # Local keeps the caller's IP and avoids a second hop between nodes.
         spec["externalTrafficPolicy"] = service.external_traffic_policy
     metadata = service_metadata(gateway, object_names(gateway).traffic_service)
-    annotations = dict(service.annotations)
+    annotations = {**traffic_service_wait(service.type), **service.annotations}
     if service.load_balancer_ip and service.type == "LoadBalancer":
         # Not spec.loadBalancerIP: deprecated since Kubernetes 1.24; AKS reads this annotation.
         annotations[rules.load_balancer_ip_annotation(service.load_balancer_ip)] = service.load_balancer_ip
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
+
+
+SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+LOAD_BALANCER_READY = "jsonpath={.status.loadBalancer.ingress}"
+
+
+def traffic_service_wait(service_type: str) -> dict[str, str]:
+    """What ``pulumi up`` waits for on the traffic Service (``service.annotations`` may override it).
+
+    The provider's own Service wait (pulumi-kubernetes 4.25.0 ``provider/pkg/await/service.go``
+    lines 228-270, 342-348) checks that the endpoints target ready pods and then lets every
+    endpoints change settle for 10 seconds: 10 s of every first ``up`` (measured:
+    benchmarks/bench.py), for what the Deployment's own wait already proves, since the Service
+    selects exactly the Deployment's pods. A LoadBalancer still waits for its address, the one
+    thing only the Service can show (``pulumi.com/waitFor``; a JSONPath without a value waits for
+    the field to exist, ``jsonpath/jsonpath.go`` Parse); the other types wait for nothing
+    (``pulumi.com/skipAwait``, ``metadata/overrides.go`` ReadyCondition)."""
+    if service_type == "LoadBalancer":
+        return {WAIT_FOR_ANNOTATION: LOAD_BALANCER_READY}
+    return {SKIP_AWAIT_ANNOTATION: "true"}
 
 
 def discovery_service(gateway: GatewayConfig) -> Obj:

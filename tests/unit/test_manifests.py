@@ -159,12 +159,18 @@ def test_services() -> None:
     assert traffic["metadata"]["annotations"] == {
         "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
         "service.beta.kubernetes.io/azure-load-balancer-ipv4": "10.20.0.50",
+        # A LoadBalancer waits for its address only, not the provider's 10 s endpoint settling.
+        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
     }
     discovery = manifests.discovery_service(gateway)
     assert discovery["spec"]["clusterIP"] == "None"
     assert [(p["port"], p["protocol"]) for p in discovery["spec"]["ports"]] == [(4290, "UDP"), (4291, "UDP")]
     cluster_ip = manifests.traffic_service(with_overrides(service={"type": "ClusterIP"}))
     assert "externalTrafficPolicy" not in cluster_ip["spec"]
+    assert cluster_ip["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    # The user's own annotation wins (the failed-deploy test shortens the wait this way).
+    custom = with_overrides(service={"type": "NodePort", "annotations": {"pulumi.com/skipAwait": "false"}})
+    assert manifests.traffic_service(custom)["metadata"]["annotations"] == {"pulumi.com/skipAwait": "false"}
 
 
 def test_backup_claim_and_existing_claim() -> None:
