@@ -8,11 +8,13 @@ Sources: ``pulumi/provider/experimental/analyzer.py`` (``Analyzer.analyze_type``
 in the installed pulumi 3.259.0.
 """
 
+import ast
 import inspect
 import json
 import subprocess
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -24,9 +26,16 @@ from pydantic import BaseModel
 
 from components import gateway as python_component
 from components.config import ApimSettings, ConfigError, GatewayConfig, parse_stack_config
-from components.plugin import PACKAGE_NAME, GatewayPackageProvider, SelfHostedGateway, schema_text, stack_config
+from components.plugin import (
+    PACKAGE_NAME,
+    GatewayPackageProvider,
+    SelfHostedGateway,
+    python_args,
+    schema_text,
+    stack_config,
+)
 from components.plugin_args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
-from components.plugin_types import ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
+from components.plugin_types import ApimCloud, ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
 
 STALE = f"stale: run `{REGENERATE}`"
 TYPE = f"{PACKAGE_NAME}:index:SelfHostedGateway"
@@ -253,6 +262,31 @@ def test_the_package_registers_what_the_stack_registers() -> None:
         assert sorted(package.k8s(kind), key=json.dumps) == sorted(stack.k8s(kind), key=json.dumps), kind
     deployment = package.one("kubernetes:apps/v1:Deployment").inputs
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
+
+
+def _keywords_of_args_call(path: Path) -> set[str]:
+    """Keyword names of the ``SelfHostedGatewayArgs(...)`` call in a module."""
+    calls = [
+        node
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SelfHostedGatewayArgs"
+    ]
+    assert len(calls) == 1, path
+    return {keyword.arg for keyword in calls[0].keywords if keyword.arg}
+
+
+def test_the_package_passes_every_setting_the_stack_program_passes() -> None:
+    """``python_args`` once left out ``apim_cloud``: a package user's ``apim.cloud`` was ignored."""
+    assert _keywords_of_args_call(ROOT / "components" / "plugin.py") == _keywords_of_args_call(ROOT / "__main__.py")
+    args = python_args(
+        {
+            "environment": Environment.Dev,
+            "apim": {"mode": ApimMode.Existing, "serviceName": "contoso-apim", "cloud": ApimCloud.China},
+            "gateway": {"name": "gw", "locationData": {"name": "here"}, "configurationEndpoint": "gw.example.cn"},
+            "gatewayToken": "GatewayKey gw&299912312359&c2lnbmF0dXJl",
+        }
+    )
+    assert args.apim_cloud == "china"
 
 
 def test_enum_members_are_their_values() -> None:
