@@ -111,6 +111,7 @@ def python_args(args: SelfHostedGatewayPackageArgs) -> SelfHostedGatewayArgs:
     return SelfHostedGatewayArgs(
         gateway=config.gateways[0],
         apim_mode=config.apim.mode,
+        apim_cloud=config.apim.cloud,
         apim_resource_group_name=config.apim.resource_group_name,
         apim_service_name=config.apim.service_name,
         token=_secret(args.get("gatewayToken")),

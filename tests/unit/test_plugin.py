@@ -8,11 +8,13 @@ Sources: ``pulumi/provider/experimental/analyzer.py`` (``Analyzer.analyze_type``
 in the installed pulumi 3.259.0.
 """
 
+import ast
 import inspect
 import json
 import subprocess
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -24,9 +26,16 @@ from pydantic import BaseModel
 
 from components import gateway as python_component
 from components.config import ApimSettings, ConfigError, GatewayConfig, parse_stack_config
-from components.plugin import PACKAGE_NAME, GatewayPackageProvider, SelfHostedGateway, schema_text, stack_config
+from components.plugin import (
+    PACKAGE_NAME,
+    GatewayPackageProvider,
+    SelfHostedGateway,
+    python_args,
+    schema_text,
+    stack_config,
+)
 from components.plugin_args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
-from components.plugin_types import ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
+from components.plugin_types import ApimCloud, ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
 
 STALE = f"stale: run `{REGENERATE}`"
 TYPE = f"{PACKAGE_NAME}:index:SelfHostedGateway"
@@ -255,6 +264,31 @@ def test_the_package_registers_what_the_stack_registers() -> None:
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
 
 
+def _keywords_of_args_call(path: Path) -> set[str]:
+    """Keyword names of the ``SelfHostedGatewayArgs(...)`` call in a module."""
+    calls = [
+        node
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "SelfHostedGatewayArgs"
+    ]
+    assert len(calls) == 1, path
+    return {keyword.arg for keyword in calls[0].keywords if keyword.arg}
+
+
+def test_the_package_passes_every_setting_the_stack_program_passes() -> None:
+    """``python_args`` once left out ``apim_cloud``: a package user's ``apim.cloud`` was ignored."""
+    assert _keywords_of_args_call(ROOT / "components" / "plugin.py") == _keywords_of_args_call(ROOT / "__main__.py")
+    args = python_args(
+        {
+            "environment": Environment.Dev,
+            "apim": {"mode": ApimMode.Existing, "serviceName": "contoso-apim", "cloud": ApimCloud.China},
+            "gateway": {"name": "gw", "locationData": {"name": "here"}, "configurationEndpoint": "gw.example.cn"},
+            "gatewayToken": "GatewayKey gw&299912312359&c2lnbmF0dXJl",
+        }
+    )
+    assert args.apim_cloud == "china"
+
+
 def test_enum_members_are_their_values() -> None:
     assert all(isinstance(member, str) for member in LogLevel)
     assert isinstance(Environment.Prod, Enum)
@@ -282,7 +316,9 @@ def test_yaml_example_is_valid_for_the_package() -> None:
     import yaml
 
     program = yaml.safe_load((ROOT / "examples" / "yaml" / "Pulumi.yaml").read_text())
-    assert program["packages"] == {PACKAGE_NAME: "../../plugin"}
+    # No `packages:` entry: the provider is the installed console script on $PATH, and the CLI
+    # would otherwise install the package's Python dependencies' plugins, azure-native included.
+    assert "packages" not in program
     resource = program["resources"]["gateway"]
     assert resource["type"] == TYPE
     properties = resource["properties"]
