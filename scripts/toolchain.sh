@@ -568,6 +568,13 @@ cmd_plugins() {
   home="$(pulumi_home)"
   ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
   ensure pulumi-language-yaml "$PULUMI_YAML_VERSION" "$(yaml_dir)" build_yaml_host pulumi-language-yaml
+  # Next to the CLI, like the Python host: the engine treats `yaml` as a bundled language plugin
+  # (pulumi sdk/go/common/workspace/plugins.go IsPluginBundled) and warns when it comes from $PATH.
+  if ! cmp -s "$(yaml_dir)/pulumi-language-yaml" "$(pulumi_dir)/pulumi-language-yaml"; then
+    install -m 0755 "$(yaml_dir)/pulumi-language-yaml" "$(pulumi_dir)/pulumi-language-yaml.tmp.$$"
+    mv -f "$(pulumi_dir)/pulumi-language-yaml.tmp.$$" "$(pulumi_dir)/pulumi-language-yaml"
+    log "installed pulumi-language-yaml $PULUMI_YAML_VERSION into $(pulumi_dir)"
+  fi
   local installed="$home/plugins/resource-kubernetes-v$ver/pulumi-resource-kubernetes"
   if cmp -s "$dest/pulumi-resource-kubernetes" "$installed"; then
     log "reusing the kubernetes plugin $ver installed in $home"
