@@ -217,24 +217,30 @@ build_pulumi_cli() {
   finish_install pulumi "$ver" "$tmp" "$dest" $((SECONDS - start))
 }
 
-build_pyhost() {
-  local ver="$1" dest="$2"
-  local src="$CACHE/src/pulumi-language-python-$ver" logf="$CACHE/logs/pulumi-language-python-$ver.log"
+# build_from_tools_module COMPONENT VERSION DEST GO_VERSION REQUIREMENT PACKAGE LDFLAGS -- build the
+# command PACKAGE (its last path element names the binary) through a tools module of our own.
+build_from_tools_module() {
+  local comp="$1" ver="$2" dest="$3" go_version="$4" requirement="$5" package="$6" ldflags="$7"
+  local src="$CACHE/src/$comp-$ver" logf="$CACHE/logs/$comp-$ver.log"
   local start=$SECONDS
   mkdir -p "$src" "$CACHE/logs"; : >"$logf"
-  log "building pulumi-language-python from github.com/pulumi/pulumi/sdk/v3@v$ver (log: $logf)"
-  write_tools_module "$src" apimgw.local/toolchain/pyhost 1.20 "github.com/pulumi/pulumi/sdk/v3 v$ver" \
-    github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+  log "building $comp from ${requirement% *}@${requirement#* } (log: $logf)"
+  write_tools_module "$src" "apimgw.local/toolchain/$comp" "$go_version" "$requirement" "$package"
   local tmp="$dest.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp"
   (
     cd "$src"
     run_logged "$logf" go mod tidy
-    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
-      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$ver" \
-      -o "$tmp/pulumi-language-python" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath -ldflags "$ldflags" \
+      -o "$tmp/${package##*/}" "$package"
   ) || { rm -rf "$tmp"; return 1; }
-  finish_install pulumi-language-python "$ver" "$tmp" "$dest" $((SECONDS - start))
+  finish_install "$comp" "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+build_pyhost() {
+  build_from_tools_module pulumi-language-python "$1" "$2" 1.20 "github.com/pulumi/pulumi/sdk/v3 v$1" \
+    github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$1"
 }
 
 cmd_pulumi() {
@@ -441,22 +447,7 @@ EOF
 }
 
 build_kwok() {
-  local ver="$1" dest="$2"
-  local src="$CACHE/src/kwok-$ver" logf="$CACHE/logs/kwok-$ver.log"
-  local start=$SECONDS
-  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
-  log "building kwok from sigs.k8s.io/kwok@v$ver (log: $logf)"
-  write_tools_module "$src" apimgw.local/toolchain/kwok 1.24.0 "sigs.k8s.io/kwok v$ver" \
-    sigs.k8s.io/kwok/cmd/kwok
-  local tmp="$dest.tmp.$$"
-  rm -rf "$tmp"; mkdir -p "$tmp"
-  (
-    cd "$src"
-    run_logged "$logf" go mod tidy
-    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
-      -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
-  ) || { rm -rf "$tmp"; return 1; }
-  finish_install kwok "$ver" "$tmp" "$dest" $((SECONDS - start))
+  build_from_tools_module kwok "$1" "$2" 1.24.0 "sigs.k8s.io/kwok v$1" sigs.k8s.io/kwok/cmd/kwok "-s -w"
 }
 
 build_actionlint() {
@@ -539,23 +530,8 @@ build_k8s_provider() {
 }
 
 build_yaml_host() {
-  local ver="$1" dest="$2"
-  local src="$CACHE/src/pulumi-language-yaml-$ver" logf="$CACHE/logs/pulumi-language-yaml-$ver.log"
-  local start=$SECONDS
-  mkdir -p "$src" "$CACHE/logs"; : >"$logf"
-  log "building pulumi-language-yaml from github.com/pulumi/pulumi-yaml@v$ver (log: $logf)"
-  write_tools_module "$src" apimgw.local/toolchain/yaml 1.26 "github.com/pulumi/pulumi-yaml v$ver" \
-    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
-  local tmp="$dest.tmp.$$"
-  rm -rf "$tmp"; mkdir -p "$tmp"
-  (
-    cd "$src"
-    run_logged "$logf" go mod tidy
-    CGO_ENABLED=0 run_logged "$logf" go build -p "$GO_BUILD_JOBS" -trimpath \
-      -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$ver" \
-      -o "$tmp/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
-  ) || { rm -rf "$tmp"; return 1; }
-  finish_install pulumi-language-yaml "$ver" "$tmp" "$dest" $((SECONDS - start))
+  build_from_tools_module pulumi-language-yaml "$1" "$2" 1.26 "github.com/pulumi/pulumi-yaml v$1" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$1"
 }
 
 # Builds both and installs the Kubernetes plugin into the toolchain's Pulumi home with
