@@ -284,9 +284,9 @@ class NamespaceSettings(TypedDict):
     """The settings under `namespace`."""
 
     name: NotRequired[str]
-    """Namespace of every object; defaults to the gateway name. `default` only when set explicitly."""
+    """Namespace of every object; defaults to the gateway name. Never a system namespace (`kube-system`, `kube-public`, `kube-node-lease`); `default` only with `create: false`."""
     create: NotRequired[bool]
-    """Create the namespace (turn off for a namespace managed elsewhere). Default: `true`."""
+    """Create (and own) the namespace; one that exists and was not made by this stack is refused. Turn off to deploy into a namespace managed elsewhere without owning it. Default: `true`."""
 
 
 class ImageSettings(TypedDict):

@@ -75,9 +75,11 @@ class KubernetesSettings(Model):
 
 class NamespaceSettings(Model):
     name: DnsLabel | None = None
-    """Namespace of every object; defaults to the gateway name. ``default`` only when set explicitly."""
+    """Namespace of every object; defaults to the gateway name. Never a system namespace
+    (``kube-system``, ``kube-public``, ``kube-node-lease``); ``default`` only with ``create: false``."""
     create: bool = True
-    """Create the namespace (turn off for a namespace managed elsewhere)."""
+    """Create (and own) the namespace; one that exists and was not made by this stack is refused.
+    Turn off to deploy into a namespace managed elsewhere without owning it."""
 
 
 class ImageSettings(Model):
