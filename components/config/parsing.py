@@ -217,6 +217,10 @@ def parse_stack_config(
         problems.append(f"{prefix}entraClientSecrets = [secret]: must be an object mapping gateway name to secret")
         raw_client_secrets = {}
     kubeconfig = values.get("kubeconfig")
+    if isinstance(kubeconfig, Mapping):
+        # A kubeconfig written as JSON (YAML's subset; the local cluster's is) was parsed like every
+        # JSON config value: give the provider its text back.
+        kubeconfig = json.dumps(kubeconfig)
     if kubeconfig is not None and not isinstance(kubeconfig, str):
         problems.append(f"{prefix}kubeconfig = [secret]: must be the kubeconfig file's content as a string")
         kubeconfig = None

@@ -4,11 +4,13 @@ encrypted in the stack file, and a relative CA file is read from the project dir
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from certificates import self_signed
 from engine import TOKEN_SIGNATURE, LocalStack
 
@@ -39,3 +41,18 @@ def test_a_relative_ca_file_is_read_from_the_project_directory(local_cluster: An
     output = run.stdout + run.stderr
     assert "apim-gateway:gateways[0](ca-file-gw).customCa.certificatesFile = 'certs/company-ca.pem'" in output
     assert "only CERTIFICATE blocks belong here" in output
+
+
+def test_kubeconfig_content_reaches_neither_plain_state_nor_outputs(local_cluster: Any, tmp_path: Path) -> None:
+    """The secret ``kubeconfig`` goes to the provider and to the cluster guard, which reads the
+    cluster with it in its ``check`` (components/cluster_guard.py): both keep it a secret."""
+    stack = LocalStack(tmp_path, None, "kubeconfig-gw", replicas=1, backup={"enabled": False})
+    content = Path(local_cluster.kubeconfig).read_text()
+    key = yaml.safe_load(content)["users"][0]["user"]["client-key-data"]
+    stack.run("config", "set", "--secret", "kubeconfig", content)
+    stack.up(env={"KUBECONFIG": str(tmp_path / "no-such-kubeconfig")})  # only the secret reaches the cluster
+    exported = json.dumps(stack.state())
+    assert key[:40] not in exported and key[:40] not in json.dumps(stack.outputs())
+    guard = next(r for r in stack.resources() if r["urn"].endswith("::kubeconfig-gw-cluster"))
+    assert "access" not in guard["outputs"] and guard["outputs"]["cluster"]
+    stack.destroy()

@@ -4,6 +4,7 @@ with one message that names the key, the value and what is allowed."""
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -298,3 +299,13 @@ def test_stack_config_is_not_mutated_by_parsing() -> None:
     before = copy.deepcopy(raw)
     parse_stack_config(raw, now=NOW)
     assert raw == before
+
+
+def test_a_kubeconfig_written_as_json_is_given_back_as_text() -> None:
+    """Kubeconfig files are YAML, so JSON is one too (the local cluster's is); the config reader
+    parses JSON values, and the provider needs the text (found with the real engine,
+    tests/integration/test_engine.py)."""
+    content = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    raw = {**minimal(), f"{NS}:kubeconfig": json.dumps(content)}
+    config = parse_stack_config(raw, (f"{NS}:kubeconfig",), now=NOW)
+    assert config.kubeconfig is not None and json.loads(config.kubeconfig.get_secret_value()) == content
