@@ -37,8 +37,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from cluster_client import kubernetes_objects, plan, stack_config  # noqa: E402
+from cluster_client import kubernetes_objects, stack_config  # noqa: E402
 from engine import LocalStack, engine_env, placeholder_token, plugin_home  # noqa: E402
+from harness import run_main  # noqa: E402
 
 from scripts import local_cluster as lc  # noqa: E402
 
@@ -104,7 +105,7 @@ def kubectl_path(scratch: Path, kubeconfig: Path, size: int) -> float:
     config["apim-gateway:gatewayTokens"] = {
         g["name"]: placeholder_token(g["name"]) for g in config["apim-gateway:gateways"]
     }
-    objects = kubernetes_objects(plan(config, secret_keys))
+    objects = kubernetes_objects(run_main(config, secret_keys, "local"))
     manifest = scratch / f"yaml-{size}.yaml"
     manifest.write_text(yaml.safe_dump_all(objects, sort_keys=False))
 
@@ -221,7 +222,7 @@ def evaluation(size: int, runs: int) -> float:
     names = [f"gw-{index:02d}" for index in range(size)]
     config["apim-gateway:gateways"] = [{**template, "name": name} for name in names]
     config["apim-gateway:gatewayTokens"] = {name: placeholder_token(name) for name in names}
-    return median(lambda: plan(config, secret_keys), runs)
+    return median(lambda: run_main(config, secret_keys, "local"), runs)
 
 
 if __name__ == "__main__":

@@ -41,11 +41,11 @@ OWNER_ANNOTATION = "apim-gateway/stack"
 adopt what ``keepOnDestroy`` kept, and nothing else."""
 IDENTITY_NAMESPACE = "kube-system"
 GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:ClusterGuard"
-SECRET_INPUTS = ("kubeconfig",)
 
 
-def owner(project: str, stack: str) -> str:
-    return f"{project}/{stack}"
+def stack_owner() -> str:
+    """The ownership annotation's value for the running stack: ``<project>/<stack>``."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 def _api_client(access: Mapping[str, Any]) -> Any:
@@ -215,7 +215,7 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         props = {
             "gateway": gateway,
             "cluster_identifier": cluster_identifier,
-            "owner": owner(pulumi.get_project(), pulumi.get_stack()),
+            "owner": stack_owner(),
             "access": dict(access),
             "objects": [list(obj) for obj in objects],
             "cluster": None,

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from . import manifests
 from .args import Credentials, SelfHostedGatewayArgs
-from .cluster_guard import OWNER_ANNOTATION, ClusterGuard, owner
+from .cluster_guard import OWNER_ANNOTATION, ClusterGuard, stack_owner
 from .delivery_guard import DeliveryModeGuard, delivery_mode
 from .rollout import RolloutKey
 
@@ -187,7 +187,7 @@ def kubernetes_side(
 def _owned(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with the stack's ownership annotation (``cluster_guard.OWNER_ANNOTATION``)."""
     metadata = spec["metadata"]
-    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: owner(pulumi.get_project(), pulumi.get_stack())}
+    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: stack_owner()}
     return {**spec, "metadata": {**metadata, "annotations": annotations}}
 
 

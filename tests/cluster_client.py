@@ -2,22 +2,20 @@
 the objects a stack file's program registers, recorded under Pulumi's mocks (``offline.py``).
 
 Only the tests use this: what the stack does to a cluster is always done by the real engine and
-Kubernetes plugin (``engine.LocalStack``). ``Cluster.apply`` is for the server's own checks of
+Kubernetes plugin (``engine.LocalStack``); the program's recording is ``harness.run_main``. ``Cluster.apply`` is for the server's own checks of
 recorded objects (``dryRun=All``) and for objects a test needs that the stack does not own.
 """
 
 from __future__ import annotations
 
-import copy
-import runpy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from engine import ROOT, placeholder_token
-from offline import Recording, restore_integers, run_program
+from engine import placeholder_token
+from harness import stack
+from offline import Recording, restore_integers
 
 NS = "apim-gateway"
 FIELD_MANAGER = "apim-gateway-tests"
@@ -38,25 +36,15 @@ APPLY_ORDER = [
 STATIC_STORAGE_CLASS = "local-static"
 
 
-def stack_config(stack: str, **gateway: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """A stack file's config, its first gateway's settings overridden, with placeholder tokens for
-    `existing` gateways."""
-    config: dict[str, Any] = dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
-    config[f"{NS}:gateways"][0].update(copy.deepcopy(gateway))
+def stack_config(environment: str, **gateway: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stack file's config, its first gateway's settings overridden (``harness.stack``), with
+    placeholder tokens for `existing` gateways."""
+    config = stack(environment, **gateway)
     secret_keys: list[str] = []
     if config.get(f"{NS}:apim", {}).get("mode") == "existing":
         config[f"{NS}:gatewayTokens"] = {g["name"]: placeholder_token(g["name"]) for g in config[f"{NS}:gateways"]}
         secret_keys.append(f"{NS}:gatewayTokens")
     return config, tuple(secret_keys)
-
-
-def plan(config: dict[str, Any], secret_keys: Iterable[str] = (), stack: str = "local") -> Recording:
-    """Run ``__main__.py`` under mocks and record what it registers."""
-
-    def program() -> None:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-
-    return run_program(program, config, tuple(secret_keys), stack)
 
 
 def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:

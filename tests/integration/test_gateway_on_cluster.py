@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster_client import Cluster, deployment_available, kubernetes_objects, plan, stack_config, wait_for
+from cluster_client import Cluster, deployment_available, kubernetes_objects, stack_config, wait_for
 from engine import TOKEN_SIGNATURE, LocalStack, placeholder_token
+from harness import run_main
 
 from scripts import local_cluster as lc
 from scripts import renewal
@@ -168,7 +169,7 @@ def test_dev_and_prod_objects_are_accepted_by_the_api_server(local_cluster: Any,
     """Server-side dry run of what the dev and prod programs register (they need Azure, which only
     runs under mocks here): admission, defaulting and validation of the real API server."""
     cluster = Cluster(local_cluster.kubeconfig)
-    objects = kubernetes_objects(plan(stack_config(environment)[0], (), environment))
+    objects = kubernetes_objects(run_main(stack_config(environment)[0], (), environment))
     namespace = next(o for o in objects if o["kind"] == "Namespace")
     cluster.apply(namespace)  # namespaced dry runs need the namespace itself
     for obj in objects:

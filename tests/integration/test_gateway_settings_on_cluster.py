@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_client import Cluster, deployment_available, kubernetes_objects, plan, stack_config
+from cluster_client import Cluster, deployment_available, kubernetes_objects, stack_config
 from engine import LocalStack
+from harness import run_main
 from kubernetes.client.exceptions import ApiException
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,7 @@ VP4SVefZkh1DamzZloWECzQEe1iM
 
 def objects_for(name: str, **gateway: Any) -> list[dict[str, Any]]:
     config, secret_keys = stack_config("local", name=name, replicas=1, backup={"enabled": False}, **gateway)
-    return kubernetes_objects(plan(config, secret_keys))
+    return kubernetes_objects(run_main(config, secret_keys, "local"))
 
 
 def test_a_first_up_with_a_custom_ca_and_priority_class_becomes_available(local_cluster: Any, tmp_path: Path) -> None:
