@@ -17,6 +17,7 @@
 #                                  release the pulumi-kubernetes pin in requirements.txt names),
 #                                  installed into the toolchain's Pulumi home, and the YAML
 #                                  language host (pulumi-language-yaml)
+#   scripts/toolchain.sh k8s-plugin  the Kubernetes plugin alone (needs the CLI: `pulumi` first)
 #   scripts/toolchain.sh all       all of the above, and act
 #   scripts/toolchain.sh env       print an `export PATH=...` line for the cached bin dirs
 #                                  (eval "$(scripts/toolchain.sh env)"), PULUMI_HOME=<the
@@ -253,7 +254,8 @@ cmd_pulumi() {
   ver="$(pulumi_version)"
   dest="$(pulumi_dir)"
   local onpath=""
-  onpath="$(command -v pulumi 2>/dev/null || true)"
+  # APIMGW_IGNORE_PATH (scripts/install-pulumi-cli.sh): a delivery job never runs a CLI it did not build.
+  [[ -n "${APIMGW_IGNORE_PATH:-}" ]] || onpath="$(command -v pulumi 2>/dev/null || true)"
   if [[ -n "$onpath" && "$(dirname "$onpath")" != "$dest" ]]; then
     local have
     have="$(PULUMI_SKIP_UPDATE_CHECK=true pulumi version 2>/dev/null | head -n1 || true)"; have="${have#v}"
@@ -566,11 +568,6 @@ build_yaml_host() {
 # `pulumi plugin install --file`, so the engine uses it and never tries to download one.
 cmd_plugins() {
   go_setup
-  local ver dest home
-  ver="$(k8s_provider_version)"
-  dest="$(k8s_provider_dir)"
-  home="$(pulumi_home)"
-  ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
   ensure pulumi-language-yaml "$PULUMI_YAML_VERSION" "$(yaml_dir)" build_yaml_host pulumi-language-yaml
   # Next to the CLI, like the Python host: the engine treats `yaml` as a bundled language plugin
   # (pulumi sdk/go/common/workspace/plugins.go IsPluginBundled) and warns when it comes from $PATH.
@@ -579,6 +576,18 @@ cmd_plugins() {
     mv -f "$(pulumi_dir)/pulumi-language-yaml.tmp.$$" "$(pulumi_dir)/pulumi-language-yaml"
     log "installed pulumi-language-yaml $PULUMI_YAML_VERSION into $(pulumi_dir)"
   fi
+  cmd_k8s_plugin
+}
+
+# The Kubernetes plugin alone (what a delivery job needs), built once and installed into the
+# toolchain's Pulumi home.
+cmd_k8s_plugin() {
+  go_setup
+  local ver dest home
+  ver="$(k8s_provider_version)"
+  dest="$(k8s_provider_dir)"
+  home="$(pulumi_home)"
+  ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
   local installed="$home/plugins/resource-kubernetes-v$ver/pulumi-resource-kubernetes"
   if cmp -s "$dest/pulumi-resource-kubernetes" "$installed"; then
     log "reusing the kubernetes plugin $ver installed in $home"
@@ -634,6 +643,7 @@ main() {
     pulumi) cmd_pulumi ;;
     cluster) cmd_cluster ;;
     plugins) cmd_pulumi; cmd_plugins ;;
+    k8s-plugin) cmd_k8s_plugin ;;
     all) cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null ;;
     env) cmd_env ;;
     bindirs) cmd_bindirs ;;

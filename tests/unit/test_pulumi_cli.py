@@ -29,13 +29,19 @@ SCRIPT = ROOT / "scripts" / "install-pulumi-cli.sh"
 SUMS = ROOT / ".github" / "pulumi-cli.sum"
 VERSION = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
 PYHOST = re.search(r"PULUMI_PYHOST_VERSION:-([0-9.]+)", (ROOT / "scripts" / "toolchain.sh").read_text())
+K8S = re.search(r"^pulumi-kubernetes==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+K8S_MODULE = re.search(r'^  \[[0-9.]+\]="(v[^"]+)"$', (ROOT / "scripts" / "toolchain.sh").read_text(), re.MULTILINE)
 
 
-def verify(tmp_path: Path, sums: str) -> subprocess.CompletedProcess[str]:
+def verify(tmp_path: Path, sums: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "sums").write_text(sums)
-    env = {**os.environ, "PULUMI_CLI_SUM_FILE": str(tmp_path / "sums")}
     return subprocess.run(
-        ["bash", str(SCRIPT), "--verify-only"], capture_output=True, text=True, env=env, check=False, timeout=600
+        ["bash", str(SCRIPT), "--verify-only", "--sums", str(tmp_path / "sums")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+        timeout=600,
     )
 
 
@@ -53,19 +59,72 @@ def test_a_module_whose_content_differs_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_module_without_a_line_is_refused(tmp_path: Path) -> None:
-    missing = "\n".join(line for line in SUMS.read_text().splitlines() if "sdk/v3" not in line)
+    missing = "\n".join(line for line in SUMS.read_text().splitlines() if "pulumi/sdk/v3" not in line)
     result = verify(tmp_path, missing)
     assert result.returncode != 0 and "no line for github.com/pulumi/pulumi/sdk/v3" in result.stderr
 
 
+def test_the_kubernetes_plugins_module_is_verified_too(tmp_path: Path) -> None:
+    """Issue 22.4: the plugin the engine runs beside the credentials is built from a module the
+    repository's line checks, like the CLI."""
+    changed = re.sub(r"(provider/v4 \S+ h1:)\S+", r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", SUMS.read_text())
+    result = verify(tmp_path, changed)
+    assert result.returncode != 0 and "github.com/pulumi/pulumi-kubernetes/provider/v4" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # Issue 22.4: each of these steered the check before; the script now resets them. With
+        # GOPROXY=off nothing could be downloaded, with GOFLAGS=-mod=vendor nothing resolved, so
+        # a pass shows they were not read; PULUMI_PYHOST_VERSION and PULUMI_CLI_SUM_FILE would
+        # have named another module and another file.
+        {"GOPROXY": "off"},
+        {"GOFLAGS": "-mod=vendor", "GOWORK": "/nonexistent/go.work"},
+        {"GOSUMDB": "off", "GONOSUMDB": "*", "GOPRIVATE": "*", "GOINSECURE": "*"},
+        {"GOMODCACHE": "/nonexistent/mod"},
+        {"PULUMI_PYHOST_VERSION": "3.80.0", "PULUMI_CLI_SUM_FILE": "/nonexistent"},
+    ],
+    ids=lambda env: ",".join(env),
+)
+def test_the_environment_does_not_steer_the_check(tmp_path: Path, env: dict[str, str]) -> None:
+    result = verify(tmp_path, SUMS.read_text(), **env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_changed_module_is_refused_whatever_the_environment_says(tmp_path: Path) -> None:
+    env = {"GOSUMDB": "off", "GONOSUMDB": "*", "GOPRIVATE": "*", "GOFLAGS": "-mod=mod", "GOPROXY": "off"}
+    changed = re.sub(r"(pkg/v3 v\S+ h1:)\S+", r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", SUMS.read_text())
+    result = verify(tmp_path, changed, **env)
+    assert result.returncode != 0 and "refusing to build it" in result.stderr
+
+
+def test_another_sum_file_is_for_the_check_alone(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--sums", str(tmp_path / "sums"), "--cache", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "--sums is for --verify-only" in result.stderr
+
+
+def test_the_cache_key_names_what_the_build_depends_on() -> None:
+    key = subprocess.run(["bash", str(SCRIPT), "--cache-key"], capture_output=True, text=True, check=True, timeout=60)
+    assert re.fullmatch(r"pulumi-toolchain-linux-(amd64|arm64)-[0-9a-f]{32}\n", key.stdout)
+
+
 def test_the_sum_file_names_exactly_the_pinned_modules() -> None:
-    assert VERSION and PYHOST
+    assert VERSION and PYHOST and K8S and K8S_MODULE
     lines = [line.split() for line in SUMS.read_text().splitlines() if line and not line.startswith("#")]
     assert sorted((module, version) for module, version, _ in lines) == sorted(
         [
             ("github.com/pulumi/pulumi/pkg/v3", f"v{VERSION.group(1)}"),
             ("github.com/pulumi/pulumi/sdk/v3", f"v{VERSION.group(1)}"),
             ("github.com/pulumi/pulumi/sdk/v3", f"v{PYHOST.group(1)}"),
+            ("github.com/pulumi/pulumi-kubernetes/provider/v4", K8S_MODULE.group(1)),
+            ("github.com/pulumi/pulumi-kubernetes/sdk/v4", f"v{K8S.group(1)}"),
         ]
     )
     assert all(re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=", digest) for _, _, digest in lines)
