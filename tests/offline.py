@@ -22,7 +22,7 @@ import pulumi
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks, settings
 
-from components.rollout import KEY_PROPERTY as ROLLOUT_KEY_PROPERTY
+from components.kubernetes.rollout import KEY_PROPERTY as ROLLOUT_KEY_PROPERTY
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -31,7 +31,7 @@ TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
 APIM_PRINCIPAL_ID = "00000000-0000-0000-0000-0000000000dd"
 """Principal id of the mocked APIM instance's system-assigned identity."""
 FAKE_ROLLOUT_KEY = "00" * 32
-"""The rollout key (components/rollout.py) a stack's state holds, fixed: a real stack keeps the
+"""The rollout key (components/kubernetes/rollout.py) a stack's state holds, fixed: a real stack keeps the
 key its first ``pulumi up`` drew, so re-running the program changes no annotation."""
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
 

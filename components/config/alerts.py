@@ -5,7 +5,7 @@ API Management publishes ``Microsoft.ApiManagement.GatewayTokenNearExpiry`` and
 ``Microsoft.ApiManagement.GatewayTokenExpired`` to Event Grid (Microsoft Learn, "Azure API
 Management as an Event Grid source"; event data ``ApiManagementGatewayTokenNearExpiryEventData``
 / ``ApiManagementGatewayTokenExpiredEventData``). With this key the stack subscribes to them
-(``components/alerts.py``) and sends each one to an Azure Monitor action group that e-mails the
+(``components/azure/alerts.py``) and sends each one to an Azure Monitor action group that e-mails the
 receivers listed here.
 """
 

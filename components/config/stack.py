@@ -165,7 +165,7 @@ class StackConfig(Model):
     token_expiry_alert: TokenExpiryAlert | None = None
     """The alert that needs no GitHub: an Event Grid system topic on the APIM instance, a
     subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events and an Azure
-    Monitor action group e-mailing these receivers (``components/alerts.py``; needs
+    Monitor action group e-mailing these receivers (``components/azure/alerts.py``; needs
     ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property

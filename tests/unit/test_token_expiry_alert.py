@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from harness import SUBSCRIPTION_ID, refused, run_main, stack_file_config
 
-from components.alerts import TOKEN_EVENT_TYPES
+from components.azure.alerts import TOKEN_EVENT_TYPES
 from components.config import parse_stack_config
 from components.config.stack_schema import stack_file_schema
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from .config import TokenExpiryAlert
+from ..config import TokenExpiryAlert
 
 TOKEN_EVENT_TYPES = (
     "Microsoft.ApiManagement.GatewayTokenNearExpiry",
