@@ -6,8 +6,8 @@ every plugin before the first Pulumi command.
 ``needs-azure-native STACK``: prints ``true`` when the program registers an Azure resource or
 calls an Azure function for the stack, else ``false``: a gateway created in APIM (``apim.mode:
 managed``, the default), a gateway authenticating without a token (``entraApp`` or
-``workloadIdentity``: components/azure_side.py ``needs_apim_scope``), or the token expiry alert
-(``tokenExpiryAlert``: components/alerts.py). A bring-your-own gateway with a token (the
+``workloadIdentity``: components/azure/side.py ``needs_apim_scope``), or the token expiry alert
+(``tokenExpiryAlert``: components/azure/alerts.py). A bring-your-own gateway with a token (the
 ``local`` stack) needs only Kubernetes.
 """
 
