@@ -7,11 +7,12 @@ owner/repo@sha=folder`` (nektos/act pkg/runner/local_repository_cache.go ``Fetch
 
 The repository the workflows run in is a git repository made from this working tree (its tracked
 files as they are on disk), the ``origin`` the checkout stand-in clones from; each act run gets a
-clone of it. The dev stack is this repository's, made to need no Azure (``apim.mode: existing``,
-the gateway token a placeholder secret, a NodePort Service on the local API server), its state in
-a file backend, its secrets under a passphrase: what a runner's environment and the repository's
-variables would name (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, the kube context), nothing in
-the workflows.
+clone of it, with one file more: ``Pulumi.act.yaml``, the repository's dev stack made to need no
+Azure (``apim.mode: existing``, the gateway token a placeholder secret, a NodePort Service on the
+local API server), its state in a file backend, its secrets under a passphrase. The workflows are
+pointed at it the way a repository's settings would: the ``PULUMI_STACK_NAME`` and
+``PULUMI_BACKEND_URL`` variables, PULUMI_CONFIG_PASSPHRASE in the runner's environment; nothing in
+the workflows knows about act.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ REPOSITORY = "contoso/apim-gateway"
 TOKEN = "ghs_local-act-run-token"
 PASSPHRASE = "act-integration-test"
 GATEWAY = "contoso-dev-gw"
+STACK = "act"
+"""The Pulumi stack the runs deploy (``Pulumi.act.yaml``): dev's, needing no Azure."""
 STAND_INS = {
     "actions/checkout": "checkout",
     "actions/setup-python": "setup-python",
@@ -147,8 +150,9 @@ class Delivery:
     # ------------------------------------------------------------------ the repository
 
     def make_repository(self) -> str:
-        """``origin`` on ``main``: this working tree's tracked files, the local dev stack, its
-        placeholder token as a passphrase secret. Returns the commit."""
+        """``origin`` on ``main``: this working tree's tracked files and ``Pulumi.act.yaml`` (the
+        dev stack on the local API server, its placeholder token as a passphrase secret). Returns
+        the commit."""
         tracked = subprocess.run(
             ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60
         ).stdout.decode()
@@ -158,12 +162,12 @@ class Delivery:
                 target = self.origin / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
-        stack_file = self.origin / "Pulumi.dev.yaml"
-        stack_file.write_text(yaml.safe_dump(local_dev_stack(yaml.safe_load(stack_file.read_text())), sort_keys=False))
+        dev = yaml.safe_load((self.origin / "Pulumi.dev.yaml").read_text())
+        (self.origin / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(local_dev_stack(dev), sort_keys=False))
         git(self.origin, "init", "-q", "-b", "main")
-        self.pulumi("stack", "init", "dev", "--secrets-provider", "passphrase")
+        self.pulumi("stack", "init", STACK, "--secrets-provider", "passphrase")
         token = f"GatewayKey {GATEWAY}&203001010000&bG9jYWwtYWN0LXBsYWNlaG9sZGVy"
-        self.pulumi("config", "set", "--secret", "--path", f"gatewayTokens.{GATEWAY}", token, "--stack", "dev")
+        self.pulumi("config", "set", "--secret", "--path", f"gatewayTokens.{GATEWAY}", token, "--stack", STACK)
         git(self.origin, "add", "-A")
         git(self.origin, "commit", "-q", "-m", "base: the repository, its dev stack on the local API server")
         return git(self.origin, "rev-parse", "HEAD")
@@ -286,6 +290,7 @@ class Delivery:
             "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
             "AKS_CLUSTERS": json.dumps({"dev": {"resourceGroup": "rg-aks-dev", "name": "aks-contoso-dev"}}),
             "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_STACK_NAME": STACK,
             "PULUMI_ORGANIZATION": "contoso",
             "PULUMI_TEAM": "dev-deploy",
         }.items():

@@ -455,7 +455,8 @@ def test_pull_requests_are_judged_by_the_base_branchs_policy_pack() -> None:
     install = steps[base + 1]["run"]
     assert ".base-branch/policy/.venv" in install and "--require-hashes -r .base-branch/" in install
     ((command, run),) = pulumi_commands(job)
-    assert command == "preview" and "--stack dev" in run and "--refresh=false" in run
+    assert command == "preview" and '--stack "$STACK_NAME"' in run and "--refresh=false" in run
+    assert job["env"]["STACK_NAME"] == "${{ vars.PULUMI_STACK_NAME || 'dev' }}"
     assert "--policy-pack .base-branch/policy --policy-pack-config .base-branch/policy/config/dev.json" in run
 
 
@@ -505,7 +506,10 @@ def test_the_deploy_job_names_the_renewal_trusts_are_deploy_yml_s() -> None:
     by_name = {job["name"]: job for job in jobs.values()}
     for stack, deploy in renewal.DEPLOYS.items():
         job = by_name[deploy.job_name]
-        assert any(f"--stack {stack}" in run for _, run in pulumi_commands(job))
+        # The Pulumi stack: the environment's PULUMI_STACK_NAME variable (a test points it at a
+        # stack of its own), this one when unset.
+        assert job["env"]["STACK_NAME"] == f"${{{{ vars.PULUMI_STACK_NAME || '{stack}' }}}}"
+        assert all('--stack "$STACK_NAME"' in run for _, run in pulumi_commands(job))
         assert deploy.approved_environment in (None, job["environment"])
     assert renewal.DEPLOYS["prod"].approved_environment == jobs["prod"]["environment"] == "production"
     assert renewal.DEPLOY_WORKFLOW == ".github/workflows/deploy.yml"
