@@ -1,4 +1,4 @@
-"""Entry point the Pulumi engine runs for ``--policy-pack policy``: serves the pack.
+"""Entry point ``policy/analyzer`` runs for ``--policy-pack policy/analyzer``: serves the pack.
 
 The engine runs this file with the pack directory, not the repository, on ``sys.path``,
 and the directory may have any name (a published pack is unpacked under its version), so
@@ -9,32 +9,11 @@ then import each other relatively, as they do when tests import ``policy.pack``.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
-
-def pack_interpreter(directory: Path, prefix: str) -> Path | None:
-    """The pack's own interpreter (``<directory>/.venv/bin/python``, PulumiPolicy.yaml's
-    ``virtualenv``) when this process runs another one, else None.
-
-    The Python language host the toolchain builds (pulumi ``sdk/v3@v3.79.0``) starts a policy pack
-    with the interpreter it starts programs with (``RunPlugin``: ``PULUMI_PYTHON_CMD``, else
-    ``python3`` on PATH), not with the pack's virtualenv, which it reads only from its own
-    ``-virtualenv`` flag; the delivery jobs point ``PULUMI_PYTHON_CMD`` at the program's
-    ``.venv``, which has no ``pulumi_policy``."""
-    venv = directory / ".venv"
-    python = venv / "bin" / "python"
-    if python.exists() and Path(prefix).resolve() != venv.resolve():
-        return python
-    return None
-
-
-if __name__ == "__main__" and (interpreter := pack_interpreter(Path(__file__).resolve().parent, sys.prefix)):
-    os.execv(interpreter, [str(interpreter), *sys.argv])  # noqa: S606  (the same arguments, the pack's own Python)
-
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402  (after the switch above)
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 PACKAGE = "apim_gateway_guardrails"
 

@@ -28,6 +28,7 @@ Each check is also run on small bad workflows below, to show that it fails on th
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -419,6 +420,20 @@ def test_every_pulumi_step_runs_the_verified_cli_with_the_programs_python_and_no
     assert path.name == "pull-request.yml" or any(pulumi_commands(job) for job in workflow["jobs"].values())
 
 
+def test_every_policy_pack_is_given_as_its_executable_analyzer() -> None:
+    """The toolchain's language host cannot run a pack given as a directory (policy/analyzer's
+    header says why); every --policy-pack of the workflows names the pack's executable."""
+    packs = [
+        pack
+        for path in WORKFLOW_FILES
+        for job in load(path)["jobs"].values()
+        for _, run in pulumi_commands(job)
+        for pack in re.findall(r"--policy-pack (\S+)", run)
+    ]
+    assert packs and all(pack.endswith("policy/analyzer") for pack in packs), packs
+    assert os.access(ROOT / "policy" / "analyzer", os.X_OK)
+
+
 def test_the_pulumi_step_check_fails_on_the_old_steps() -> None:
     old = parse(
         """
@@ -457,7 +472,7 @@ def test_pull_requests_are_judged_by_the_base_branchs_policy_pack() -> None:
     ((command, run),) = pulumi_commands(job)
     assert command == "preview" and '--stack "$STACK_NAME"' in run and "--refresh=false" in run
     assert job["env"]["STACK_NAME"] == "${{ vars.PULUMI_STACK_NAME || 'dev' }}"
-    assert "--policy-pack .base-branch/policy --policy-pack-config .base-branch/policy/config/dev.json" in run
+    assert "--policy-pack .base-branch/policy/analyzer --policy-pack-config .base-branch/policy/config/dev.json" in run
 
 
 def test_the_renewal_runs_only_the_commit_deploy_yml_ran_from_main() -> None:
