@@ -52,6 +52,7 @@ STAND_INS = {
 }
 """Each third-party action the workflows use → its stand-in folder (docs/toolchain.md lists what
 each does instead)."""
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ACT_VERSION = re.search(r"ACT_VERSION:-([0-9.]+)", (ROOT / "scripts" / "toolchain.sh").read_text())
 
 
@@ -310,7 +311,9 @@ class Delivery:
             timeout=1500,
             check=False,
         )
-        return ActRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+        # act runs each step under a pseudo-terminal, so the CLI colours its output: read as text.
+        output = ANSI.sub("", done.stdout + done.stderr)
+        return ActRun(done.returncode, output, time.monotonic() - started)
 
 
 def repository_event(extra: Mapping[str, Any]) -> dict[str, Any]:
