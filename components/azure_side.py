@@ -236,6 +236,19 @@ class RoleScopes:
     """The APIM instance's resource id: where the configuration reader is assigned."""
     service_name: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
+    subscription: pulumi.Output[str]
+    """``/subscriptions/<id>``: the APIM instance's (and the role definitions') subscription."""
+
+
+def role_definition_id(subscription: str, guid: str) -> str:
+    """A custom role's id as ARM reports it: subscription-scoped whatever scope it was defined at.
+    Microsoft's REST examples (azure-rest-api-specs, Microsoft.Authorization 2022-05-01-preview
+    ``PutRoleDefinition.json`` and ``GetRoleDefinitionById.json``) answer a role defined at any
+    ``scope`` with ``/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>``,
+    and the 2022-04-01 ``RoleAssignments_Create*.json`` examples send ``roleDefinitionId`` in that
+    form. (azure-native's own id for the role is its PUT path, which for a resource-group
+    definition carries ``/resourceGroups/<rg>``: crud.go ``PrepareAzureRESTIdAndQuery``.)"""
+    return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
 def _role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]) -> RoleScopes:
@@ -248,6 +261,7 @@ def _role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]
         instance=pulumi.Output.concat(resource_group, "/providers/Microsoft.ApiManagement/service/", service_name),
         service_name=service_name,
         resource_group_name=resource_group_name,
+        subscription=subscription,
     )
 
 
@@ -289,7 +303,7 @@ def _configuration_reader(
             permissions=[azure_native.authorization.PermissionArgs(data_actions=[GET_CONFIGURATION_ACTION])],
             opts=child,
         )
-        role_id = role.id
+        role_id = pulumi.Output.all(scopes.subscription, role_key).apply(lambda parts: role_definition_id(*parts))
         resources.append(role)
     assignment = azure_native.authorization.RoleAssignment(
         f"{name}-configuration-reader",
@@ -302,9 +316,18 @@ def _configuration_reader(
         principal_type="ServicePrincipal",
         role_definition_id=role_id,
         scope=scopes.instance,
-        opts=child,
+        opts=pulumi.ResourceOptions.merge(child, _assignment_options(resources)),
     )
     return [*resources, assignment]
+
+
+def _assignment_options(roles: list[pulumi.CustomResource]) -> pulumi.ResourceOptions:
+    """After its role (the id is built, not taken from the role), and ``roleDefinitionId`` never
+    updated in place: the role is part of the assignment's name, so another role is another
+    assignment; and stacks made before the subscription-scoped id (``role_definition_id``) keep
+    the resource-group form they were created with instead of a PUT of an assignment's role,
+    which ARM may refuse (docs/operations.md, "Custom roles")."""
+    return pulumi.ResourceOptions(depends_on=roles, ignore_changes=["roleDefinitionId"])
 
 
 class ApimIdentityError(pulumi.RunError):
@@ -378,8 +401,10 @@ def _apim_validator(
         ),
         principal_id=principal_id,
         principal_type="ServicePrincipal",
-        role_definition_id=role.id,
+        role_definition_id=pulumi.Output.all(scopes.subscription, role_key).apply(
+            lambda parts: role_definition_id(*parts)
+        ),
         scope=scopes.definition,
-        opts=child,
+        opts=pulumi.ResourceOptions.merge(child, _assignment_options([role])),
     )
     return [role, assignment]

@@ -298,13 +298,17 @@ def test_custom_roles_are_defined_at_the_resource_group_or_subscription_and_assi
         assert reader["roleDefinitionId"] == reader_guid
         assert validator["roleDefinitionId"] == validator_guid
         assert validator["permissions"] == [{"actions": ["Microsoft.Authorization/*/read"]}]
+        # Each assignment names its role by the subscription-scoped id ARM reports for a custom
+        # role whatever its definition scope (Microsoft.Authorization 2022-05-01-preview
+        # PutRoleDefinition.json / GetRoleDefinitionById.json), not azure-native's PUT path.
+        definitions = f"{SUBSCRIPTION_SCOPE}/providers/Microsoft.Authorization/roleDefinitions"
         reader_assignment = first["RoleAssignment:configuration-reader"]
         assert reader_assignment["scope"] == INSTANCE_SCOPE
-        assert reader_assignment["roleDefinitionId"] == "contoso-weu-gw-configuration-reader-id"
+        assert reader_assignment["roleDefinitionId"] == f"{definitions}/{reader_guid}"
         validator_assignment = first["RoleAssignment:apim-validator"]
         assert validator_assignment["scope"] == definition_scope
         assert validator_assignment["principalId"] == APIM_PRINCIPAL_ID
-        assert validator_assignment["roleDefinitionId"] == "contoso-weu-gw-apim-validator-id"
+        assert validator_assignment["roleDefinitionId"] == f"{definitions}/{validator_guid}"
     # Moving the definitions is a new role and a new assignment, not an update Azure refuses.
     names = [
         {key: run[0][key]["roleAssignmentName"] for key in run[0] if key.startswith("RoleAssignment")}
