@@ -253,6 +253,13 @@ ARM_RESOURCES: dict[str, ArmResource] = {
     resource.token: resource
     for resource in (
         ArmResource(
+            "azure-native:apimanagement:ApiManagementService",
+            "apimanagement/ApiManagementCreateService.json",
+            APIM,
+            f"{APIM_MODELS}:ApiManagementServiceResource",
+            top_level=frozenset({"location", "tags", "sku", "identity", "zones"}),
+        ),
+        ArmResource(
             "azure-native:apimanagement:Gateway",
             "apimanagement/ApiManagementCreateGateway.json",
             APIM + "/gateways/{gatewayId}",
