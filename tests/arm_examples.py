@@ -166,8 +166,8 @@ class ArmResource:
             if key in self.path_parameters:
                 continue
             target = body if key in self.top_level else properties
-            target[self.renames.get(key, key)] = self._rest(value)
-        if properties or "properties" in _rest_containers(self.model()):
+            target.update(self._rest({key: value}))
+        if properties:
             body["properties"] = properties
         return body
 
@@ -224,12 +224,6 @@ class ArmResource:
         shaped.pop("id")
         shaped["azureApiVersion"] = self.api_version
         return self.arm_id(inputs, subscription_id), shaped
-
-
-def _rest_containers(model: type) -> set[str]:
-    """Top-level containers of a model's REST shape (``properties`` when it flattens any key)."""
-    attribute_map: dict[str, dict[str, str]] = getattr(model, "_attribute_map", {})
-    return {spec["key"].split(".", 1)[0] for spec in attribute_map.values() if "." in spec["key"].replace("\\.", "")}
 
 
 def _renamed(value: Any, names: Mapping[str, str]) -> Any:

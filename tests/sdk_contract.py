@@ -179,6 +179,8 @@ def problems(cls: type, body: Any, where: str = "$") -> list[str]:
                 continue
             attribute, type_name = entry
             rules = validation.get(attribute, {})
+            if value is None:
+                continue  # JSON null: absent (a missing required key is reported below)
             if rules.get("readonly"):
                 found.append(f"{here}: read-only in {cls.__name__}; the server sets it")
                 continue
