@@ -2,8 +2,13 @@
 
 import pulumi
 
-from components import ConfigError, SelfHostedGateway, SelfHostedGatewayArgs, read_pulumi_config
-from components.alerts import TokenExpiryAlertResources
+from components import (
+    ConfigError,
+    SelfHostedGateway,
+    SelfHostedGatewayArgs,
+    TokenExpiryAlertResources,
+    read_pulumi_config,
+)
 
 try:
     stack_config = read_pulumi_config()

@@ -1,16 +1,20 @@
-"""The component's inputs (``SelfHostedGatewayArgs``) and what its Azure side hands to its Kubernetes side."""
+"""The component's inputs (``SelfHostedGatewayArgs``) and what its Azure side hands to its Kubernetes side
+(``Credentials``): the types both sides share, kept with the component rather than in either side."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import GatewayConfig
-from .token import GatewayKeyRegenerationProvider, GatewayTokenArgs, GatewayTokenProvider
+
+if TYPE_CHECKING:
+    # Types only: the Kubernetes side imports these args and needs nothing of the Azure side at run time.
+    from .azure.token import GatewayKeyRegenerationProvider, GatewayTokenArgs, GatewayTokenProvider
 
 
 @dataclass

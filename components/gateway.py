@@ -1,20 +1,20 @@
 """``SelfHostedGateway``: one self-hosted gateway, from its APIM resource to running pods.
 
-A thin layer: ``azure_side.py`` registers the Azure resources, ``kubernetes_side.py`` the
-Kubernetes objects (described by the pure functions in ``manifests/``, with the settings
-from ``settings.py``), all parented to the component, in dependency order.
+A thin layer: ``azure/side.py`` registers the Azure resources, ``kubernetes/side.py`` the
+Kubernetes objects (described by the pure functions in ``kubernetes/manifests/``, with the
+settings from ``kubernetes/settings.py``), all parented to the component, in dependency order.
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from . import manifests
 from .args import SelfHostedGatewayArgs
-from .azure_side import azure_side
-from .kubernetes_side import kubernetes_side
-from .settings import configuration_endpoint, gateway_settings
-from .token import RETIRED_KEY, GatewayKeyRegeneration, GatewayTokenArgs
+from .azure.side import azure_side
+from .azure.token import RETIRED_KEY, GatewayKeyRegeneration, GatewayTokenArgs
+from .kubernetes import manifests
+from .kubernetes.settings import configuration_endpoint, gateway_settings
+from .kubernetes.side import kubernetes_side
 
 __all__ = ["COMPONENT_TYPE", "SelfHostedGateway", "SelfHostedGatewayArgs"]
 

@@ -59,7 +59,7 @@ class RenewalStep:
 
 
 RENEWAL_STEPS = (
-    # The token's inputs (components/token.py TOKEN_INPUTS): only its expiry moves with the window.
+    # The token's inputs (components/azure/token.py TOKEN_INPUTS): only its expiry moves with the window.
     RenewalStep(DYNAMIC_TYPE, "-access-token", ("expires_on",), paths_reported=False),
     # The retired key is regenerated only when the active key changed (REGENERATION_INPUTS).
     RenewalStep(DYNAMIC_TYPE, "-retired-key", ("key_type",), paths_reported=False),

@@ -28,7 +28,7 @@ from certificates import self_signed
 from requests.adapters import BaseAdapter
 from urllib3.response import HTTPResponse
 
-from components.token import AZURE_CLOUDS, AzureCloud, ClientFactory, management_client
+from components.azure.token import AZURE_CLOUDS, AzureCloud, ClientFactory, management_client
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 SIGNED = "contoso-gw&202612222300&Zm9vYmFyc2lnbmF0dXJl=="

@@ -63,16 +63,36 @@ def engine_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def project_copy(tmp_path: Path) -> Path:
+PROGRAM = ("components", "__main__.py")
+"""What makes up the program (``Pulumi.local.yaml`` is the stack's, not the program's)."""
+
+
+def project_copy(tmp_path: Path, commit: str | None = None) -> Path:
     """This project's program and local stack in a directory of their own, without the
-    virtualenv option (the test's Python is already set up)."""
+    virtualenv option (the test's Python is already set up); with ``commit``, as that commit
+    of the repository had them."""
     directory = tmp_path / "project"
     directory.mkdir()
-    shutil.copytree(ROOT / "components", directory / "components")
-    for name in ("__main__.py", "Pulumi.local.yaml"):
-        shutil.copy(ROOT / name, directory / name)
+    if commit is None:
+        install_program(directory)
+        shutil.copy(ROOT / "Pulumi.local.yaml", directory / "Pulumi.local.yaml")
+    else:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, *PROGRAM, "Pulumi.local.yaml"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True, timeout=60)
     (directory / "Pulumi.yaml").write_text("name: apim-gateway\nruntime: python\n")
     return directory
+
+
+def install_program(directory: Path) -> None:
+    """Put this checkout's program into ``directory``, replacing whatever program is there."""
+    shutil.rmtree(directory / "components", ignore_errors=True)
+    shutil.copytree(ROOT / "components", directory / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "__main__.py", directory / "__main__.py")
 
 
 def pulumi(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -97,9 +117,11 @@ class LocalStack:
     """The project's program and its `local` stack file in a directory of their own, deployed with
     the real engine and Kubernetes plugin to the test's local API server."""
 
-    def __init__(self, tmp_path: Path, kubeconfig: Path | None, gateway: str, **settings: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, kubeconfig: Path | None, gateway: str, commit: str | None = None, **settings: Any
+    ) -> None:
         require_engine()
-        self.directory = project_copy(tmp_path)
+        self.directory = project_copy(tmp_path, commit)
         self.env = engine_env(tmp_path)
         self.gateway = gateway
         self.stack_file = self.directory / "Pulumi.local.yaml"

@@ -20,8 +20,8 @@ from offline import (
     run_program,
 )
 
-from components import manifests
 from components.config import ConfigError, GatewayConfig, parse_stack_config
+from components.kubernetes import manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = "apim-gateway"
@@ -103,7 +103,7 @@ def run_main(config: dict[str, Any], secret_keys: tuple[str, ...] = (), stack: s
 def gateway_objects(gateway: GatewayConfig, endpoint: str) -> list[dict[str, Any]]:
     """Every Kubernetes object the pure functions produce for ``gateway``, with placeholder
     credentials: what the component registers, without Pulumi."""
-    from components.settings import gateway_settings
+    from components.kubernetes.settings import gateway_settings
 
     settings = gateway_settings(gateway, endpoint)
     token = "GatewayKey gw&202612231200&sig=="

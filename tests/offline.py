@@ -25,7 +25,7 @@ from arm_examples import ARM_RESOURCES, instance
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks, settings
 
-from components.rollout import KEY_PROPERTY as ROLLOUT_KEY_PROPERTY
+from components.kubernetes.rollout import KEY_PROPERTY as ROLLOUT_KEY_PROPERTY
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -35,7 +35,7 @@ APIM_PRINCIPAL_ID = instance("msi", SUBSCRIPTION_ID, "rg", "svc")["identity"]["p
 """Principal id of the APIM instance's system-assigned identity: the one of Microsoft's
 ``ApiManagementServiceGetServiceHavingMsi.json`` example, which the instance invoke answers with."""
 FAKE_ROLLOUT_KEY = "00" * 32
-"""The rollout key (components/rollout.py) a stack's state holds, fixed: a real stack keeps the
+"""The rollout key (components/kubernetes/rollout.py) a stack's state holds, fixed: a real stack keeps the
 key its first ``pulumi up`` drew, so re-running the program changes no annotation."""
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
 

@@ -7,7 +7,7 @@ Management as an Event Grid source"; event data ``ApiManagementGatewayTokenNearE
 / ``ApiManagementGatewayTokenExpiredEventData``; both marked preview there, one event per gateway
 instance). With this key the stack subscribes to them, keeps them in a storage queue, and an Azure
 Monitor metric alert on the system topic's ``MatchedEventCount`` tells an action group that e-mails
-the receivers listed here (``components/alerts.py``).
+the receivers listed here (``components/azure/alerts.py``).
 """
 
 from __future__ import annotations

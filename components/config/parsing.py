@@ -98,6 +98,9 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
     return problems
 
 
+PREFIX = f"{CONFIG_NAMESPACE}:"
+
+
 def parse_stack_config(
     raw: Mapping[str, Any],
     secret_keys: Iterable[str] = (),
@@ -111,120 +114,19 @@ def parse_stack_config(
     ``--secret``. Raises ``ConfigError`` naming every problem; returns only valid config.
     """
     now = now or datetime.now(UTC)
-    secret_keys = set(secret_keys)
-    prefix = f"{CONFIG_NAMESPACE}:"
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for full_key, value in raw.items():
-        if full_key.startswith(prefix):
-            values[full_key[len(prefix) :]] = _decode(value)
-
-    known = {"environment", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
-    for key in sorted(set(values) - known):
-        problems.append(f"{prefix}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
-    for key in SECRET_KEYS:
-        if key in values and f"{prefix}{key}" not in secret_keys:
-            problems.append(
-                f"{prefix}{key}: must be set as a secret (pulumi config set --secret {key} ...), "
-                "so that it is encrypted in the stack file and in state"
-            )
-
+    values = {key[len(PREFIX) :]: _decode(value) for key, value in raw.items() if key.startswith(PREFIX)}
+    problems = _key_problems(values, set(secret_keys))
     environment = values.get("environment")
     if environment is None:
-        problems.append(f"{prefix}environment: required setting is missing (allowed: 'dev', 'prod')")
+        problems.append(f"{PREFIX}environment: required setting is missing (allowed: 'dev', 'prod')")
     elif environment not in ENVIRONMENT_DEFAULTS:
-        problems.append(f"{prefix}environment = {_show(environment, False)}: allowed values are 'dev', 'prod'")
-    env_defaults = ENVIRONMENT_DEFAULTS.get(str(environment), ENVIRONMENT_DEFAULTS["dev"])
-
-    defaults = values.get("defaults", {})
-    if not isinstance(defaults, Mapping):
-        problems.append(f"{prefix}defaults = {_show(defaults, False)}: must be an object of gateway settings")
-        defaults = {}
-    raw_gateways = values.get("gateways")
-    gateways: list[GatewayConfig] = []
-    if raw_gateways is None:
-        problems.append(f"{prefix}gateways: required setting is missing (a list with at least one gateway)")
-        raw_gateways = []
-    elif not isinstance(raw_gateways, list) or not raw_gateways:
-        problems.append(f"{prefix}gateways = {_show(raw_gateways, False)}: must be a non-empty list of gateways")
-        raw_gateways = []
-
-    seen: dict[str, int] = {}
-    labelled: dict[str, tuple[str, GatewayConfig]] = {}
-    for index, entry in enumerate(raw_gateways):
-        label = f"{prefix}gateways[{index}]"
-        if not isinstance(entry, Mapping):
-            problems.append(f"{label} = {_show(entry, False)}: must be an object with at least name and locationData")
-            continue
-        if isinstance(entry.get("name"), str):
-            label = f"{label}({entry['name']})"
-        merged = _deep_merge(_deep_merge(env_defaults, defaults), entry)
-        try:
-            gateway = GatewayConfig.model_validate(merged)
-        except ValidationError as error:
-            problems.extend(_problems(error, label, merged))
-            continue
-        if gateway.name in seen:
-            problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
-        seen[gateway.name] = index
-        labelled.setdefault(gateway.name, (label, gateway))
-        problems.extend(_gateway_rules(gateway, label, production=environment == "prod"))
-        problems.extend(gateway_problems(gateway, label))
-        problems.extend(safety_problems(gateway, label, production=environment == "prod"))
-        gateways.append(gateway)
-    problems.extend(fleet_problems(labelled.values()))
-
-    apim: ApimSettings | None = None
-    try:
-        apim = ApimSettings.model_validate(values.get("apim", {}))
-    except ValidationError as error:
-        problems.extend(_problems(error, f"{prefix}apim", values.get("apim", {})))
-    else:
-        # 'managed' already requires serviceName; 'existing' needs it only to derive endpoints.
-        if not apim.service_name and not all(g.configuration_endpoint for g in gateways):
-            problems.append(
-                f"{prefix}apim.serviceName: required setting is missing (needed to derive the "
-                "configuration endpoint when a gateway sets no configurationEndpoint)"
-            )
-        problems.extend(_stack_rules(apim, labelled))
-        if arm_environment and arm_environment.lower() != apim.cloud:
-            # token.py and azure-native pick the cloud from ARM_ENVIRONMENT; the endpoint from apim.cloud.
-            problems.append(
-                f"{prefix}apim.cloud = {apim.cloud!r}: ARM_ENVIRONMENT is {arm_environment!r}; the Azure "
-                "resources and the token go to that cloud, so set apim.cloud to the same cloud"
-            )
-
-    token_expiry_alert: TokenExpiryAlert | None = None
-    if "tokenExpiryAlert" in values:
-        raw_alert = values["tokenExpiryAlert"]
-        try:
-            token_expiry_alert = TokenExpiryAlert.model_validate(raw_alert)
-        except ValidationError as error:
-            problems.extend(_problems(error, f"{prefix}tokenExpiryAlert", raw_alert))
-        else:
-            if apim is not None and not (apim.resource_group_name and apim.service_name):
-                problems.append(
-                    f"{prefix}tokenExpiryAlert: needs apim.resourceGroupName and apim.serviceName (the instance "
-                    "whose Event Grid events it subscribes to)"
-                )
-
-    raw_tokens = values.get("gatewayTokens", {})
-    if not isinstance(raw_tokens, Mapping):
-        problems.append(f"{prefix}gatewayTokens = [secret]: must be an object mapping gateway name to token")
-        raw_tokens = {}
-    raw_client_secrets = values.get("entraClientSecrets", {})
-    if not isinstance(raw_client_secrets, Mapping):
-        problems.append(f"{prefix}entraClientSecrets = [secret]: must be an object mapping gateway name to secret")
-        raw_client_secrets = {}
-    kubeconfig = values.get("kubeconfig")
-    if isinstance(kubeconfig, Mapping):
-        # A kubeconfig written as JSON (YAML's subset; the local cluster's is) was parsed like every
-        # JSON config value: give the provider its text back.
-        kubeconfig = json.dumps(kubeconfig)
-    if kubeconfig is not None and not isinstance(kubeconfig, str):
-        problems.append(f"{prefix}kubeconfig = [secret]: must be the kubeconfig file's content as a string")
-        kubeconfig = None
-
+        problems.append(f"{PREFIX}environment = {_show(environment, False)}: allowed values are 'dev', 'prod'")
+    gateways, labelled = _gateways(values, environment, problems)
+    apim = _apim(values, gateways, labelled, arm_environment, problems)
+    token_expiry_alert = _token_expiry_alert(values, apim, problems)
+    raw_tokens = _secret_map(values, "gatewayTokens", "token", problems)
+    raw_client_secrets = _secret_map(values, "entraClientSecrets", "secret", problems)
+    kubeconfig = _kubeconfig(values, problems)
     if problems or apim is None:
         raise ConfigError(problems)
 
@@ -241,6 +143,137 @@ def parse_stack_config(
     if secret_problems:
         raise ConfigError(secret_problems)
     return config
+
+
+def _key_problems(values: Mapping[str, Any], secret_keys: set[str]) -> list[str]:
+    """Unknown keys, and secret keys set in plain text."""
+    problems = []
+    known = {"environment", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
+    for key in sorted(set(values) - known):
+        problems.append(f"{PREFIX}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
+    for key in SECRET_KEYS:
+        if key in values and f"{PREFIX}{key}" not in secret_keys:
+            problems.append(
+                f"{PREFIX}{key}: must be set as a secret (pulumi config set --secret {key} ...), "
+                "so that it is encrypted in the stack file and in state"
+            )
+    return problems
+
+
+def _gateways(
+    values: Mapping[str, Any], environment: Any, problems: list[str]
+) -> tuple[list[GatewayConfig], dict[str, tuple[str, GatewayConfig]]]:
+    """Each gateway entry over the stack's ``defaults`` over the environment's defaults, validated;
+    and each gateway by name with its label (``gateways[0](name)``) for the stack-wide rules."""
+    env_defaults = ENVIRONMENT_DEFAULTS.get(str(environment), ENVIRONMENT_DEFAULTS["dev"])
+    defaults = values.get("defaults", {})
+    if not isinstance(defaults, Mapping):
+        problems.append(f"{PREFIX}defaults = {_show(defaults, False)}: must be an object of gateway settings")
+        defaults = {}
+    raw_gateways = values.get("gateways")
+    if raw_gateways is None:
+        problems.append(f"{PREFIX}gateways: required setting is missing (a list with at least one gateway)")
+        raw_gateways = []
+    elif not isinstance(raw_gateways, list) or not raw_gateways:
+        problems.append(f"{PREFIX}gateways = {_show(raw_gateways, False)}: must be a non-empty list of gateways")
+        raw_gateways = []
+
+    gateways: list[GatewayConfig] = []
+    seen: dict[str, int] = {}
+    labelled: dict[str, tuple[str, GatewayConfig]] = {}
+    production = environment == "prod"
+    for index, entry in enumerate(raw_gateways):
+        label = f"{PREFIX}gateways[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{label} = {_show(entry, False)}: must be an object with at least name and locationData")
+            continue
+        if isinstance(entry.get("name"), str):
+            label = f"{label}({entry['name']})"
+        merged = _deep_merge(_deep_merge(env_defaults, defaults), entry)
+        try:
+            gateway = GatewayConfig.model_validate(merged)
+        except ValidationError as error:
+            problems.extend(_problems(error, label, merged))
+            continue
+        if gateway.name in seen:
+            problems.append(f"{label}.name = {gateway.name!r}: already used by gateways[{seen[gateway.name]}]")
+        seen[gateway.name] = index
+        labelled.setdefault(gateway.name, (label, gateway))
+        problems.extend(_gateway_rules(gateway, label, production=production))
+        problems.extend(gateway_problems(gateway, label))
+        problems.extend(safety_problems(gateway, label, production=production))
+        gateways.append(gateway)
+    problems.extend(fleet_problems(labelled.values()))
+    return gateways, labelled
+
+
+def _apim(
+    values: Mapping[str, Any],
+    gateways: list[GatewayConfig],
+    labelled: dict[str, tuple[str, GatewayConfig]],
+    arm_environment: str | None,
+    problems: list[str],
+) -> ApimSettings | None:
+    """The APIM instance's settings, checked against the gateways and ``ARM_ENVIRONMENT``."""
+    try:
+        apim = ApimSettings.model_validate(values.get("apim", {}))
+    except ValidationError as error:
+        problems.extend(_problems(error, f"{PREFIX}apim", values.get("apim", {})))
+        return None
+    # 'managed' already requires serviceName; 'existing' needs it only to derive endpoints.
+    if not apim.service_name and not all(g.configuration_endpoint for g in gateways):
+        problems.append(
+            f"{PREFIX}apim.serviceName: required setting is missing (needed to derive the "
+            "configuration endpoint when a gateway sets no configurationEndpoint)"
+        )
+    problems.extend(_stack_rules(apim, labelled))
+    if arm_environment and arm_environment.lower() != apim.cloud:
+        # token.py and azure-native pick the cloud from ARM_ENVIRONMENT; the endpoint from apim.cloud.
+        problems.append(
+            f"{PREFIX}apim.cloud = {apim.cloud!r}: ARM_ENVIRONMENT is {arm_environment!r}; the Azure "
+            "resources and the token go to that cloud, so set apim.cloud to the same cloud"
+        )
+    return apim
+
+
+def _token_expiry_alert(
+    values: Mapping[str, Any], apim: ApimSettings | None, problems: list[str]
+) -> TokenExpiryAlert | None:
+    if "tokenExpiryAlert" not in values:
+        return None
+    raw_alert = values["tokenExpiryAlert"]
+    try:
+        alert = TokenExpiryAlert.model_validate(raw_alert)
+    except ValidationError as error:
+        problems.extend(_problems(error, f"{PREFIX}tokenExpiryAlert", raw_alert))
+        return None
+    if apim is not None and not (apim.resource_group_name and apim.service_name):
+        problems.append(
+            f"{PREFIX}tokenExpiryAlert: needs apim.resourceGroupName and apim.serviceName (the instance "
+            "whose Event Grid events it subscribes to)"
+        )
+    return alert
+
+
+def _secret_map(values: Mapping[str, Any], key: str, what: str, problems: list[str]) -> Mapping[str, Any]:
+    """``gatewayTokens`` or ``entraClientSecrets``: gateway name → secret; never shown."""
+    secrets = values.get(key, {})
+    if not isinstance(secrets, Mapping):
+        problems.append(f"{PREFIX}{key} = [secret]: must be an object mapping gateway name to {what}")
+        return {}
+    return secrets
+
+
+def _kubeconfig(values: Mapping[str, Any], problems: list[str]) -> str | None:
+    kubeconfig = values.get("kubeconfig")
+    if isinstance(kubeconfig, Mapping):
+        # A kubeconfig written as JSON (YAML's subset; the local cluster's is) was parsed like every
+        # JSON config value: give the provider its text back.
+        kubeconfig = json.dumps(kubeconfig)
+    if kubeconfig is not None and not isinstance(kubeconfig, str):
+        problems.append(f"{PREFIX}kubeconfig = [secret]: must be the kubeconfig file's content as a string")
+        return None
+    return kubeconfig
 
 
 def read_pulumi_config() -> StackConfig:

@@ -91,6 +91,16 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             "'true') or empty certificateAuthorities"
         )
     problems.extend(_storage_class_rules(gateway, key))
+    problems.extend(_image_rules(gateway, key, production))
+    problems.extend(_render_mode_rules(gateway, key))
+    problems.extend(_load_balancer_ip_rules(gateway, key))
+    problems.extend(network_problems(gateway, key, production))
+    return problems
+
+
+def _image_rules(gateway: GatewayConfig, key: str, production: bool) -> list[str]:
+    """The image is new enough for the auth mode, and pinned in prod."""
+    problems = []
     minimum = AUTH_MIN_VERSION.get(gateway.auth.mode)
     # The numeric prefix, so that '2.10.0-preview' counts as 2.10.0 (moving tags such as 'v2' carry none).
     version = _VERSION_PREFIX.match(gateway.image.tag)
@@ -99,11 +109,15 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
             f"{key}.image.tag = {gateway.image.tag!r}: auth.mode {gateway.auth.mode!r} needs gateway "
             f"{'.'.join(map(str, minimum))} or newer"
         )
-    problems.extend(_render_mode_rules(gateway, key))
-    problems.extend(_load_balancer_ip_rules(gateway, key))
-    problems.extend(network_problems(gateway, key, production))
-    if not production:
-        return problems
+    # A digest pins the image whatever the tag says.
+    pinned = _PINNED_TAG.match(gateway.image.tag) or gateway.image.allow_moving_tag or gateway.image.digest
+    if production and not pinned:
+        problems.append(
+            f"{key}.image.tag = {gateway.image.tag!r}: prod needs a pinned major.minor.patch tag such as "
+            f"'{DEFAULT_GATEWAY_TAG}' (moving tags like 'v2' or 'latest' upgrade silently); "
+            "set image.allowMovingTag to true to accept it anyway"
+        )
+    return problems
     # A digest pins the image whatever the tag says.
     if not _PINNED_TAG.match(gateway.image.tag) and not gateway.image.allow_moving_tag and not gateway.image.digest:
         problems.append(
@@ -196,89 +210,114 @@ def _render_mode_rules(gateway: GatewayConfig, key: str) -> list[str]:
     return problems
 
 
+TOKEN_KEY = f"{CONFIG_NAMESPACE}:gatewayTokens"
+CLIENT_SECRET_KEY = f"{CONFIG_NAMESPACE}:entraClientSecrets"
+
+
 def _secret_problems(
     config: StackConfig, raw_tokens: Mapping[str, Any], raw_client_secrets: Mapping[str, Any], now: datetime
 ) -> list[str]:
     """Each gateway gets exactly the secrets its modes need, and tokens are usable."""
     problems: list[str] = []
     by_name = {gateway.name: gateway for gateway in config.gateways}
-    token_key = f"{CONFIG_NAMESPACE}:gatewayTokens"
-    secret_key = f"{CONFIG_NAMESPACE}:entraClientSecrets"
-    for key, given in ((token_key, raw_tokens), (secret_key, raw_client_secrets)):
+    for key, given in ((TOKEN_KEY, raw_tokens), (CLIENT_SECRET_KEY, raw_client_secrets)):
         for name in given:
             if name not in by_name:
                 problems.append(f"{key}.{name}: no gateway of that name (gateways: {', '.join(sorted(by_name))})")
-
     for gateway in config.gateways:
         label = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
-        auth = gateway.auth
-        kubernetes = gateway.kubernetes
-        if (
-            kubernetes.render_yaml_to_directory
-            and not kubernetes.render_secrets
-            and config.apim.mode == "managed"
-            and auth.mode == "token"
-        ):
-            problems.append(
-                f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: with "
-                "apim.mode 'managed' and auth.mode 'token' the stack generates the token, and without "
-                "kubernetes.renderSecrets it is rendered nowhere, so it never reaches the pods; set "
-                "kubernetes.renderSecrets to true (an encrypted repository only), or use apim.mode "
-                "'existing' with a token provided out of band, or auth.mode 'workloadIdentity'"
-            )
-        if kubernetes.render_yaml_to_directory and config.kubeconfig is not None:
-            problems.append(
-                f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: the "
-                f"Kubernetes provider refuses a kubeconfig in render mode; remove {CONFIG_NAMESPACE}:kubeconfig"
-            )
-        needs_token = config.apim.mode == "existing" and auth.mode == "token"
-        needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
-        if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):
-            problems.append(
-                f"{label}.auth.mode = {auth.mode!r}: needs apim.resourceGroupName and apim.serviceName "
-                "(the role assignment is scoped to the APIM instance)"
-            )
-        if gateway.name in raw_client_secrets and not needs_client_secret:
-            problems.append(
-                f"{secret_key}.{gateway.name}: only used with auth.mode 'entraApp' without a client certificate"
-            )
-        if needs_client_secret and gateway.name not in config.entra_client_secrets:
-            problems.append(
-                f"{secret_key}.{gateway.name}: required setting is missing (auth.mode 'entraApp' needs the "
-                f"application's client secret: pulumi config set --secret --path '{secret_key}.{gateway.name}' ...)"
-            )
-        if gateway.name in raw_tokens and not needs_token:
-            problems.append(
-                f"{token_key}.{gateway.name}: only used with apim.mode 'existing' and auth.mode 'token'; "
-                "remove it or change the mode"
-            )
-        if not needs_token:
-            continue
-        token = config.gateway_tokens.get(gateway.name)
-        if token is None:
-            problems.append(
-                f"{token_key}.{gateway.name}: required setting is missing (apim.mode 'existing' takes each "
-                f"gateway's token from config: pulumi config set --secret --path '{token_key}.{gateway.name}' ...)"
-            )
-            continue
-        match = _GATEWAY_TOKEN.match(token.get_secret_value().strip())
-        if not match:
-            problems.append(
-                f"{token_key}.{gateway.name} = [secret]: not a gateway token (expected "
-                "'<gatewayId>&<yyyyMMddHHmm>&<signature>', optionally prefixed with 'GatewayKey ')"
-            )
-            continue
-        if match["gateway"] != gateway.name:
-            problems.append(
-                f"{token_key}.{gateway.name} = [secret]: the token was issued for gateway "
-                f"{match['gateway']!r}, not {gateway.name!r}"
-            )
-        expiry = token_expiry(token.get_secret_value())
-        if expiry is not None and expiry <= now:
-            problems.append(
-                f"{token_key}.{gateway.name} = [secret]: the token expired at {expiry:%Y-%m-%dT%H:%MZ}; "
-                "generate a new one in the Azure portal or switch to apim.mode 'managed'"
-            )
+        problems.extend(_render_problems(config, gateway, label))
+        problems.extend(_credential_problems(config, gateway, label, raw_tokens, raw_client_secrets))
+        if config.apim.mode == "existing" and gateway.auth.mode == "token":
+            problems.extend(_token_problems(config, gateway, now))
+    return problems
+
+
+def _render_problems(config: StackConfig, gateway: GatewayConfig, label: str) -> list[str]:
+    """Render mode: the credentials must reach the pods somehow, and no kubeconfig is taken."""
+    problems = []
+    kubernetes = gateway.kubernetes
+    if (
+        kubernetes.render_yaml_to_directory
+        and not kubernetes.render_secrets
+        and config.apim.mode == "managed"
+        and gateway.auth.mode == "token"
+    ):
+        problems.append(
+            f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: with "
+            "apim.mode 'managed' and auth.mode 'token' the stack generates the token, and without "
+            "kubernetes.renderSecrets it is rendered nowhere, so it never reaches the pods; set "
+            "kubernetes.renderSecrets to true (an encrypted repository only), or use apim.mode "
+            "'existing' with a token provided out of band, or auth.mode 'workloadIdentity'"
+        )
+    if kubernetes.render_yaml_to_directory and config.kubeconfig is not None:
+        problems.append(
+            f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: the "
+            f"Kubernetes provider refuses a kubeconfig in render mode; remove {CONFIG_NAMESPACE}:kubeconfig"
+        )
+    return problems
+
+
+def _credential_problems(
+    config: StackConfig,
+    gateway: GatewayConfig,
+    label: str,
+    raw_tokens: Mapping[str, Any],
+    raw_client_secrets: Mapping[str, Any],
+) -> list[str]:
+    """A token or client secret exactly where the modes need one; the APIM scope the roles need."""
+    problems = []
+    auth = gateway.auth
+    needs_token = config.apim.mode == "existing" and auth.mode == "token"
+    needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
+    if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):
+        problems.append(
+            f"{label}.auth.mode = {auth.mode!r}: needs apim.resourceGroupName and apim.serviceName "
+            "(the role assignment is scoped to the APIM instance)"
+        )
+    if gateway.name in raw_client_secrets and not needs_client_secret:
+        problems.append(
+            f"{CLIENT_SECRET_KEY}.{gateway.name}: only used with auth.mode 'entraApp' without a client certificate"
+        )
+    if needs_client_secret and gateway.name not in config.entra_client_secrets:
+        problems.append(
+            f"{CLIENT_SECRET_KEY}.{gateway.name}: required setting is missing (auth.mode 'entraApp' needs the "
+            f"application's client secret: pulumi config set --secret --path '{CLIENT_SECRET_KEY}.{gateway.name}' ...)"
+        )
+    if gateway.name in raw_tokens and not needs_token:
+        problems.append(
+            f"{TOKEN_KEY}.{gateway.name}: only used with apim.mode 'existing' and auth.mode 'token'; "
+            "remove it or change the mode"
+        )
+    return problems
+
+
+def _token_problems(config: StackConfig, gateway: GatewayConfig, now: datetime) -> list[str]:
+    """``existing`` mode with token auth: the given token is there, well formed, this gateway's, unexpired."""
+    key = f"{TOKEN_KEY}.{gateway.name}"
+    token = config.gateway_tokens.get(gateway.name)
+    if token is None:
+        return [
+            f"{key}: required setting is missing (apim.mode 'existing' takes each "
+            f"gateway's token from config: pulumi config set --secret --path '{key}' ...)"
+        ]
+    match = _GATEWAY_TOKEN.match(token.get_secret_value().strip())
+    if not match:
+        return [
+            f"{key} = [secret]: not a gateway token (expected "
+            "'<gatewayId>&<yyyyMMddHHmm>&<signature>', optionally prefixed with 'GatewayKey ')"
+        ]
+    problems = []
+    if match["gateway"] != gateway.name:
+        problems.append(
+            f"{key} = [secret]: the token was issued for gateway {match['gateway']!r}, not {gateway.name!r}"
+        )
+    expiry = token_expiry(token.get_secret_value())
+    if expiry is not None and expiry <= now:
+        problems.append(
+            f"{key} = [secret]: the token expired at {expiry:%Y-%m-%dT%H:%MZ}; "
+            "generate a new one in the Azure portal or switch to apim.mode 'managed'"
+        )
     return problems
 
 
@@ -341,7 +380,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
 
 
 # Per cloud: the token audience (settings reference, "Sovereign clouds") and the Entra authority
-# hosts (azure-identity AzureAuthorityHosts); components/settings.py CLOUD_SETTINGS derives them.
+# hosts (azure-identity AzureAuthorityHosts); components/kubernetes/settings.py CLOUD_SETTINGS derives them.
 CLOUD_TOKEN_AUDIENCES = {
     "public": "https://azure-api.net/configuration",
     "usgovernment": "https://azure-api.us/configuration",

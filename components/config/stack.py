@@ -167,7 +167,7 @@ class StackConfig(Model):
     subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events (preview, one
     per gateway instance) delivered to a storage queue, and an Azure Monitor metric alert on the
     topic's matched events that tells an action group e-mailing these receivers
-    (``components/alerts.py``; needs ``apim.resourceGroupName`` and ``apim.serviceName``)."""
+    (``components/azure/alerts.py``; needs ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property
     def is_production(self) -> bool:

@@ -45,7 +45,7 @@ def test_a_relative_ca_file_is_read_from_the_project_directory(local_cluster: An
 
 def test_kubeconfig_content_reaches_neither_plain_state_nor_outputs(local_cluster: Any, tmp_path: Path) -> None:
     """The secret ``kubeconfig`` goes to the provider and to the cluster guard, which reads the
-    cluster with it in its ``check`` (components/cluster_guard.py): both keep it a secret."""
+    cluster with it in its ``check`` (components/kubernetes/cluster_guard.py): both keep it a secret."""
     stack = LocalStack(tmp_path, None, "kubeconfig-gw", replicas=1, backup={"enabled": False})
     content = Path(local_cluster.kubeconfig).read_text()
     key = yaml.safe_load(content)["users"][0]["user"]["client-key-data"]

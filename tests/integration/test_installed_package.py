@@ -45,9 +45,9 @@ import yaml
 from engine import engine_env, pulumi, require_engine
 from packaging.requirements import Requirement
 
-from components.cluster_guard import OWNER_ANNOTATION
 from components.config import GatewayConfig
-from components.plugin import stack_config
+from components.kubernetes.cluster_guard import OWNER_ANNOTATION
+from components.package.plugin import stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNATURE = "aW5zdGFsbGVkLXBhY2thZ2UtdGVzdA"
@@ -197,13 +197,13 @@ def test_the_wheel_and_the_sdist_hold_every_module_and_declare_every_dependency(
     with tarfile.open(sdist) as archive:
         sdist_names = [member.name.split("/", 1)[1] for member in archive.getmembers() if member.isfile()]
     expected = expected_package_files()
-    assert {"components/config/stack.py", "components/manifests/workload.py"} <= expected
+    assert {"components/config/stack.py", "components/kubernetes/manifests/workload.py"} <= expected
     assert {name for name in names if name.startswith("components/")} == expected
     assert {name for name in sdist_names if name.startswith("components/")} == expected
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert sorted(requires) == sorted(str(Requirement(text)) for text in declared)
     assert any(requirement.startswith("cryptography") for requirement in requires)
-    assert "pulumi-resource-apim-gateway = components.plugin:main" in scripts
+    assert "pulumi-resource-apim-gateway = components.package.plugin:main" in scripts
 
 
 def test_the_install_alone_imports_every_module(installed: Install, tmp_path: Path) -> None:
@@ -298,8 +298,8 @@ def live(client: Any, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
 def normalized(obj: dict[str, Any]) -> dict[str, Any]:
     """An object without what the API server assigns per creation (ids, times, addresses, status),
     and without what is per stack by design: the owner annotation names the consumer's project
-    (components/cluster_guard.py), the credentials digest is an HMAC under the stack's own key
-    (components/rollout.py); the two digests must still both exist."""
+    (components/kubernetes/cluster_guard.py), the credentials digest is an HMAC under the stack's own key
+    (components/kubernetes/rollout.py); the two digests must still both exist."""
     obj = copy.deepcopy(obj)
     obj.pop("status", None)
     metadata = obj["metadata"]
@@ -457,7 +457,7 @@ def test_bad_yaml_config_ends_with_the_stacks_message_and_creates_nothing(
         '      - apim-gateway:gateways[0](team-c-gw).rollout = {"maxUnavailable": 0, "maxSurge": 0}: '
         "maxUnavailable and maxSurge cannot both be 0: the rollout could never progress"
     ) in output, output
-    assert "Traceback" not in output and "components/plugin.py" not in output
+    assert "Traceback" not in output and "components/package/plugin.py" not in output
     created = [r["type"] for r in resources(export(directory, env))]
     assert [kind for kind in created if not kind.startswith(("pulumi:pulumi:Stack", "pulumi:providers:"))] == []
     assert live(k8s_api_client, ("v1", "Namespace", "", "team-c-gw")) is None

@@ -62,7 +62,7 @@ def test_keep_on_destroy_keeps_the_claim_and_its_volume_and_the_next_up_adopts_t
     server-side apply, 4.25.0 ``await/await.go`` Creation). For a ``WaitForFirstConsumer`` class the
     provider's own claim awaiter would wait 5 minutes for Pending on the Bound claim
     (``await/awaiters.go`` untilCoreV1PersistentVolumeClaimReady); the claim's ``pulumi.com/waitFor``
-    replaces it (components/manifests/prerequisites.py CLAIM_READY)."""
+    replaces it (components/kubernetes/manifests/prerequisites.py CLAIM_READY)."""
     gateway = f"keep-{binding.lower()}"
     cluster = Cluster(local_cluster.kubeconfig)
     storage_class = f"keep-{binding.lower()}"

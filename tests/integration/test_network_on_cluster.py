@@ -11,8 +11,8 @@ import cluster_client
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from components import manifests
 from components.config import parse_stack_config
+from components.kubernetes import manifests
 
 pytestmark = pytest.mark.integration
 NS = "apim-gateway"

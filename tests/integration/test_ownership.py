@@ -3,7 +3,7 @@ and Kubernetes plugin (4.25.0) on the local API server.
 
 Under 4.25 every create is a server-side apply that upserts (``provider/pkg/await/await.go``
 Creation, lines 187-229: "we currently always upsert the object"): without the cluster guard
-(components/cluster_guard.py) an existing namespace was adopted, given the restricted Pod Security
+(components/kubernetes/cluster_guard.py) an existing namespace was adopted, given the restricted Pod Security
 label, and deleted with everything in it by ``pulumi destroy``."""
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from components import config as component_config
-from components import manifests
 from components.config import GatewayConfig, parse_stack_config
-from components.settings import configuration_endpoint
+from components.kubernetes import manifests
+from components.kubernetes.settings import configuration_endpoint
 from policy import objects, pack
 
 ROOT = Path(__file__).resolve().parents[2]

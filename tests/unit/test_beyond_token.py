@@ -30,10 +30,10 @@ from harness import (
 )
 from offline import APIM_PRINCIPAL_ID, OfflineMocks
 
-from components import manifests
-from components.azure_side import ApimIdentityError
-from components.settings import gateway_settings
-from components.token import GatewayKeyRegenerationProvider, TokenGenerationError
+from components.azure.identity import ApimIdentityError
+from components.azure.token import GatewayKeyRegenerationProvider, TokenGenerationError
+from components.kubernetes import manifests
+from components.kubernetes.settings import gateway_settings
 
 TENANT, CLIENT, SP_OBJECT = ENTRA_TENANT, ENTRA_CLIENT, ENTRA_SP_OBJECT
 ENTRA, WORKLOAD = ENTRA_AUTH, WORKLOAD_AUTH

@@ -16,10 +16,10 @@ from certificates import self_signed
 from cryptography import x509
 from harness import ENTRA_AUTH, NOW, NS, WORKLOAD_AUTH, parse, refused, run_main, stack, stack_file_config
 
-from components import manifests
 from components.config import ConfigError, GatewayConfig, ImageSettings, parse_stack_config
 from components.config.azure import certificate_resource_id
-from components.settings import configuration_endpoint, gateway_settings
+from components.kubernetes import manifests
+from components.kubernetes.settings import configuration_endpoint, gateway_settings
 
 KUBERNETES_VERSION = "1.34.0"
 

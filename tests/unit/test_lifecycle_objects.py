@@ -12,9 +12,10 @@ from typing import Any
 
 from harness import Registered, run_main, stack_file_config
 
-from components import manifests, parse_stack_config
-from components.cluster_guard import OWNER_ANNOTATION
+from components import parse_stack_config
 from components.config import GatewayConfig
+from components.kubernetes import manifests
+from components.kubernetes.cluster_guard import OWNER_ANNOTATION
 
 NS = "apim-gateway"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)

@@ -12,9 +12,9 @@ import kubernetes_validate
 import pytest
 from harness import gateway_objects, stack_file_config
 
-from components import manifests, rollout
 from components.config import GatewayConfig, parse_stack_config
-from components.settings import configuration_endpoint, gateway_settings
+from components.kubernetes import manifests, rollout
+from components.kubernetes.settings import configuration_endpoint, gateway_settings
 
 KUBERNETES_VERSION = "1.34.0"
 """Schema version the objects are validated against (the local API server is 1.34 too)."""

@@ -25,8 +25,8 @@ import kubernetes_validate
 import pytest
 from harness import parse, refused, stack
 
-from components import manifests
 from components.config import GatewayConfig
+from components.kubernetes import manifests
 
 KEY = "apim-gateway:gateways[0](contoso-weu-gw)"
 METADATA = ("169.254.169.254", "168.63.129.16")

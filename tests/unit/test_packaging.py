@@ -118,10 +118,10 @@ def test_every_third_party_import_of_the_component_is_a_declared_dependency() ->
 
 
 def test_setuptools_finds_every_subpackage() -> None:
-    """``packages = ["components"]`` left out ``components.config`` and ``components.manifests``."""
+    """``packages = ["components"]`` left out ``components.config`` and ``components.kubernetes.manifests``."""
     include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
     packages = packages_of_the_repository()
-    assert {"components", "components.config", "components.manifests"} <= set(packages)
+    assert {"components", "components.config", "components.kubernetes.manifests"} <= set(packages)
     assert [name for name in packages if not any(fnmatch.fnmatchcase(name, pattern) for pattern in include)] == []
 
 

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 
 from components import gateway as python_component
 from components.config import ApimSettings, ConfigError, GatewayConfig, parse_stack_config
-from components.plugin import (
+from components.package.args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
+from components.package.plugin import (
     PACKAGE_NAME,
     GatewayPackageProvider,
     SelfHostedGateway,
@@ -34,8 +35,7 @@ from components.plugin import (
     schema_text,
     stack_config,
 )
-from components.plugin_args import REGENERATE, SCHEMA_SNAPSHOT, TYPES_MODULE, _strip, render
-from components.plugin_types import ApimCloud, ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
+from components.package.types import ApimCloud, ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
 
 STALE = f"stale: run `{REGENERATE}`"
 TYPE = f"{PACKAGE_NAME}:index:SelfHostedGateway"
@@ -277,7 +277,9 @@ def _keywords_of_args_call(path: Path) -> set[str]:
 
 def test_the_package_passes_every_setting_the_stack_program_passes() -> None:
     """``python_args`` once left out ``apim_cloud``: a package user's ``apim.cloud`` was ignored."""
-    assert _keywords_of_args_call(ROOT / "components" / "plugin.py") == _keywords_of_args_call(ROOT / "__main__.py")
+    assert _keywords_of_args_call(ROOT / "components" / "package" / "plugin.py") == _keywords_of_args_call(
+        ROOT / "__main__.py"
+    )
     args = python_args(
         {
             "environment": Environment.Dev,

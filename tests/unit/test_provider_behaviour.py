@@ -18,11 +18,12 @@ from harness import Recording, run_main, run_program, stack_file_config
 from offline import OfflineMocks
 from pulumi.dynamic import CheckResult
 
-from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
-from components.cluster_guard import GUARD_TYPE as CLUSTER_GUARD_TYPE
-from components.cluster_guard import PLURALS
+from components import SelfHostedGateway, SelfHostedGatewayArgs, parse_stack_config
 from components.config import ConfigError, rules
-from components.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
+from components.kubernetes import manifests
+from components.kubernetes.cluster_guard import GUARD_TYPE as CLUSTER_GUARD_TYPE
+from components.kubernetes.cluster_guard import PLURALS
+from components.kubernetes.delivery_guard import APPLY, GUARD_TYPE, RENDER, DeliveryModeGuardProvider
 
 NS = "apim-gateway"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -221,7 +222,7 @@ def test_the_guard_is_registered_before_the_provider_which_depends_on_it() -> No
 
 def test_the_cluster_guard_lists_every_object_the_stack_creates_and_guards_the_provider() -> None:
     """The guard must know each object before the provider (which depends on it) exists, and must
-    know the API path of each kind it reads (components/cluster_guard.py PLURALS)."""
+    know the API path of each kind it reads (components/kubernetes/cluster_guard.py PLURALS)."""
     recording = run_main(stack_file_config("prod"), stack="prod")
     guard = recording.one(CLUSTER_GUARD_TYPE)
     listed = sorted((kind, namespace, name) for _, kind, namespace, name in guard.inputs["objects"])
@@ -240,7 +241,7 @@ def test_the_cluster_guard_lists_every_object_the_stack_creates_and_guards_the_p
 
 
 def test_the_cluster_guard_refuses_a_new_cluster_identifier_before_reading_any_cluster() -> None:
-    from components.cluster_guard import ClusterGuardProvider
+    from components.kubernetes.cluster_guard import ClusterGuardProvider
 
     olds = {"gateway": "gw", "cluster_identifier": "apim-gateway", "access": {}}
     news = {**olds, "cluster_identifier": "aks-2"}

@@ -3,13 +3,13 @@
 from harness import ROOT
 
 from components.config import GatewayConfig
-from components.reference import END_MARKER, REFERENCE_DOCUMENT, START_MARKER, config_reference, with_reference
+from components.config.reference import END_MARKER, REFERENCE_DOCUMENT, START_MARKER, config_reference, with_reference
 
 
 def test_docs_carry_the_current_config_reference() -> None:
     document = REFERENCE_DOCUMENT.read_text()
     assert REFERENCE_DOCUMENT == ROOT / "docs" / "configuration.md"
-    assert with_reference(document) == document, "run: python -m components.reference --update"
+    assert with_reference(document) == document, "run: python -m components.config.reference --update"
 
 
 def test_readme_links_to_the_reference_instead_of_carrying_it() -> None:

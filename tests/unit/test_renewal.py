@@ -4,7 +4,7 @@ its Secret, the Deployment's credentials checksum and the retired key, and nothi
 The fixture ``fixtures/renewal-preview.json`` is written after Pulumi's ``PreviewDigest``
 (pulumi/pulumi ``sdk/go/common/display/json.go``: ``steps[]`` of ``op``, ``urn``,
 ``diffReasons``, ``detailedDiff``; ``diagnostics[]`` with ``severity``), with the resource
-names ``SelfHostedGateway`` registers (``components/azure_side.py``, ``kubernetes_side.py``,
+names ``SelfHostedGateway`` registers (``components/azure/side.py``, ``components/kubernetes/side.py``,
 ``gateway.py``); it is not a recording of a real run, but the Deployment's ``detailedDiff`` key
 is the one the real provider reports (pulumi-kubernetes 4.25.0, seen in
 tests/integration/test_gateway_on_cluster.py: ``spec.template.metadata.annotations.checksum/credentials``;

@@ -2,7 +2,7 @@
 
 The renewal must be able to change the gateway's token Secret and roll its Deployment, and
 nothing else: ``get`` / ``patch`` on ``secrets`` and ``deployments`` are limited by
-``resourceNames`` to the two objects the component names (``components/manifests/common.py``
+``resourceNames`` to the two objects the component names (``components/kubernetes/manifests/common.py``
 ``object_names``), so the identity can neither read another Secret nor change another
 Deployment's image. ``resourceNames`` cannot limit ``create`` or ``deletecollection``, and limits
 ``list`` / ``watch`` only for requests with a ``metadata.name`` field selector (Kubernetes docs,
@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 from harness import stack_file_config
 
-from components import manifests, parse_stack_config
+from components import parse_stack_config
+from components.kubernetes import manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARDED = {"secrets", "deployments"}

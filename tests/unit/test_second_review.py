@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from harness import ENTRA_AUTH, NS, WORKLOAD_AUTH, Recording, run_main, stack
 
-from components import manifests
-from components.manifests.workload import PROVIDER_AWAIT_MINUTES, ROLE_PROPAGATION_MINUTES
+from components.kubernetes import manifests
+from components.kubernetes.manifests.workload import PROVIDER_AWAIT_MINUTES, ROLE_PROPAGATION_MINUTES
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 TOKEN_TYPE = "pulumi-python:dynamic:Resource"
@@ -154,8 +154,8 @@ def test_sovereign_clouds_get_their_audience_authority_and_application_insights_
 
 def test_the_stack_authority_hosts_match_its_own_sign_in() -> None:
     """One table of Entra hosts: the gateway's (settings) and the token resource's (azure_credentials)."""
-    from components.azure_credentials import AZURE_CLOUDS
-    from components.settings import CLOUD_SETTINGS
+    from components.azure.credentials import AZURE_CLOUDS
+    from components.kubernetes.settings import CLOUD_SETTINGS
 
     for cloud, settings in CLOUD_SETTINGS.items():
         assert settings.authority == f"https://{AZURE_CLOUDS[cloud].authority}"
@@ -165,7 +165,7 @@ def test_the_public_cloud_configmap_is_unchanged() -> None:
     """Public defaults are the gateway's own: nothing new is written, so no public pod rolls."""
     from harness import parse
 
-    from components.settings import gateway_settings
+    from components.kubernetes.settings import gateway_settings
 
     gateway = parse(stack(auth=WORKLOAD_AUTH))
     settings = gateway_settings(gateway, "config.apis.contoso.com")
@@ -202,7 +202,7 @@ def test_certificate_authorities_turn_the_local_ca_setting_on() -> None:
     it; the pods run as 1001. Before issue 17 the stack created the entities and never set the flag."""
     from harness import parse
 
-    from components.settings import gateway_settings
+    from components.kubernetes.settings import gateway_settings
 
     gateway = parse(stack(certificateAuthorities=[{"certificateId": "contoso-root"}]))
     assert gateway_settings(gateway, "x")["certificates.local.ca.enabled"] == "true"

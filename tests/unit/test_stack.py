@@ -15,8 +15,9 @@ import pytest
 from harness import SUBSCRIPTION_ID, Recording, run_main, run_program, stack_file_config
 from offline import FAKE_ROLLOUT_KEY, restore_integers
 
-from components import SelfHostedGateway, SelfHostedGatewayArgs, manifests, parse_stack_config
-from components.cluster_guard import OWNER_ANNOTATION
+from components import SelfHostedGateway, SelfHostedGatewayArgs, parse_stack_config
+from components.kubernetes import manifests
+from components.kubernetes.cluster_guard import OWNER_ANNOTATION
 
 NS = "apim-gateway"
 KUBERNETES_VERSION = "1.34.0"
@@ -155,7 +156,7 @@ def test_kubernetes_objects_match_the_pure_functions(prod: Recording) -> None:
     annotations = registered["spec"]["template"]["metadata"]["annotations"]
     assert "checksum/credentials" not in annotations  # workload identity: no credential to digest
     expected = manifests.deployment(gateway, annotations["checksum/settings"], None)
-    # The one addition: the stack's ownership annotation (components/cluster_guard.py).
+    # The one addition: the stack's ownership annotation (components/kubernetes/cluster_guard.py).
     assert registered["metadata"]["annotations"].pop(OWNER_ANNOTATION) == "apim-gateway/prod"
     assert registered == expected
     assert (
@@ -280,7 +281,7 @@ def test_a_new_token_changes_the_pod_template() -> None:
 def test_the_credentials_annotation_is_an_hmac_under_a_kept_secret_key() -> None:
     """Issue 16.12: not an unsalted SHA-256 of the token (readable by whoever may get the
     Deployment), but HMAC-SHA256 under the stack's rollout key, which is a secret in state and
-    kept across runs (``ignore_changes``; components/rollout.py)."""
+    kept across runs (``ignore_changes``; components/kubernetes/rollout.py)."""
     recording = run_main(*existing_config(EXISTING_TOKEN))
     key = recording.one("pulumi-python:dynamic:Resource", "contoso-dev-gw-rollout-key")
     assert key.ignore_changes == ("rollout_key",)

@@ -22,8 +22,8 @@ from azure_fakes import (
     loopback_tls,
 )
 
-from components.azure_credentials import AzureCloud, azure_credential, oidc_assertion
-from components.token import (
+from components.azure.credentials import AzureCloud, azure_credential, oidc_assertion
+from components.azure.token import (
     TOKEN_INPUTS,
     GatewayTokenProvider,
     TokenGenerationError,

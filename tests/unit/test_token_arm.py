@@ -1,6 +1,6 @@
 """The token operations against Microsoft's own examples of them.
 
-``components/token.py`` calls ``Gateway - Generate Token`` and ``Gateway - Regenerate Key``
+``components/azure/token.py`` calls ``Gateway - Generate Token`` and ``Gateway - Regenerate Key``
 through azure-mgmt-apimanagement 5.0.0. Here the network under that SDK is ``ExampleArm``
 (``tests/azure_fakes.py``), which answers only requests that look like the REST examples
 (azure-rest-api-specs, apimanagement stable/2024-05-01 ``ApiManagementGatewayGenerateToken.json``
@@ -28,14 +28,14 @@ from azure_fakes import (
     client_factory,
 )
 
-from components.config import token_expiry
-from components.token import (
+from components.azure.token import (
     AZURE_CLOUDS,
     GatewayKeyRegenerationProvider,
     GatewayTokenProvider,
     TokenGenerationError,
     management_client,
 )
+from components.config import token_expiry
 
 GENERATE = "apimanagement/ApiManagementGatewayGenerateToken.json"
 REGENERATE = "apimanagement/ApiManagementGatewayRegenerateKey.json"

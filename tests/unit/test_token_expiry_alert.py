@@ -23,7 +23,7 @@ from azure.eventgrid import SystemEventNames
 from harness import ROOT, SUBSCRIPTION_ID, Recording, Registered, refused, run_main, run_program, stack_file_config
 from offline import restore_integers
 
-from components.alerts import QUEUE_NAME, SUBSCRIPTION_NAME, TOKEN_EVENT_TYPES
+from components.azure.alerts import QUEUE_NAME, SUBSCRIPTION_NAME, TOKEN_EVENT_TYPES
 from components.config import parse_stack_config
 from components.config.alerts import default_storage_account_name
 from components.config.stack_schema import stack_file_schema
@@ -61,7 +61,7 @@ def test_the_stack_creates_the_topic_the_queue_the_metric_alert_and_the_action_g
     instance_example: str, region: str
 ) -> None:
     """Events to a storage queue and a metric alert on the topic's matched events, the documented
-    path (components/alerts.py); answered by the mocks as Microsoft's REST examples answer
+    path (components/azure/alerts.py); answered by the mocks as Microsoft's REST examples answer
     (tests/arm_examples.py), so each reference below is to an id ARM would report."""
 
     def program() -> None:

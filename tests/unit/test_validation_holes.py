@@ -94,7 +94,7 @@ def stack(environment: str = "dev", gateways: list[dict[str, Any]] | None = None
             id="nameserver not an address",
         ),
         pytest.param(
-            # The CA directory is the stack's own now (components/trust_store.py), not a setting.
+            # The CA directory is the stack's own now (components/kubernetes/trust_store.py), not a setting.
             {"backup": {"enabled": True}, "customCa": {"secretName": "ca", "mountPath": "/apim/config/"}},
             f"{GW}.customCa.mountPath: unknown setting",
             id="CA mounted over the backup",
@@ -189,7 +189,7 @@ def test_hole_is_refused_with_its_key(gateway: dict[str, Any], expected: str) ->
 
 def test_one_validator_role_per_instance() -> None:
     """The validator role's definition and assignment ids derive from the APIM instance alone
-    (``components/azure_side.py``), so two gateways creating it would own one Azure object."""
+    (``components/azure/side.py``), so two gateways creating it would own one Azure object."""
     entries: list[dict[str, Any]] = [
         {"name": name, "locationData": {"name": "dc1"}, "auth": {**WORKLOAD_AUTH, "createApimValidatorRole": True}}
         for name in ("gw-a", "gw-b")

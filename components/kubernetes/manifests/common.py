@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..config import BackupSettings, GatewayConfig, rules
+from ...config import BackupSettings, GatewayConfig, rules
 from ..rollout import credentials_digest
 from ..settings import discovery_service_name
 from ..trust_store import ca_secret_name
@@ -171,7 +171,7 @@ def settings_checksum(settings: Mapping[str, str]) -> str:
 def credentials_checksum(key: str, credential: str) -> str:
     """Keyed digest of the token or client secret for the pod template (the Helm
     ``checksum/secret`` practice): the gateway reads it only at start, so a new one must roll
-    the pods. ``HMAC-SHA256`` under the stack's rollout key (``components/rollout.py``), never a
+    the pods. ``HMAC-SHA256`` under the stack's rollout key (``components/kubernetes/rollout.py``), never a
     plain hash: whoever may read the Deployment but not the key learns nothing about the
     credential. The annotation stays a Pulumi secret all the same."""
     return credentials_digest(key, credential)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import GatewayConfig, rules
+from ..config import GatewayConfig, rules
 
 GATEWAY_CONFIGURATION_SUFFIX = "configuration.azure-api.net"
 """Public cloud's configuration host suffix, ``<apim>.configuration.azure-api.net``, as the
@@ -119,6 +119,33 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public
         "runtime.deployment.artifact.source": "pulumi",
         "runtime.deployment.mechanism": "pulumi-component",
         "runtime.deployment.orchestrator.type": "Kubernetes",
+        **_telemetry_settings(gateway),
+        **_auth_settings(gateway, cloud),
+    }
+    if gateway.certificate_authorities:
+        # azure-docs issue 116325 (Microsoft's workaround): the CAs assigned to the gateway in APIM
+        # are installed in the container only with this flag; the settings reference requires root
+        # or UID 1001 for it, and the pods run as 1001 (manifests.GATEWAY_UID).
+        settings[LOCAL_CA_SETTING] = "true"
+
+    if gateway.forwarded_proto:
+        settings["net.server.http.forwarded.proto.enabled"] = "true"
+
+    for variable, value in (
+        ("HTTP_PROXY", gateway.proxy.http),
+        ("HTTPS_PROXY", gateway.proxy.https),
+        ("NO_PROXY", gateway.proxy.no_proxy),
+    ):
+        if value:
+            settings[variable] = value
+
+    settings.update(gateway.extra_settings)
+    return settings
+
+
+def _telemetry_settings(gateway: GatewayConfig) -> dict[str, str]:
+    """Logs and metrics: ``telemetry.*`` and ``observability.opentelemetry.*``."""
+    settings: dict[str, str] = {
         "telemetry.logs.std": gateway.logs.std,
         "telemetry.logs.std.level": gateway.logs.level,
         "telemetry.logs.std.color": _flag(gateway.logs.color),
@@ -146,7 +173,12 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public
             settings["observability.opentelemetry.histogram.buckets"] = ",".join(
                 f"{bucket:g}" for bucket in otel.histogram_buckets
             )
+    return settings
 
+
+def _auth_settings(gateway: GatewayConfig, cloud: str) -> dict[str, str]:
+    """How the gateway signs in to the configuration endpoint, and the cloud's own endpoints."""
+    settings: dict[str, str] = {}
     auth = gateway.auth
     defaults = CLOUD_SETTINGS[cloud]
     sovereign = cloud != "public"
@@ -167,23 +199,4 @@ def gateway_settings(gateway: GatewayConfig, endpoint: str, cloud: str = "public
         settings["config.service.auth.tokenAudience"] = defaults.token_audience
     if sovereign:
         settings["logs.applicationinsights.endpoint"] = defaults.application_insights_endpoint
-
-    if gateway.certificate_authorities:
-        # azure-docs issue 116325 (Microsoft's workaround): the CAs assigned to the gateway in APIM
-        # are installed in the container only with this flag; the settings reference requires root
-        # or UID 1001 for it, and the pods run as 1001 (manifests.GATEWAY_UID).
-        settings[LOCAL_CA_SETTING] = "true"
-
-    if gateway.forwarded_proto:
-        settings["net.server.http.forwarded.proto.enabled"] = "true"
-
-    for variable, value in (
-        ("HTTP_PROXY", gateway.proxy.http),
-        ("HTTPS_PROXY", gateway.proxy.https),
-        ("NO_PROXY", gateway.proxy.no_proxy),
-    ):
-        if value:
-            settings[variable] = value
-
-    settings.update(gateway.extra_settings)
     return settings

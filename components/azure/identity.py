@@ -1,23 +1,16 @@
-"""The Azure side of ``SelfHostedGateway``: the gateway resource, its token or identity, and roles.
-
-Registered as children of the component; returns the ``Credentials`` the Kubernetes side needs.
-"""
+"""The token-free modes' identity and roles: the Entra app's principal or a new managed identity
+with its federated credential, the configuration reader role, and the APIM validator role."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
 
-from .args import Credentials, SelfHostedGatewayArgs
-from .config import token_expiry
-from .config.azure import certificate_resource_id, certificate_service
-from .config.values import hostname_configuration_id, resource_suffix
-from .token import GatewayToken, GatewayTokenArgs, format_expiry, renewal_window
+from ..args import Credentials, SelfHostedGatewayArgs
 
 GET_CONFIGURATION_ACTION = "Microsoft.ApiManagement/service/gateways/getConfiguration/action"
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
@@ -25,164 +18,11 @@ _ROLE_NAMESPACE = uuid.UUID("6f1c2b9e-3f5c-4a51-9a55-8d7c1a0f4b21")
 """Fixed namespace for the deterministic GUIDs of role definitions and assignments."""
 
 
-# One derivation for resource names and hostname configuration ids, shared with the config
-# checks that refuse two entries deriving the same name.
-_safe_id = resource_suffix
-
-
 def _guid(*parts: str) -> str:
     return str(uuid.uuid5(_ROLE_NAMESPACE, "/".join(parts)))
 
 
-def azure_side(
-    component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs, child: pulumi.ResourceOptions
-) -> Credentials:
-    gateway = args.gateway
-    auth = gateway.auth
-    apim: dict[str, Any] = {
-        "resource_group_name": args.apim_resource_group_name,
-        "service_name": args.apim_service_name,
-    }
-    needs_apim_scope = args.apim_mode == "managed" or auth.mode != "token"
-    if needs_apim_scope and (args.apim_resource_group_name is None or args.apim_service_name is None):
-        raise ValueError(
-            f"gateway {gateway.name!r}: apim_mode {args.apim_mode!r} with auth mode {auth.mode!r} "
-            "needs the APIM resource group and service name"
-        )
-
-    # The literal id, never the gateway resource's ``name`` output: that output is unknown in
-    # the preview of any gateway update, and an unknown id makes preview show a new token, a
-    # Secret update and a rollout that ``up`` will not do. The dependency stays explicit.
-    gateway_id = gateway.name
-    after_gateway = child
-    credentials = Credentials(gateway_id=pulumi.Output.from_input(gateway_id))
-    if args.apim_mode == "managed":
-        gateway_resources = _gateway_resource(component, name, args, apim, child)
-        credentials.azure_dependencies.extend(gateway_resources)
-        after_gateway = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resources[0]]))
-
-    client = None
-    if needs_apim_scope:
-        # The subscription the azure-native provider deploys to, and so the APIM instance's.
-        client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=component))
-
-    if auth.mode == "token" and args.apim_mode == "managed":
-        assert client is not None
-        window = renewal_window(
-            args.now or datetime.now(UTC), gateway.token.validity_days, gateway.token.renewal_interval_days
-        )
-        token_args = GatewayTokenArgs(
-            subscription_id=client.subscription_id,
-            resource_group_name=args.apim_resource_group_name,  # type: ignore[arg-type]
-            service_name=args.apim_service_name,  # type: ignore[arg-type]
-            gateway_id=gateway_id,
-            key_type=gateway.token.key_type,
-            expires_on=format_expiry(window.expires_on),
-        )
-        token = GatewayToken(f"{name}-access-token", token_args, opts=after_gateway, provider=args.token_provider)
-        credentials.azure_dependencies.append(token)
-        # additional_secret_outputs makes the engine store the value encrypted; wrapping it
-        # here keeps everything derived from it (Secret data, pod digest) secret as well.
-        credentials.token = pulumi.Output.secret(token.value)
-        credentials.token_expires_on = token.expires_on
-        credentials.token_args = token_args
-    elif auth.mode == "token":
-        if args.token is None:
-            raise ValueError(f"gateway {gateway.name!r}: apim_mode 'existing' with token auth needs a token")
-        credentials.token = pulumi.Output.secret(args.token).apply(
-            lambda token: token if token.startswith("GatewayKey ") else f"GatewayKey {token}"
-        )
-        # The expiry field of a token is public (the portal shows it); the signature is not.
-        credentials.token_expires_on = pulumi.Output.unsecret(
-            credentials.token.apply(lambda token: format_expiry(e) if (e := token_expiry(token)) else "unknown")
-        )
-    else:
-        assert client is not None
-        scopes = _role_scopes(args, client.subscription_id)
-        principal_id = _identity(component, name, args, credentials, child)
-        credentials.azure_dependencies.extend(_configuration_reader(component, name, args, scopes, principal_id, child))
-        if auth.create_apim_validator_role:
-            credentials.azure_dependencies.extend(_apim_validator(component, name, args, scopes, child))
-    return credentials
-
-
-def _gateway_resource(
-    component: pulumi.ComponentResource,
-    name: str,
-    args: SelfHostedGatewayArgs,
-    apim: dict[str, Any],
-    child: pulumi.ResourceOptions,
-) -> list[pulumi.CustomResource]:
-    """The gateway resource (first) and its API, hostname and certificate-authority assignments."""
-    gateway = args.gateway
-    location = gateway.location_data
-    gateway_resource = azure_native.apimanagement.Gateway(
-        f"{name}-gateway",
-        gateway_id=gateway.name,
-        description=gateway.description or None,
-        location_data=azure_native.apimanagement.ResourceLocationDataContractArgs(
-            name=location.name,
-            city=location.city,
-            district=location.district,
-            country_or_region=location.country_or_region,
-        ),
-        **apim,
-        opts=child,
-    )
-    gateway_id = gateway.name  # literal: see azure_side
-    child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
-    resources: list[pulumi.CustomResource] = [gateway_resource]
-    for api_id in gateway.apis:
-        resources.append(
-            azure_native.apimanagement.GatewayApiEntityTag(
-                f"{name}-api-{_safe_id(api_id)}", gateway_id=gateway_id, api_id=api_id, **apim, opts=child
-            )
-        )
-    for hostname in gateway.hostnames:
-        resources.append(
-            azure_native.apimanagement.GatewayHostnameConfiguration(
-                f"{name}-hostname-{_safe_id(hostname.hostname)}",
-                gateway_id=gateway_id,
-                hc_id=hostname_configuration_id(hostname.hostname),
-                hostname=hostname.hostname,
-                certificate_id=_hostname_certificate_id(component, hostname.certificate_id, apim),
-                negotiate_client_certificate=hostname.negotiate_client_certificate,
-                http2_enabled=hostname.http2_enabled,
-                tls10_enabled=hostname.tls10_enabled,
-                tls11_enabled=hostname.tls11_enabled,
-                **apim,
-                opts=child,
-            )
-        )
-    for authority in gateway.certificate_authorities:
-        resources.append(
-            azure_native.apimanagement.GatewayCertificateAuthority(
-                f"{name}-ca-{_safe_id(authority.certificate_id)}",
-                gateway_id=gateway_id,
-                certificate_id=authority.certificate_id,
-                is_trusted=authority.is_trusted,
-                **apim,
-                opts=child,
-            )
-        )
-    return resources
-
-
-def _hostname_certificate_id(
-    component: pulumi.ComponentResource, certificate_id: str | None, apim: dict[str, Any]
-) -> pulumi.Input[str] | None:
-    """ARM wants the certificate's full resource id (REST spec example
-    ``ApiManagementCreateGatewayHostnameConfiguration.json``); a bare name is expanded in the
-    APIM instance's subscription (the one azure-native deploys to)."""
-    if certificate_id is None or certificate_service(certificate_id) is not None:
-        return certificate_id
-    client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=component))
-    return pulumi.Output.all(client.subscription_id, apim["resource_group_name"], apim["service_name"]).apply(
-        lambda values: certificate_resource_id(certificate_id, values[0], values[1], values[2])
-    )
-
-
-def _identity(
+def identity(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,
@@ -201,7 +41,7 @@ def _identity(
         return auth.service_principal_object_id
     identity_settings = auth.workload_identity
     assert identity_settings is not None and gateway.service_account_name is not None
-    identity = azure_native.managedidentity.UserAssignedIdentity(
+    managed_identity = azure_native.managedidentity.UserAssignedIdentity(
         f"{name}-identity",
         resource_group_name=identity_settings.resource_group_name,
         location=identity_settings.location,
@@ -211,16 +51,16 @@ def _identity(
     federation = azure_native.managedidentity.FederatedIdentityCredential(
         f"{name}-federation",
         resource_group_name=identity_settings.resource_group_name,
-        resource_name_=identity.name,
+        resource_name_=managed_identity.name,
         federated_identity_credential_resource_name=f"{gateway.name}-{gateway.namespace_name}",
         issuer=identity_settings.oidc_issuer_url,
         subject=f"system:serviceaccount:{gateway.namespace_name}:{gateway.service_account_name}",
         audiences=[FEDERATION_AUDIENCE],
         opts=child,
     )
-    credentials.azure_dependencies.extend([identity, federation])
-    credentials.workload_client_id = pulumi.Output.from_input(identity.client_id)
-    return pulumi.Output.from_input(identity.principal_id)
+    credentials.azure_dependencies.extend([managed_identity, federation])
+    credentials.workload_client_id = pulumi.Output.from_input(managed_identity.client_id)
+    return pulumi.Output.from_input(managed_identity.principal_id)
 
 
 @dataclass(frozen=True)
@@ -251,7 +91,7 @@ def role_definition_id(subscription: str, guid: str) -> str:
     return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
-def _role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]) -> RoleScopes:
+def role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]) -> RoleScopes:
     subscription = pulumi.Output.concat("/subscriptions/", subscription_id)
     resource_group_name = pulumi.Output.from_input(args.apim_resource_group_name).apply(str)
     service_name = pulumi.Output.from_input(args.apim_service_name).apply(str)
@@ -265,7 +105,7 @@ def _role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]
     )
 
 
-def _configuration_reader(
+def configuration_reader(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,
@@ -357,7 +197,7 @@ def _system_assigned_principal(identity: Any, service_name: str, resource_group_
     return str(principal_id)
 
 
-def _apim_validator(
+def apim_validator(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,

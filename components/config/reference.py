@@ -1,6 +1,6 @@
 """The configuration reference, generated from the config models.
 
-``python -m components.reference`` prints the Markdown table that ``docs/configuration.md``
+``python -m components.config.reference`` prints the Markdown table that ``docs/configuration.md``
 carries between its ``config-reference`` markers; ``--update`` rewrites it there. A unit test
 keeps the two identical, so the documentation cannot drift from the schema.
 """
@@ -17,7 +17,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .config import (
+from . import (
     CONFIG_NAMESPACE,
     ENVIRONMENT_DEFAULTS,
     ApimSettings,
@@ -167,7 +167,7 @@ def with_reference(document: str) -> str:
     return f"{document[:start]}\n{config_reference()}\n{document[end:]}"
 
 
-REFERENCE_DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+REFERENCE_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 """Where the table lives (it moved out of README.md, which links to it)."""
 
 

@@ -1,7 +1,7 @@
 """The component as a Pulumi package, for TypeScript, Go, C#, Java and YAML programs.
 
 ``SelfHostedGateway`` here is the package's component: it takes the plain-typed inputs
-generated from the config models (``plugin_types.py``, by ``python -m components.plugin_args``),
+generated from the config models (``package/types.py``, by ``python -m components.package.args``),
 validates them with the very function that validates a stack (``parse_stack_config``, so a
 package user gets the stack's ``ConfigError`` text, raised before anything is registered), and
 then runs the Python component it subclasses: same resource type, same children, same outputs.
@@ -26,12 +26,12 @@ from pulumi.provider import main as serve
 from pulumi.provider.experimental.component import ComponentProvider
 from pydantic import BaseModel
 
-from . import __version__
-from . import gateway as python_component
-from .args import SelfHostedGatewayArgs
-from .config import CONFIG_NAMESPACE, ConfigError, GatewayConfig, StackConfig, parse_stack_config
-from .plugin_args import _is_int_or_percent, _strip
-from .plugin_types import SelfHostedGatewayPackageArgs
+from .. import __version__
+from .. import gateway as python_component
+from ..args import SelfHostedGatewayArgs
+from ..config import CONFIG_NAMESPACE, ConfigError, GatewayConfig, StackConfig, parse_stack_config
+from .args import _is_int_or_percent, _strip
+from .types import SelfHostedGatewayPackageArgs
 
 PACKAGE_NAME = CONFIG_NAMESPACE
 """The package is named like the config namespace: its component's type token,

@@ -3,7 +3,7 @@ the priority class and the backup claim."""
 
 from __future__ import annotations
 
-from ..config import GatewayConfig
+from ...config import GatewayConfig
 from ..trust_store import CA_BUNDLE_FILE
 from .common import (
     BACKUP_STORAGE_MOUNT_OPTIONS,

@@ -3,7 +3,7 @@
 One function per Kubernetes object, in the order a reader meets them in the
 official Helm chart. Each returns the object as the Kubernetes API spells it
 (camelCase dicts), so it can be validated against the Kubernetes OpenAPI schema and
-compared with ``kubectl get -o json`` without Pulumi. ``kubernetes_side.py`` registers them.
+compared with ``kubectl get -o json`` without Pulumi. ``kubernetes/objects.py`` registers them.
 
 Values that are only known at deployment time (the token, its digest) are passed
 in; they may be plain strings (tests) or Pulumi Outputs (the component).

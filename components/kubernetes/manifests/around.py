@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import GatewayConfig, rules
+from ...config import GatewayConfig, rules
 from ..egress import egress_rules
 from .common import (
     HEARTBEAT_PORT,

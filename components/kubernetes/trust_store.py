@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .config import GatewayConfig
+from ..config import GatewayConfig
 
 CA_DIRECTORY = "/apim/certificates/ca"
 """Where the custom CA bundle is mounted (a directory of this project's choosing, under no

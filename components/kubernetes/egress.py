@@ -18,8 +18,8 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import GatewayConfig
-from .config.network import METADATA_ADDRESSES, NAMESPACE_NAME_LABEL, metadata_excepts
+from ..config import GatewayConfig
+from ..config.network import METADATA_ADDRESSES, NAMESPACE_NAME_LABEL, metadata_excepts
 
 Obj = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import GatewayConfig
+from ...config import GatewayConfig
 from ..settings import ENTRA_CERTIFICATE_DIRECTORY
 from ..trust_store import trust_store
 from .common import (
@@ -21,6 +21,7 @@ from .common import (
     TOKEN_SECRET_KEY,
     WORKLOAD_IDENTITY_LABEL,
     Obj,
+    ObjectNames,
     T,
     common_labels,
     object_metadata,
@@ -86,18 +87,8 @@ def _auth_env(gateway: GatewayConfig) -> list[Obj]:
     return env
 
 
-def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
-    """The gateway Deployment.
-
-    ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
-    mode has none) go into pod-template annotations: the gateway reads both only at
-    start, so a change must replace the pods, which RollingUpdate does with zero
-    unavailable. ``replicas`` is always set: left out, server-side apply would release it
-    and the Deployment would fall to one pod. With an autoscaler it starts at the
-    autoscaler's minimum and is listed in ``deployment_ignore_changes``, so Pulumi keeps
-    the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
-    """
-    names = object_names(gateway)
+def _volumes(gateway: GatewayConfig, names: ObjectNames) -> tuple[list[Obj], list[Obj], list[Obj]]:
+    """The pod's volumes, the container's mounts and the trust store's environment."""
     volumes: list[Obj] = []
     mounts: list[Obj] = []
     if gateway.backup.enabled:
@@ -111,7 +102,11 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             {"name": "entra-certificate", "secret": {"secretName": gateway.auth.client_certificate_secret_name}}
         )
         mounts.append({"name": "entra-certificate", "mountPath": ENTRA_CERTIFICATE_DIRECTORY, "readOnly": True})
+    return volumes, mounts, ca_env
 
+
+def _container(gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca_env: list[Obj]) -> Obj:
+    """The gateway container: image, ports, settings, credentials, resources, probes."""
     container: Obj = {
         "name": "gateway",
         "image": gateway.image.reference,
@@ -139,9 +134,38 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     }
     if mounts:
         container["volumeMounts"] = mounts
+    return container
 
+
+def _scheduling(gateway: GatewayConfig) -> Obj:
+    """Where the pods may run: node selector, tolerations, affinity, priority, zone spread."""
+    scheduling = gateway.scheduling
+    placement: Obj = {}
+    if scheduling.node_selector:
+        placement["nodeSelector"] = dict(scheduling.node_selector)
+    if scheduling.tolerations:
+        placement["tolerations"] = [dict(toleration) for toleration in scheduling.tolerations]
+    if scheduling.affinity:
+        placement["affinity"] = dict(scheduling.affinity)
+    if scheduling.priority_class:
+        placement["priorityClassName"] = scheduling.priority_class.name
+    if gateway.topology_spread.enabled:
+        placement["topologySpreadConstraints"] = [
+            {
+                "maxSkew": gateway.topology_spread.max_skew,
+                "topologyKey": gateway.topology_spread.topology_key,
+                "whenUnsatisfiable": gateway.topology_spread.when_unsatisfiable,
+                "labelSelector": {"matchLabels": selector_labels(gateway)},
+            }
+        ]
+    return placement
+
+
+def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
+    """The pod template's spec."""
+    volumes, mounts, ca_env = _volumes(gateway, names)
     pod_spec: Obj = {
-        "containers": [container],
+        "containers": [_container(gateway, names, mounts, ca_env)],
         "terminationGracePeriodSeconds": gateway.termination_grace_period_seconds,
         "automountServiceAccountToken": False,
         "securityContext": {
@@ -163,25 +187,21 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
         pod_spec["volumes"] = volumes
     if gateway.image.pull_secrets:
         pod_spec["imagePullSecrets"] = [{"name": name} for name in gateway.image.pull_secrets]
-    scheduling = gateway.scheduling
-    if scheduling.node_selector:
-        pod_spec["nodeSelector"] = dict(scheduling.node_selector)
-    if scheduling.tolerations:
-        pod_spec["tolerations"] = [dict(toleration) for toleration in scheduling.tolerations]
-    if scheduling.affinity:
-        pod_spec["affinity"] = dict(scheduling.affinity)
-    if scheduling.priority_class:
-        pod_spec["priorityClassName"] = scheduling.priority_class.name
-    if gateway.topology_spread.enabled:
-        pod_spec["topologySpreadConstraints"] = [
-            {
-                "maxSkew": gateway.topology_spread.max_skew,
-                "topologyKey": gateway.topology_spread.topology_key,
-                "whenUnsatisfiable": gateway.topology_spread.when_unsatisfiable,
-                "labelSelector": {"matchLabels": selector_labels(gateway)},
-            }
-        ]
+    return {**pod_spec, **_scheduling(gateway)}
 
+
+def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
+    """The gateway Deployment.
+
+    ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
+    mode has none) go into pod-template annotations: the gateway reads both only at
+    start, so a change must replace the pods, which RollingUpdate does with zero
+    unavailable. ``replicas`` is always set: left out, server-side apply would release it
+    and the Deployment would fall to one pod. With an autoscaler it starts at the
+    autoscaler's minimum and is listed in ``deployment_ignore_changes``, so Pulumi keeps
+    the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
+    """
+    names = object_names(gateway)
     pod_labels = common_labels(gateway)
     if gateway.auth.mode == "workloadIdentity":
         pod_labels[WORKLOAD_IDENTITY_LABEL] = "true"
@@ -206,7 +226,10 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
                     "maxSurge": gateway.rollout.max_surge,
                 },
             },
-            "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
+            "template": {
+                "metadata": {"labels": pod_labels, "annotations": annotations},
+                "spec": _pod_spec(gateway, names),
+            },
         },
     }
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from .config import TokenExpiryAlert
-from .config.alerts import SEVERITIES, default_storage_account_name
+from ..config import TokenExpiryAlert
+from ..config.alerts import SEVERITIES, default_storage_account_name
 
 TOKEN_EVENT_TYPES = (
     "Microsoft.ApiManagement.GatewayTokenNearExpiry",
@@ -88,28 +88,14 @@ class TokenExpiryAlertResources(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("apim-gateway:index:TokenExpiryAlert", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        where = _Instance(apim_resource_group_name, apim_service_name, name, self)
         instance = azure_native.apimanagement.get_api_management_service_output(
             resource_group_name=apim_resource_group_name,
             service_name=apim_service_name,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         location = instance.location.apply(normalized_location)
-        action_group = azure_native.monitor.ActionGroup(
-            f"{name}-action-group",
-            resource_group_name=apim_resource_group_name,
-            action_group_name=f"{apim_service_name}-gateway-token-expiry",
-            group_short_name=ACTION_GROUP_SHORT_NAME,
-            enabled=True,
-            location="Global",
-            email_receivers=[
-                azure_native.monitor.MicrosoftCommonEmailReceiverArgs(
-                    name=receiver.name, email_address=receiver.email_address, use_common_alert_schema=True
-                )
-                for receiver in alert.email_receivers
-            ],
-            opts=child,
-        )
+        action_group = _action_group(where, alert)
         topic_name = f"{apim_service_name}-events"
         topic = azure_native.eventgrid.SystemTopic(
             f"{name}-system-topic",
@@ -118,30 +104,12 @@ class TokenExpiryAlertResources(pulumi.ComponentResource):
             source=instance.id,
             topic_type=TOPIC_TYPE,
             location=location,
-            opts=child,
+            opts=where.child,
         )
         account_name = alert.storage_account_name or default_storage_account_name(
             apim_resource_group_name, apim_service_name
         )
-        account = azure_native.storage.StorageAccount(
-            f"{name}-storage",
-            resource_group_name=apim_resource_group_name,
-            account_name=account_name,
-            location=location,
-            kind="StorageV2",
-            sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            enable_https_traffic_only=True,
-            opts=child,
-        )
-        queue = azure_native.storage.Queue(
-            f"{name}-queue",
-            resource_group_name=apim_resource_group_name,
-            account_name=account_name,
-            queue_name=QUEUE_NAME,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
-        )
+        account, queue = _event_queue(where, account_name, location)
         azure_native.eventgrid.SystemTopicEventSubscription(
             f"{name}-subscription",
             resource_group_name=apim_resource_group_name,
@@ -154,34 +122,99 @@ class TokenExpiryAlertResources(pulumi.ComponentResource):
             event_delivery_schema="CloudEventSchemaV1_0",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[topic, queue]),
         )
-        azure_native.monitor.MetricAlert(
-            f"{name}-metric-alert",
-            resource_group_name=apim_resource_group_name,
-            rule_name=f"{apim_service_name}-gateway-token-expiry",
-            location="global",
-            description=ALERT_DESCRIPTION.format(service=apim_service_name, queue=QUEUE_NAME, account=account_name),
-            severity=SEVERITIES[alert.severity],
-            enabled=True,
-            scopes=[topic.id],
-            evaluation_frequency=EVALUATION_FREQUENCY,
-            window_size=WINDOW_SIZE,
-            criteria=azure_native.monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
-                odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-                all_of=[
-                    azure_native.monitor.MetricCriteriaArgs(
-                        criterion_type="StaticThresholdCriterion",
-                        name="gateway-token-events",
-                        metric_name=METRIC_NAME,
-                        metric_namespace=METRIC_NAMESPACE,
-                        operator="GreaterThan",
-                        threshold=0,
-                        time_aggregation="Total",
-                    )
-                ],
-            ),
-            actions=[azure_native.monitor.MetricAlertActionArgs(action_group_id=action_group.id)],
-            opts=child,
-        )
+        _metric_alert(where, alert, topic, action_group, account_name)
         self.action_group_id = action_group.id
         self.system_topic_name = pulumi.Output.from_input(topic_name)
         self.register_outputs({"actionGroupId": action_group.id, "systemTopicName": topic_name})
+
+
+class _Instance:
+    """The APIM instance the alert watches, and the component its resources belong to."""
+
+    def __init__(self, resource_group_name: str, service_name: str, name: str, parent: pulumi.Resource) -> None:
+        self.resource_group_name = resource_group_name
+        self.service_name = service_name
+        self.name = name
+        self.child = pulumi.ResourceOptions(parent=parent)
+
+
+def _action_group(where: _Instance, alert: TokenExpiryAlert) -> azure_native.monitor.ActionGroup:
+    return azure_native.monitor.ActionGroup(
+        f"{where.name}-action-group",
+        resource_group_name=where.resource_group_name,
+        action_group_name=f"{where.service_name}-gateway-token-expiry",
+        group_short_name=ACTION_GROUP_SHORT_NAME,
+        enabled=True,
+        location="Global",
+        email_receivers=[
+            azure_native.monitor.MicrosoftCommonEmailReceiverArgs(
+                name=receiver.name, email_address=receiver.email_address, use_common_alert_schema=True
+            )
+            for receiver in alert.email_receivers
+        ],
+        opts=where.child,
+    )
+
+
+def _event_queue(
+    where: _Instance, account_name: str, location: pulumi.Input[str]
+) -> tuple[azure_native.storage.StorageAccount, azure_native.storage.Queue]:
+    """The storage account and queue the events are delivered to, where they can be read."""
+    account = azure_native.storage.StorageAccount(
+        f"{where.name}-storage",
+        resource_group_name=where.resource_group_name,
+        account_name=account_name,
+        location=location,
+        kind="StorageV2",
+        sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
+        minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False,
+        enable_https_traffic_only=True,
+        opts=where.child,
+    )
+    queue = azure_native.storage.Queue(
+        f"{where.name}-queue",
+        resource_group_name=where.resource_group_name,
+        account_name=account_name,
+        queue_name=QUEUE_NAME,
+        opts=pulumi.ResourceOptions.merge(where.child, pulumi.ResourceOptions(depends_on=[account])),
+    )
+    return account, queue
+
+
+def _metric_alert(
+    where: _Instance,
+    alert: TokenExpiryAlert,
+    topic: azure_native.eventgrid.SystemTopic,
+    action_group: azure_native.monitor.ActionGroup,
+    account_name: str,
+) -> azure_native.monitor.MetricAlert:
+    """Fires when the topic matched any event in the window (``MatchedEventCount`` total above 0)."""
+    return azure_native.monitor.MetricAlert(
+        f"{where.name}-metric-alert",
+        resource_group_name=where.resource_group_name,
+        rule_name=f"{where.service_name}-gateway-token-expiry",
+        location="global",
+        description=ALERT_DESCRIPTION.format(service=where.service_name, queue=QUEUE_NAME, account=account_name),
+        severity=SEVERITIES[alert.severity],
+        enabled=True,
+        scopes=[topic.id],
+        evaluation_frequency=EVALUATION_FREQUENCY,
+        window_size=WINDOW_SIZE,
+        criteria=azure_native.monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+            odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+            all_of=[
+                azure_native.monitor.MetricCriteriaArgs(
+                    criterion_type="StaticThresholdCriterion",
+                    name="gateway-token-events",
+                    metric_name=METRIC_NAME,
+                    metric_namespace=METRIC_NAMESPACE,
+                    operator="GreaterThan",
+                    threshold=0,
+                    time_aggregation="Total",
+                )
+            ],
+        ),
+        actions=[azure_native.monitor.MetricAlertActionArgs(action_group_id=action_group.id)],
+        opts=where.child,
+    )

@@ -1,4 +1,4 @@
-"""Generates the package's plain-typed args (``components/plugin_types.py``) from the config models.
+"""Generates the package's plain-typed args (``components/package/types.py``) from the config models.
 
 Pulumi's component provider host (``pulumi.provider.experimental``) derives a package schema
 from type annotations and accepts only primitives, ``pulumi.Input[T]``, lists, string-keyed
@@ -12,12 +12,12 @@ plain surface from them, one TypedDict per model, with:
   which leaves camelCase names unchanged, so ``loadBalancerIP`` stays ``loadBalancerIP``;
 - each ``Literal`` as a ``StrEnum`` (named ``<Model><Field>``, ``Settings`` dropped);
 - each ``int | str`` (``IntOrPercent``) as ``str``; the component turns a string of digits
-  back into the integer (``components/plugin.py``);
+  back into the integer (``components/package/plugin.py``);
 - each ``tuple[T, ...]`` as ``list[T]``;
 - the field's docstring (which becomes the schema description, read by the host from the
   source: ``Analyzer.get_docstring``) plus its default, since a schema property has no default.
 
-``python -m components.plugin_args`` rewrites the module and the schema snapshot
+``python -m components.package.args`` rewrites the module and the schema snapshot
 ``tests/snapshots/apim-gateway.schema.json``; ``--check`` only reports whether they are stale.
 """
 
@@ -35,13 +35,13 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .config import GatewayConfig, StackConfig
-from .reference import _default
+from ..config import GatewayConfig, StackConfig
+from ..config.reference import _default
 
-ROOT = Path(__file__).resolve().parent.parent
-TYPES_MODULE = ROOT / "components" / "plugin_types.py"
+ROOT = Path(__file__).resolve().parents[2]
+TYPES_MODULE = ROOT / "components" / "package" / "types.py"
 SCHEMA_SNAPSHOT = ROOT / "tests" / "snapshots" / "apim-gateway.schema.json"
-REGENERATE = "python -m components.plugin_args"
+REGENERATE = "python -m components.package.args"
 
 ARGS_CLASS = "SelfHostedGatewayPackageArgs"
 """Name of the component's top-level args TypedDict (not part of the schema: its fields are
@@ -228,7 +228,7 @@ def _add_args(module: _Module) -> None:
 
 
 def render() -> str:
-    """The whole ``plugin_types.py`` module, from the current models."""
+    """The whole ``package/types.py`` module, from the current models."""
     module = _Module()
     _add_args(module)
     out = [
@@ -259,7 +259,7 @@ def schema_json() -> str:
     """The package schema as the host serves it, computed in a fresh interpreter (which imports
     the module as it is on disk now)."""
     result = subprocess.run(
-        [sys.executable, "-c", "from components.plugin import schema_text; print(schema_text(), end='')"],
+        [sys.executable, "-c", "from components.package.plugin import schema_text; print(schema_text(), end='')"],
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -1,0 +1,224 @@
+"""A guard that stops the stack from touching a cluster or an object it does not own.
+
+pulumi-kubernetes 4.25 creates every object with server-side apply when server-side apply is on
+(``provider/pkg/await/await.go`` ``Creation``, v4.25.0 lines 187-229: "we always send a PATCH
+request during creates with SSA enabled. This means that we currently always upsert the
+object"). So an object that already exists under the same name is silently adopted, changed to
+the stack's spec, and deleted by ``pulumi destroy``; and with ``clusterIdentifier`` constant, a
+kubeconfig whose current context now names another cluster is only a provider update
+(``provider.go`` ``DiffConfig``), so the stack would quietly retarget that cluster.
+
+This dynamic resource is registered before the stack's Kubernetes provider, which depends on it,
+so every object waits for it. Its ``check`` runs in ``pulumi preview`` and ``pulumi up`` alike
+and reads the cluster the provider will use (same kubeconfig, same context):
+
+- the cluster's identity, the uid of its ``kube-system`` namespace (created once per cluster by
+  the API server and never renamed): a different uid than the one recorded is refused;
+- the provider's ``clusterIdentifier``: a change replaces the provider and every object
+  create-before-delete (pulumi ``pkg/resource/deploy/step_generator.go`` providerChanged); the
+  creates upsert the live objects and the deletes then remove them, so a change is refused;
+- each object the stack is about to create for the first time: absent, or carrying this
+  stack's ownership annotation (an object the stack created and kept, ``backup.keepOnDestroy``),
+  or it is refused, naming the object and the setting to change.
+
+It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
+provider's own copy) and is never part of its outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
+
+from ..moved_providers import stored_at_old_path
+
+OWNER_ANNOTATION = "apim-gateway/stack"
+"""On every object the stack creates: ``<project>/<stack>``. Lets a later ``up`` of the same stack
+adopt what ``keepOnDestroy`` kept, and nothing else."""
+IDENTITY_NAMESPACE = "kube-system"
+GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:ClusterGuard"
+
+
+def stack_owner() -> str:
+    """The ownership annotation's value for the running stack: ``<project>/<stack>``."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def _api_client(access: Mapping[str, Any]) -> Any:
+    """A Kubernetes API client for the cluster the stack's provider uses: the kubeconfig content,
+    else the path, else the ambient kubeconfig (``KUBECONFIG``, then ``~/.kube/config``), each with
+    ``kubernetes.context`` or the current context (as the provider, ``provider.go`` ``Configure``)."""
+    from kubernetes import config as kube_config
+
+    context = access.get("context") or None
+    content = access.get("kubeconfig") or ""
+    if content:
+        import yaml
+
+        return kube_config.new_client_from_config_dict(yaml.safe_load(content), context=context)  # type: ignore[no-untyped-call]
+    path = access.get("kubeconfig_path") or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    files = [str(Path(p).expanduser()) for p in path.split(os.pathsep) if p]
+    return kube_config.new_client_from_config(config_file=os.pathsep.join(files), context=context)  # type: ignore[no-untyped-call]
+
+
+PLURALS = {
+    "Namespace": "namespaces",
+    "Secret": "secrets",
+    "ConfigMap": "configmaps",
+    "ServiceAccount": "serviceaccounts",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "Service": "services",
+    "Deployment": "deployments",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "NetworkPolicy": "networkpolicies",
+    "PriorityClass": "priorityclasses",
+    "StorageClass": "storageclasses",
+}
+"""The resource path of every kind the stack creates (Kubernetes API reference), so a read needs
+no API discovery round trips."""
+
+
+def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
+    """The object as a dict, or None when the API server answers 404."""
+    import json
+
+    from kubernetes.client.exceptions import ApiException
+
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    scope = f"/namespaces/{namespace}" if namespace else ""
+    method, url, headers, _, _ = client.param_serialize(
+        "GET",
+        f"{prefix}{scope}/{PLURALS[kind]}/{name}",
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+    )
+    response = client.call_api(method, url, header_params=headers, _request_timeout=30)
+    response.read()
+    if response.status == 404:
+        return None
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason)
+    found: dict[str, Any] = json.loads(response.data)
+    return found
+
+
+def cluster_refusal(gateway: str, old: str, new: str) -> str:
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes: the kubeconfig now reaches another cluster "
+        f"(kube-system uid {new}, not {old} as recorded). Set kubernetes.context (or kubeconfigPath) so "
+        "that it reaches the cluster this stack deployed to. To move the gateway to another cluster, "
+        "run 'pulumi destroy' first, or deploy the new cluster from a new stack."
+    )
+
+
+def identifier_refusal(gateway: str, old: str, new: str) -> str:
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.clusterIdentifier: changing it from {old!r} to {new!r} "
+        "replaces the Kubernetes provider and with it every object, create-before-delete: the new objects take "
+        "the old ones over (same names) and the engine then deletes them, so the gateway would be gone. Keep "
+        "the identifier; to move the gateway to another cluster, run 'pulumi destroy' first, or deploy the new "
+        "cluster from a new stack."
+    )
+
+
+def ownership_refusal(gateway: str, obj: Sequence[str], stack_owner: str) -> str:
+    _, kind, namespace, name = obj
+    where = f"{namespace}/{name}" if namespace else name
+    setting = (
+        "namespace.name (or namespace.create: false to use an existing namespace without owning it)"
+        if kind == "Namespace"
+        else "the gateway's name or namespace.name"
+    )
+    return (
+        f"apim-gateway:gateways({gateway}): {kind} {where} already exists and was not created by this "
+        f"stack ({stack_owner}); the stack never adopts, changes or deletes an object it does not own. "
+        f"Choose another {setting}, or remove the object yourself."
+    )
+
+
+class ClusterGuardProvider(ResourceProvider):
+    """Refuses, in ``check``, another cluster and objects the stack does not own."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        olds = _olds or {}
+        gateway = str(news.get("gateway"))
+        old_identifier, new_identifier = olds.get("cluster_identifier"), news.get("cluster_identifier")
+        if old_identifier and new_identifier and old_identifier != new_identifier:
+            refusal = identifier_refusal(gateway, str(old_identifier), str(new_identifier))
+            return CheckResult(news, [CheckFailure("cluster_identifier", refusal)])
+        # Secret inputs arrive wrapped (pulumi runtime/rpc.py deserialize_properties keeps them so):
+        # unwrapped here only to connect; the inputs handed back keep them wrapped, so secret.
+        access = rpc.unwrap_rpc_secret(news.get("access")) or {}
+        if isinstance(access, Mapping):
+            access = {key: rpc.unwrap_rpc_secret(value) for key, value in access.items()}
+        if not isinstance(access, Mapping) or any(
+            value == rpc.UNKNOWN or not isinstance(value, (str, type(None))) for value in access.values()
+        ):
+            return CheckResult(news, [])  # unknown during preview (an Output of another resource)
+        client = _api_client(access)
+        try:
+            identity = _read(client, "v1", "Namespace", IDENTITY_NAMESPACE, None)
+            cluster = str(((identity or {}).get("metadata") or {}).get("uid") or "")
+            checked = {**news, "cluster": cluster}
+            recorded = str(olds.get("cluster") or "")
+            if recorded and cluster and recorded != cluster:
+                return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
+            known = {tuple(obj) for obj in olds.get("objects") or []}
+            failures = []
+            for obj in news.get("objects") or []:
+                if tuple(obj) in known:
+                    continue  # created by this stack on an earlier run
+                found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
+                annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+                if found is not None and annotations.get(OWNER_ANNOTATION) != news.get("owner"):
+                    failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, str(news.get("owner")))))
+            return CheckResult(checked, failures)
+        finally:
+            client.close()
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=f"{props['gateway']}-cluster", outs=_recorded(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = _recorded(olds) != _recorded(news) or stored_at_old_path(olds)
+        return DiffResult(changes=changes, replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=_recorded(news))
+
+
+def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
+    """What the guard keeps as outputs: never the kubeconfig."""
+    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects")}
+
+
+class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="ClusterGuard"):
+    """Records the cluster and the objects a gateway's stack owns; refuses anything else."""
+
+    cluster: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        gateway: str,
+        access: Mapping[str, pulumi.Input[str] | None],
+        objects: Sequence[tuple[str, str, str, str]],
+        cluster_identifier: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "gateway": gateway,
+            "cluster_identifier": cluster_identifier,
+            "owner": stack_owner(),
+            "access": dict(access),
+            "objects": [list(obj) for obj in objects],
+            "cluster": None,
+        }
+        super().__init__(ClusterGuardProvider(), name, props, opts)

@@ -1,0 +1,143 @@
+"""The Kubernetes side of ``SelfHostedGateway``: every object's spec first (pure ``manifests``
+functions of the config), then the stack's provider behind its guards, then the objects in the
+order the pods need them (``objects.py`` registers each one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..args import Credentials, SelfHostedGatewayArgs
+from . import manifests, objects
+from .cluster_guard import OWNER_ANNOTATION, stack_owner
+from .objects import Placement, Spec
+from .provider import stack_provider
+from .rollout import RolloutKey
+
+USER_PROVIDER_WARNING = (
+    "gateway {gateway!r}: the Kubernetes provider passed in must set enableSecretMutable and "
+    "enableConfigMapMutable (or run with PULUMI_K8S_ENABLE_SECRET_MUTABLE=true and "
+    "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE=true); without them every token renewal or settings change "
+    "deletes the Secret or ConfigMap before creating it again. Set "
+    "SelfHostedGatewayArgs.kubernetes_provider_updates_in_place once it does."
+)
+
+
+def kubernetes_side(
+    component: pulumi.ComponentResource,
+    name: str,
+    args: SelfHostedGatewayArgs,
+    credentials: Credentials,
+    settings: pulumi.Output[dict[str, str]],
+) -> k8s.apps.v1.Deployment:
+    """Registers the gateway's Kubernetes objects; returns the Deployment (the pods)."""
+    gateway = args.gateway
+    specs = describe(component, name, args, credentials, settings)
+    owned = {key: _owned(spec) for key, spec in specs.items() if spec is not None}
+    provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
+    if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
+        pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
+    cluster = pulumi.ResourceOptions(parent=component, provider=provider)
+    keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
+    namespace = [objects.namespace(_at(name, cluster), owned["namespace"], keep_claim)] if "namespace" in owned else []
+    at = _at(name, cluster, namespace)
+
+    # What the pods need before they start. The CA bundle holds public certificates: created by the
+    # stack so a first run on an empty cluster can start pods.
+    pod_needs: list[pulumi.Resource] = [
+        objects.secret(at, key, owned[key]) for key in ("token", "entra-secret", "ca-bundle") if key in owned
+    ]
+    if "service-account" in owned:
+        pod_needs.append(objects.service_account(at, owned["service-account"]))
+    if "priority-class" in owned:
+        pod_needs.append(objects.priority_class(at, owned["priority-class"]))
+    pod_needs.append(objects.settings_config_map(at, owned["settings"]))
+    if "config-backup" in owned:
+        storage_class = owned.get("backup-storage-class")
+        pod_needs.append(objects.backup_storage(at, storage_class, owned["config-backup"], keep_claim))
+
+    # The pods also wait for everything they need in Azure (issue 17), and the wait covers it.
+    deployment = objects.deployment(
+        at,
+        owned["deployment"],
+        depends_on=[*pod_needs, *credentials.azure_dependencies],
+        ignore_changes=manifests.deployment_ignore_changes(gateway),
+        timeout_minutes=manifests.deployment_timeout_minutes(gateway),
+    )
+    for key in ("traffic", "discovery"):
+        objects.service(at, key, owned[key])
+    if "disruption-budget" in owned:
+        objects.disruption_budget(at, owned["disruption-budget"])
+    if "autoscaler" in owned:
+        objects.autoscaler(at, owned["autoscaler"])
+    if "network-policy" in owned:
+        objects.network_policy(at, owned["network-policy"])
+    return deployment
+
+
+def describe(
+    component: pulumi.ComponentResource,
+    name: str,
+    args: SelfHostedGatewayArgs,
+    credentials: Credentials,
+    settings: pulumi.Output[dict[str, str]],
+) -> dict[str, Spec | None]:
+    """Every object's spec, keyed by the suffix of its resource name (None: not created), so the
+    cluster guard knows all of them before anything registers."""
+    gateway = args.gateway
+    # Rendered files hold everything in plain text: credentials only when asked, not even a digest.
+    render_credentials = not gateway.kubernetes.render_yaml_to_directory or gateway.kubernetes.render_secrets
+    token = credentials.token if render_credentials else None
+    client_secret = credentials.client_secret if render_credentials else None
+    claim = manifests.backup_claim(gateway)
+    return {
+        "namespace": manifests.namespace(gateway) if gateway.namespace.create else None,
+        "token": manifests.token_secret(gateway, token) if token is not None else None,
+        "entra-secret": manifests.entra_secret(gateway, client_secret) if client_secret is not None else None,
+        "service-account": manifests.service_account(gateway, credentials.workload_client_id)
+        if credentials.workload_client_id is not None
+        else None,
+        "ca-bundle": manifests.ca_bundle_secret(gateway),
+        "priority-class": manifests.priority_class(gateway),
+        "settings": manifests.settings_config_map(gateway, settings),
+        "backup-storage-class": manifests.backup_storage_class(gateway) if claim is not None else None,
+        "config-backup": claim,
+        "deployment": manifests.deployment(
+            gateway,
+            settings_digest=settings.apply(manifests.settings_checksum),
+            credentials_digest=_credentials_digest(component, name, token if token is not None else client_secret),
+        ),
+        "traffic": manifests.traffic_service(gateway),
+        "discovery": manifests.discovery_service(gateway),
+        "disruption-budget": manifests.disruption_budget(gateway),
+        "autoscaler": manifests.autoscaler(gateway),
+        "network-policy": manifests.network_policy(gateway),
+    }
+
+
+def _credentials_digest(
+    component: pulumi.ComponentResource, name: str, credential: pulumi.Output[str] | None
+) -> pulumi.Output[str] | None:
+    """The pod template's credentials annotation: an HMAC under a key only the stack's state holds
+    (``rollout.py``), not a plain hash; None without a credential in the pods' Secrets."""
+    if credential is None:
+        return None
+    rollout_key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+    return pulumi.Output.all(rollout_key.rollout_key, credential).apply(
+        lambda parts: manifests.credentials_checksum(parts[0], parts[1])
+    )
+
+
+def _owned(spec: Spec) -> Spec:
+    """``spec`` with the stack's ownership annotation (``cluster_guard.OWNER_ANNOTATION``)."""
+    metadata = spec["metadata"]
+    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: stack_owner()}
+    return {**spec, "metadata": {**metadata, "annotations": annotations}}
+
+
+def _at(name: str, cluster: pulumi.ResourceOptions, namespace: list[Any] | None = None) -> Placement:
+    in_namespace = pulumi.ResourceOptions.merge(cluster, pulumi.ResourceOptions(depends_on=namespace or []))
+    return Placement(name=name, cluster=cluster, in_namespace=in_namespace)
