@@ -4,8 +4,8 @@ Every ``x-ms-examples`` file of ``tests/fixtures/azure`` (copied from ``Azure/az
 path and commit in ``SOURCES.json``) is the request and response of one ARM operation. For each
 azure-native resource type the stack registers, ``ARM_RESOURCES`` names its example, its PUT path
 (the resource id azure-native derives from the inputs: pulumi/pulumi-azure-native
-``provider/pkg/provider/crud/crud.go``, ``PrepareAzureRESTIdAndQuery``, path parameters substituted,
-a ``{scope}`` trimmed of slashes) and the SDK models of its request and response.
+``provider/pkg/provider/crud/crud.go``, ``PrepareAzureRESTIdAndQuery``, read at commit 0354c94d:
+path parameters substituted, a ``{scope}`` trimmed of slashes) and the SDK models of its request and response.
 
 ``ArmResource.outputs`` answers a registration as ARM would answer the PUT, in the shape
 azure-native hands back to the program:

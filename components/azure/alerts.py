@@ -33,6 +33,15 @@ subscriptions added to it by hand count as well.
 
 The resource types and arguments are those of pulumi-azure-native 3.29.0; the request bodies they
 make are checked against Microsoft's SDK models in ``tests/unit/test_azure_models.py``.
+
+Sources read (Microsoft Learn pages by their source in MicrosoftDocs/azure-docs, commit):
+``articles/event-grid/event-schema-api-management.md`` (02d2f99a),
+``articles/event-grid/handler-azure-monitor-alerts.md`` (03e5750a),
+``articles/event-grid/handler-storage-queues.md`` (01629349),
+``articles/event-grid/set-alerts.md`` (4a86e782; the 2021 revision translated in
+robertorcosta/azure-docs.pt-br adds: for system topics, create the alerts on the Metrics page); the metrics table from MicrosoftDocs/azure-reference-other
+``azure-monitor-ref/supported-metrics/includes/microsoft-eventgrid-systemtopics-metrics-include.md``
+(78c9637b); the event examples from azure-rest-api-specs (tests/fixtures/azure/SOURCES.json).
 """
 
 from __future__ import annotations
@@ -68,8 +77,8 @@ def normalized_location(location: str) -> str:
     (``"location": "West Europe"`` in ``ApiManagementServiceGetServiceHavingMsi.json``, REST API
     2024-05-01); regions are named in lowercase without spaces elsewhere. azure-native compares a
     ``location`` the same way (pulumi/pulumi-azure-native ``provider/pkg/provider/diff.go``,
-    ``normalizedLocation``: lowercase, spaces removed), so a topic created with the display name
-    shows no change."""
+    ``applyAzureSpecificDiff`` / ``normalizedLocation``, read at commit 03707ff7: lowercase,
+    spaces removed), so a topic created with the display name shows no change."""
     return location.replace(" ", "").lower()
 
 

@@ -8,8 +8,10 @@ configurations, and the two are compared as pulumi-azure-native's diff does:
 
 - a change of a path parameter (it names the resource) or of a property azure-native marks
   force-new replaces the resource (pulumi/pulumi-azure-native ``provider/pkg/provider/diff.go``,
-  ``calculateDetailedDiff``; ``provider/pkg/gen/replacement.go``, ``forceNewMap``: RoleAssignment
-  ``principalId`` and ``scope``). ``location`` is treated as force-new here too (the conservative
+  ``calculateDetailedDiff``, read at commit 03707ff7; ``provider/pkg/gen/replacement.go``,
+  ``forceNewMap``, commit 1b7112af: RoleAssignment ``principalId`` and ``scope``; the 2022-04-01
+  spec gives ``roleDefinitionId`` no ``x-ms-mutability``, so it is not force-new). These are the
+  provider's sources as stored, not necessarily the 3.29.0 tag. ``location`` is treated as force-new here too (the conservative
   reading) and compared the way ``applyAzureSpecificDiff`` does: case and spaces ignored;
 - any other change is an update in place, and only the ones listed in ``IN_PLACE`` (with why) are
   allowed;
