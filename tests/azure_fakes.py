@@ -31,9 +31,12 @@ from urllib3.response import HTTPResponse
 from components.azure.token import AZURE_CLOUDS, AzureCloud, ClientFactory, management_client
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
-SIGNED = "contoso-gw&202612222300&" + str(
-    example("apimanagement/ApiManagementGatewayGenerateToken.json")["responses"]["200"]["body"]["value"]
-).split("&", 2)[2]
+SIGNED = (
+    "contoso-gw&202612222300&"
+    + str(example("apimanagement/ApiManagementGatewayGenerateToken.json")["responses"]["200"]["body"]["value"]).split(
+        "&", 2
+    )[2]
+)
 """A token as ``ApiManagementGatewayGenerateToken.json`` answers it (its signature), for gateway
 ``contoso-gw`` expiring 2026-12-22 23:00 UTC: the scripted ``FakeArm``'s default answer."""
 

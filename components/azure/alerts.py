@@ -39,9 +39,10 @@ Sources read (Microsoft Learn pages by their source in MicrosoftDocs/azure-docs,
 ``articles/event-grid/handler-azure-monitor-alerts.md`` (03e5750a),
 ``articles/event-grid/handler-storage-queues.md`` (01629349),
 ``articles/event-grid/set-alerts.md`` (4a86e782; the 2021 revision translated in
-robertorcosta/azure-docs.pt-br adds: for system topics, create the alerts on the Metrics page); the metrics table from MicrosoftDocs/azure-reference-other
-``azure-monitor-ref/supported-metrics/includes/microsoft-eventgrid-systemtopics-metrics-include.md``
-(78c9637b); the event examples from azure-rest-api-specs (tests/fixtures/azure/SOURCES.json).
+robertorcosta/azure-docs.pt-br adds: for system topics, create the alerts on the Metrics page);
+the metrics table from MicrosoftDocs/azure-reference-other ``azure-monitor-ref/supported-metrics/
+includes/microsoft-eventgrid-systemtopics-metrics-include.md`` (78c9637b); the event examples
+from azure-rest-api-specs (tests/fixtures/azure/SOURCES.json).
 """
 
 from __future__ import annotations
