@@ -86,8 +86,11 @@ def role_definition_id(subscription: str, guid: str) -> str:
     ``PutRoleDefinition.json`` and ``GetRoleDefinitionById.json``) answer a role defined at any
     ``scope`` with ``/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>``,
     and the 2022-04-01 ``RoleAssignments_Create*.json`` examples send ``roleDefinitionId`` in that
-    form. (azure-native's own id for the role is its PUT path, which for a resource-group
-    definition carries ``/resourceGroups/<rg>``: crud.go ``PrepareAzureRESTIdAndQuery``.)"""
+    form. (Releases before issue 23 sent the role's Pulumi id, its PUT path, which for a
+    resource-group definition carries ``/resourceGroups/<rg>`` (crud.go
+    ``PrepareAzureRESTIdAndQuery``), unless ARM's PUT answer named another id, which azure-native
+    then keeps (provider.go ``defaultCreate``, "Read the canonical ID from the response"). Stacks
+    that stored the resource-group form are migrated once: ``role_id_migration``.)"""
     return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
@@ -162,12 +165,16 @@ def configuration_reader(
 
 
 def _assignment_options(roles: list[pulumi.CustomResource]) -> pulumi.ResourceOptions:
-    """After its role (the id is built, not taken from the role), and ``roleDefinitionId`` never
-    updated in place: the role is part of the assignment's name, so another role is another
-    assignment; and stacks made before the subscription-scoped id (``role_definition_id``) keep
-    the resource-group form they were created with instead of a PUT of an assignment's role,
-    which ARM may refuse (docs/operations.md, "Custom roles")."""
-    return pulumi.ResourceOptions(depends_on=roles, ignore_changes=["roleDefinitionId"])
+    """After its role: the id is built, not taken from the role, so the dependency is explicit.
+
+    No ``ignore_changes`` on ``roleDefinitionId``: the engine applies it by putting the old input
+    back into the goal before diffing (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``,
+    ``processIgnoreChanges``), and the role is part of the assignment's name, so a new role (another
+    ``auth.roleDefinitionId``, ``auth.customRoleScope`` or instance) would replace the assignment
+    with one created with the OLD role id. Stacks that stored the resource-group form of the same
+    role migrate once instead (``role_id_migration``; docs/operations.md, "Upgrading a stack made
+    before issue 23")."""
+    return pulumi.ResourceOptions(depends_on=roles)
 
 
 class ApimIdentityError(pulumi.RunError):
