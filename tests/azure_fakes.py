@@ -1,11 +1,13 @@
 """Fakes at the edges of the official Azure SDK: a credential, an HTTP adapter under
-azure-core's RequestsTransport that answers Azure Resource Manager from a script, and real
-HTTP(S) servers on 127.0.0.1 standing in for GitHub's OIDC token endpoint and Entra ID."""
+azure-core's RequestsTransport that answers Azure Resource Manager from a script or from
+Microsoft's own REST examples (``ExampleArm``), and real HTTP(S) servers on 127.0.0.1 standing in
+for GitHub's OIDC token endpoint and Entra ID."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import ssl
 import threading
 from collections.abc import Callable
@@ -14,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
+from arm_examples import example
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline.transport import RequestsTransport
@@ -28,27 +31,40 @@ from urllib3.response import HTTPResponse
 from components.azure.token import AZURE_CLOUDS, AzureCloud, ClientFactory, management_client
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
-SIGNED = "contoso-gw&202612222300&Zm9vYmFyc2lnbmF0dXJl=="
+SIGNED = (
+    "contoso-gw&202612222300&"
+    + str(example("apimanagement/ApiManagementGatewayGenerateToken.json")["responses"]["200"]["body"]["value"]).split(
+        "&", 2
+    )[2]
+)
+"""A token as ``ApiManagementGatewayGenerateToken.json`` answers it (its signature), for gateway
+``contoso-gw`` expiring 2026-12-22 23:00 UTC: the scripted ``FakeArm``'s default answer."""
+
+
+ArmAnswer = Callable[[requests.PreparedRequest], tuple[int, dict[str, Any] | None]]
+"""A request -> (HTTP status, JSON body or None)."""
 
 
 class FakeArm(BaseAdapter):
-    """Answers Azure Resource Manager requests from a script and records them."""
+    """Answers Azure Resource Manager requests from a script (a fixed reply, or ``answer``) and records them."""
 
-    def __init__(self, status: int = 200, body: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int = 200, body: dict[str, Any] | None = None, answer: ArmAnswer | None = None) -> None:
         super().__init__()
         self.status = status
         self.body = body if body is not None else {"value": SIGNED}
+        self.answer = answer
         self.requests: list[requests.PreparedRequest] = []
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.requests.append(request)
-        content = b"" if self.status == 204 else json.dumps(self.body).encode()
+        status, body = self.answer(request) if self.answer else (self.status, self.body)
+        content = b"" if status == 204 or body is None else json.dumps(body).encode()
         response = requests.Response()
-        response.status_code = self.status
+        response.status_code = status
         response.raw = HTTPResponse(
             body=io.BytesIO(content),
             headers={"Content-Type": "application/json", "Content-Length": str(len(content))},
-            status=self.status,
+            status=status,
             preload_content=False,
         )
         response.headers["Content-Type"] = "application/json"
@@ -58,6 +74,89 @@ class FakeArm(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+@dataclass(frozen=True)
+class ExampleOperation:
+    """One ARM operation as a Microsoft ``x-ms-examples`` file shows it: the request must match
+    (method, path, ``api-version``, body keys), and the answer is the example's response."""
+
+    method: str
+    path: str
+    """Path template; ``{name}`` are the example's parameter names."""
+    fixture: str
+    answer: Callable[[dict[str, str], dict[str, Any]], tuple[int, dict[str, Any] | None]]
+    """(path values, request body) -> (status, body), built from the example's response."""
+
+    def match(self, request: requests.PreparedRequest) -> dict[str, str] | None:
+        """The path values when ``request`` is this operation (any api-version), else None."""
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        found = re.fullmatch(pattern, unquote(urlsplit(request.url or "").path), re.IGNORECASE)
+        return found.groupdict() if found and request.method == self.method else None
+
+    def mismatches(self, request: requests.PreparedRequest) -> list[str]:
+        """How ``request`` departs from the example's request (api-version, body keys)."""
+        parameters = example(self.fixture)["parameters"]
+        problems = []
+        sent_version = parse_qs(urlsplit(request.url or "").query).get("api-version", [""])[0]
+        if sent_version != parameters["api-version"]:
+            problems.append(f"api-version {sent_version!r}, the example's is {parameters['api-version']!r}")
+        body = json.loads(request.body or b"{}") if request.body else {}
+        expected = set(parameters.get("parameters", {}))
+        if set(body) != expected:
+            problems.append(f"body keys {sorted(body)}, the example's are {sorted(expected)}")
+        return problems
+
+
+class ExampleArm(FakeArm):
+    """ARM answering from Microsoft's examples. A request no operation matches, or that departs
+    from its example, is recorded in ``mismatches`` and refused with HTTP 400."""
+
+    def __init__(self, *operations: ExampleOperation) -> None:
+        super().__init__(answer=self._answer)
+        self.operations = operations
+        self.mismatches: list[str] = []
+
+    def _answer(self, request: requests.PreparedRequest) -> tuple[int, dict[str, Any] | None]:
+        for operation in self.operations:
+            values = operation.match(request)
+            if values is None:
+                continue
+            problems = operation.mismatches(request)
+            if problems:
+                self.mismatches.extend(f"{operation.fixture}: {problem}" for problem in problems)
+                return 400, {"error": {"code": "ExampleMismatch", "message": "; ".join(problems)}}
+            body = json.loads(request.body) if request.body else {}
+            return operation.answer(values, body)
+        self.mismatches.append(f"no example for {request.method} {request.url}")
+        return 400, {"error": {"code": "ExampleMismatch", "message": f"no example for {request.method} {request.url}"}}
+
+
+GATEWAY_PATH = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ApiManagement"
+    "/service/{serviceName}/gateways/{gatewayId}"
+)
+
+
+def _generated_token(values: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+    """``ApiManagementGatewayGenerateToken.json``'s 200 answer for this gateway and expiry: the
+    example's ``<gatewayId>&<yyyyMMddHHmm>&<signature>`` with the stack's gateway and expiry."""
+    document = example("apimanagement/ApiManagementGatewayGenerateToken.json")
+    value = document["responses"]["200"]["body"]["value"]
+    _, _, signature = value.split("&", 2)
+    expiry = datetime.fromisoformat(str(body["expiry"]).replace("Z", "+00:00")).astimezone(UTC)
+    return 200, {"value": f"{values['gatewayId']}&{expiry:%Y%m%d%H%M}&{signature}"}
+
+
+GENERATE_TOKEN = ExampleOperation(
+    "POST", GATEWAY_PATH + "/generateToken", "apimanagement/ApiManagementGatewayGenerateToken.json", _generated_token
+)
+REGENERATE_KEY = ExampleOperation(
+    "POST",
+    GATEWAY_PATH + "/regenerateKey",
+    "apimanagement/ApiManagementGatewayRegenerateKey.json",
+    lambda values, body: (204, None),  # the example's only answer: 204, no body
+)
 
 
 class FakeCredential:

@@ -58,6 +58,7 @@ __all__ = [
     "WORKLOAD_AUTH",
     "Recording",
     "Registered",
+    "engine_goal_inputs",
     "fake_token",
     "gateway_objects",
     "run_main",
@@ -98,6 +99,24 @@ def run_main(config: dict[str, Any], secret_keys: tuple[str, ...] = (), stack: s
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     return run_program(program, config, secret_keys, stack)
+
+
+def engine_goal_inputs(
+    new_inputs: dict[str, Any], old_inputs: dict[str, Any], ignore_changes: tuple[str, ...] | list[str]
+) -> dict[str, Any]:
+    """The inputs the Pulumi engine diffs, and creates a replacement with, for a resource the
+    program registers with ``new_inputs`` whose state holds ``old_inputs``: each top-level key in
+    ``ignore_changes`` is set back to its old value, or dropped if it had none (pulumi/pulumi
+    ``pkg/resource/deploy/step_generator.go``, ``processIgnoreChanges``: ``path.Reset(oldInputs,
+    ignoredInputs)``, called before ``Check``; ``new.Inputs = inputs`` after it)."""
+    goal = copy.deepcopy(new_inputs)
+    for key in ignore_changes:
+        assert "." not in key and "[" not in key, f"only top-level keys are simulated: {key!r}"
+        if key in old_inputs:
+            goal[key] = copy.deepcopy(old_inputs[key])
+        else:
+            goal.pop(key, None)
+    return goal
 
 
 def gateway_objects(gateway: GatewayConfig, endpoint: str) -> list[dict[str, Any]]:

@@ -2,11 +2,13 @@
 
 No cloud, no cluster and no Pulumi CLI are involved: the program runs in-process and
 every resource registration is answered by stand-ins (``OfflineMocks``): Azure
-resources echo their inputs, the token resource returns a token-shaped placeholder,
-invokes return fixed identities. The recording keeps each resource's inputs as the
-engine would receive them, and the paths of the inputs and stack outputs that travel
-as secrets (read from the wire format, where a secret carries Pulumi's secret
-signature). The unit tests assert on it; ``scripts/local_demo.py`` applies the
+resources and the APIM instance invoke answer as Azure Resource Manager does in Microsoft's own
+REST examples (``tests/arm_examples.py``: the example's response shape, ids and names rebuilt from
+the inputs, ``properties`` flattened as azure-native does), the token resource returns a
+token-shaped placeholder, the client-config invoke a fixed identity. The recording keeps each
+resource's inputs as the engine would receive them, the outputs the mocks answered with, and the
+paths of the inputs and stack outputs that travel as secrets (read from the wire format, where a
+secret carries Pulumi's secret signature). The unit tests assert on it; ``scripts/local_demo.py`` applies the
 recorded Kubernetes objects to a local API server.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from arm_examples import ARM_RESOURCES, instance
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks, settings
 
@@ -28,8 +31,9 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
-APIM_PRINCIPAL_ID = "00000000-0000-0000-0000-0000000000dd"
-"""Principal id of the mocked APIM instance's system-assigned identity."""
+APIM_PRINCIPAL_ID = instance("msi", SUBSCRIPTION_ID, "rg", "svc")["identity"]["principalId"]
+"""Principal id of the APIM instance's system-assigned identity: the one of Microsoft's
+``ApiManagementServiceGetServiceHavingMsi.json`` example, which the instance invoke answers with."""
 FAKE_ROLLOUT_KEY = "00" * 32
 """The rollout key (components/kubernetes/rollout.py) a stack's state holds, fixed: a real stack keeps the
 key its first ``pulumi up`` drew, so re-running the program changes no annotation."""
@@ -62,6 +66,10 @@ class Registered:
     """Aliases as the engine receives them: URNs, or alias specs as JSON (``aliasSpecs``)."""
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """The ``custom_timeouts`` option (``create``, ``update``, ``delete``; unset ones left out)."""
+    id: str = ""
+    """The id the mocks answered with (for an Azure resource, its ARM resource id)."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The outputs the mocks answered with (for an Azure resource, ARM's answer in azure-native's shape)."""
 
 
 @dataclass
@@ -97,16 +105,23 @@ def _walk_secrets(value: Any, path: str = "") -> Iterator[str]:
             yield from _walk_secrets(child, f"{path}[{index}]")
 
 
+class UnknownArmTypeError(AssertionError):
+    """An azure-native resource type no Microsoft example answers for (add one to ``ARM_RESOURCES``)."""
+
+
 class OfflineMocks(pulumi.runtime.Mocks):
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, instance_example: str = "msi") -> None:
         self.recording = recording
+        self.instance_example = instance_example
+        """Which ``ApiManagementService_Get`` example the instance invoke answers from
+        (``arm_examples.INSTANCE_EXAMPLES``)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ.startswith("azure-native:"):
+            if args.typ not in ARM_RESOURCES:
+                raise UnknownArmTypeError(f"no Microsoft example answers for {args.typ} (tests/arm_examples.py)")
+            return ARM_RESOURCES[args.typ].outputs(args.inputs, SUBSCRIPTION_ID, TENANT_ID)
         state = dict(args.inputs)
-        if args.typ == "azure-native:apimanagement:Gateway":
-            state["name"] = args.inputs["gatewayId"]
-        elif args.typ == "azure-native:apimanagement:ApiManagementService":
-            state["name"] = args.inputs["serviceName"]
         if args.typ == "pulumi-python:dynamic:Resource" and "expires_on" in args.inputs:
             state["value"] = fake_token(args.inputs["gateway_id"], args.inputs["expires_on"], args.inputs["key_type"])
         if args.typ == "pulumi-python:dynamic:Resource" and ROLLOUT_KEY_PROPERTY in args.inputs:
@@ -128,22 +143,16 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "objectId": "00000000-0000-0000-0000-0000000000cc",
             }, []
         if invoke == "azure-native:apimanagement:getApiManagementService":
-            # An instance with its system-assigned identity enabled (the validator role needs it).
-            return {
-                "name": args.args.get("serviceName"),
-                "id": (
-                    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{args.args.get('resourceGroupName')}"
-                    f"/providers/Microsoft.ApiManagement/service/{args.args.get('serviceName')}"
-                ),
-                "location": "westeurope",
-                "identity": {"type": "SystemAssigned", "principalId": APIM_PRINCIPAL_ID, "tenantId": TENANT_ID},
-            }, []
+            # Microsoft's example instance under the stack's names: its location is a display name
+            # ("West Europe") and its system-assigned identity is on (the validator role needs it).
+            resource_group, service = str(args.args.get("resourceGroupName")), str(args.args.get("serviceName"))
+            return instance(self.instance_example, SUBSCRIPTION_ID, resource_group, service), []
         return {}, []
 
 
 class RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, recording: Recording) -> None:
-        super().__init__(OfflineMocks(recording))
+    def __init__(self, recording: Recording, instance_example: str = "msi") -> None:
+        super().__init__(OfflineMocks(recording, instance_example))
         self.recording = recording
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -164,6 +173,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     ignore_changes=tuple(request.ignoreChanges),
                     aliases=[*request.aliasURNs, *(json.dumps(json_format.MessageToDict(a)) for a in request.aliases)],
                     custom_timeouts=json_format.MessageToDict(request.customTimeouts),
+                    id=response.id,
+                    outputs=_strip_secrets(json_format.MessageToDict(response.object)),
                 )
             )
         return response
@@ -207,15 +218,17 @@ def run_program(
     stack: str = "dev",
     preview: bool = False,
     recording: Recording | None = None,
+    instance_example: str = "msi",
 ) -> Recording:
     """Run ``program`` under mocks with ``config`` (full keys) and return what it registered.
 
     ``secret_keys`` lists the config keys to treat as set with ``--secret``; ``preview`` runs
     it as ``pulumi preview`` does (outputs the mocks leave out are unknown). Pass a
-    ``recording`` to see what was registered even when the program fails.
+    ``recording`` to see what was registered even when the program fails; ``instance_example``
+    picks the ``ApiManagementService_Get`` example the instance invoke answers from.
     """
     recording = recording if recording is not None else Recording()
-    monitor = RecordingMonitor(recording)
+    monitor = RecordingMonitor(recording, instance_example)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project="apim-gateway", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(

@@ -62,8 +62,10 @@ def arm_problems(resource_type: str, inputs: dict[str, Any]) -> list[str]:
       (resource groups: can't end with a period; Microsoft.Authorization roleAssignments and
       roleDefinitions: a GUID; Microsoft.ManagedIdentity userAssignedIdentities: 3-128
       alphanumerics, hyphens and underscores, starting with a letter or number);
-    - specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2024-11-30/ManagedIdentity.json,
-      federatedIdentityCredentialResourceName: ^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$.
+    - specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json
+      (the API version pulumi-azure-native 3.29.0 uses for managedidentity; commit 16c9ca76),
+      FederatedIdentityCredentialResourceNameParameter: ^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$; the
+      same pattern azure-mgmt-msi 7.0.0 ``v2023_01_31`` validates (tests/unit/test_azure_review_fixes.py).
     """
     problems = []
 

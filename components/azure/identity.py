@@ -76,6 +76,22 @@ class RoleScopes:
     """The APIM instance's resource id: where the configuration reader is assigned."""
     service_name: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
+    subscription: pulumi.Output[str]
+    """``/subscriptions/<id>``: the APIM instance's (and the role definitions') subscription."""
+
+
+def role_definition_id(subscription: str, guid: str) -> str:
+    """A custom role's id as ARM reports it: subscription-scoped whatever scope it was defined at.
+    Microsoft's REST examples (azure-rest-api-specs, Microsoft.Authorization 2022-05-01-preview
+    ``PutRoleDefinition.json`` and ``GetRoleDefinitionById.json``) answer a role defined at any
+    ``scope`` with ``/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>``,
+    and the 2022-04-01 ``RoleAssignments_Create*.json`` examples send ``roleDefinitionId`` in that
+    form. (Releases before issue 23 sent the role's Pulumi id, its PUT path, which for a
+    resource-group definition carries ``/resourceGroups/<rg>`` (crud.go
+    ``PrepareAzureRESTIdAndQuery``), unless ARM's PUT answer named another id, which azure-native
+    then keeps (provider.go ``defaultCreate``, "Read the canonical ID from the response"). Stacks
+    that stored the resource-group form are migrated once: ``role_id_migration``.)"""
+    return f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
 def role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str]) -> RoleScopes:
@@ -88,6 +104,7 @@ def role_scopes(args: SelfHostedGatewayArgs, subscription_id: pulumi.Input[str])
         instance=pulumi.Output.concat(resource_group, "/providers/Microsoft.ApiManagement/service/", service_name),
         service_name=service_name,
         resource_group_name=resource_group_name,
+        subscription=subscription,
     )
 
 
@@ -129,7 +146,7 @@ def configuration_reader(
             permissions=[azure_native.authorization.PermissionArgs(data_actions=[GET_CONFIGURATION_ACTION])],
             opts=child,
         )
-        role_id = role.id
+        role_id = pulumi.Output.all(scopes.subscription, role_key).apply(lambda parts: role_definition_id(*parts))
         resources.append(role)
     assignment = azure_native.authorization.RoleAssignment(
         f"{name}-configuration-reader",
@@ -142,9 +159,22 @@ def configuration_reader(
         principal_type="ServicePrincipal",
         role_definition_id=role_id,
         scope=scopes.instance,
-        opts=child,
+        opts=pulumi.ResourceOptions.merge(child, _assignment_options(resources)),
     )
     return [*resources, assignment]
+
+
+def _assignment_options(roles: list[pulumi.CustomResource]) -> pulumi.ResourceOptions:
+    """After its role: the id is built, not taken from the role, so the dependency is explicit.
+
+    No ``ignore_changes`` on ``roleDefinitionId``: the engine applies it by putting the old input
+    back into the goal before diffing (pulumi/pulumi ``pkg/resource/deploy/step_generator.go``,
+    ``processIgnoreChanges``), and the role is part of the assignment's name, so a new role (another
+    ``auth.roleDefinitionId``, ``auth.customRoleScope`` or instance) would replace the assignment
+    with one created with the OLD role id. Stacks that stored the resource-group form of the same
+    role migrate once instead (``role_id_migration``; docs/operations.md, "Upgrading a stack made
+    before issue 23")."""
+    return pulumi.ResourceOptions(depends_on=roles)
 
 
 class ApimIdentityError(pulumi.RunError):
@@ -218,8 +248,10 @@ def apim_validator(
         ),
         principal_id=principal_id,
         principal_type="ServicePrincipal",
-        role_definition_id=role.id,
+        role_definition_id=pulumi.Output.all(scopes.subscription, role_key).apply(
+            lambda parts: role_definition_id(*parts)
+        ),
         scope=scopes.definition,
-        opts=child,
+        opts=pulumi.ResourceOptions.merge(child, _assignment_options([role])),
     )
     return [role, assignment]

@@ -11,7 +11,7 @@ resource, so every ``pulumi up`` inside one window sees identical inputs and no 
 and the first run in the next window shows the token as an update in preview and
 renews it. Because a window starts no later than now, the expiry is never more than
 ``validityDays`` (≤ 30) days ahead, and a token always has at least
-``validityDays − renewalIntervalDays`` days left when its window ends.
+``validityDays − renewalIntervalDays`` days less the one-hour margin left when its window ends.
 """
 
 from __future__ import annotations

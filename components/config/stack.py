@@ -164,9 +164,10 @@ class StackConfig(Model):
     """``auth.mode: entraApp``: gateway name → client secret of the application (secret)."""
     token_expiry_alert: TokenExpiryAlert | None = None
     """The alert that needs no GitHub: an Event Grid system topic on the APIM instance, a
-    subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events and an Azure
-    Monitor action group e-mailing these receivers (``components/azure/alerts.py``; needs
-    ``apim.resourceGroupName`` and ``apim.serviceName``)."""
+    subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events (preview, one
+    per gateway instance) delivered to a storage queue, and an Azure Monitor metric alert on the
+    topic's matched events that tells an action group e-mailing these receivers
+    (``components/azure/alerts.py``; needs ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property
     def is_production(self) -> bool:

@@ -21,6 +21,7 @@ from harness import (
     SUBSCRIPTION_ID,
     WORKLOAD_AUTH,
     Recording,
+    engine_goal_inputs,
     parse,
     refused,
     run_main,
@@ -298,13 +299,17 @@ def test_custom_roles_are_defined_at_the_resource_group_or_subscription_and_assi
         assert reader["roleDefinitionId"] == reader_guid
         assert validator["roleDefinitionId"] == validator_guid
         assert validator["permissions"] == [{"actions": ["Microsoft.Authorization/*/read"]}]
+        # Each assignment names its role by the subscription-scoped id ARM reports for a custom
+        # role whatever its definition scope (Microsoft.Authorization 2022-05-01-preview
+        # PutRoleDefinition.json / GetRoleDefinitionById.json), not azure-native's PUT path.
+        definitions = f"{SUBSCRIPTION_SCOPE}/providers/Microsoft.Authorization/roleDefinitions"
         reader_assignment = first["RoleAssignment:configuration-reader"]
         assert reader_assignment["scope"] == INSTANCE_SCOPE
-        assert reader_assignment["roleDefinitionId"] == "contoso-weu-gw-configuration-reader-id"
+        assert reader_assignment["roleDefinitionId"] == f"{definitions}/{reader_guid}"
         validator_assignment = first["RoleAssignment:apim-validator"]
         assert validator_assignment["scope"] == definition_scope
         assert validator_assignment["principalId"] == APIM_PRINCIPAL_ID
-        assert validator_assignment["roleDefinitionId"] == "contoso-weu-gw-apim-validator-id"
+        assert validator_assignment["roleDefinitionId"] == f"{definitions}/{validator_guid}"
     # Moving the definitions is a new role and a new assignment, not an update Azure refuses.
     names = [
         {key: run[0][key]["roleAssignmentName"] for key in run[0] if key.startswith("RoleAssignment")}
@@ -357,6 +362,59 @@ def test_existing_role_is_used_instead_of_creating_one() -> None:
     recording = run_main(*with_client_secret(stack(auth={**ENTRA, "roleDefinitionId": role_id})), stack="prod")
     assert not recording.of_type("azure-native:authorization:RoleDefinition")
     assert recording.one("azure-native:authorization:RoleAssignment").inputs["roleDefinitionId"] == role_id
+
+
+ROLE_A = f"{SUBSCRIPTION_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/44444444-4444-4444-4444-444444444444"
+ROLE_B = f"{SUBSCRIPTION_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/55555555-5555-5555-5555-555555555555"
+
+
+def _role_change(change: str) -> tuple[Recording, Recording]:
+    """The stack before and after a change of role: another ``auth.roleDefinitionId``, the
+    definitions moved with ``auth.customRoleScope``, or another APIM instance."""
+    if change == "roleDefinitionId":
+        configs = [with_client_secret(stack(auth={**ENTRA, "roleDefinitionId": role})) for role in (ROLE_A, ROLE_B)]
+    elif change == "customRoleScope":
+        configs = [
+            (stack(auth={**WORKLOAD, "createApimValidatorRole": True, "customRoleScope": scope}), ())
+            for scope in ("resourceGroup", "subscription")
+        ]
+    else:
+        configs = []
+        for service in ("contoso-apim-prod", "contoso-apim-next"):
+            raw = stack(auth={**WORKLOAD, "createApimValidatorRole": True})
+            raw[f"{NS}:apim"] = {**raw[f"{NS}:apim"], "serviceName": service}
+            configs.append((raw, ()))
+    before, after = (run_main(raw, keys, stack="prod") for raw, keys in configs)
+    return before, after
+
+
+@pytest.mark.parametrize("change", ["roleDefinitionId", "customRoleScope", "instance"])
+def test_a_change_of_role_creates_the_new_assignment_with_the_new_role_id(change: str) -> None:
+    """The role is part of each assignment's name, so a new role replaces the assignment (its name is
+    a path parameter). The engine creates the replacement with the goal inputs, in which it first
+    puts back the old value of every ``ignore_changes`` key (pulumi/pulumi step_generator.go,
+    ``processIgnoreChanges``): with ``ignore_changes=["roleDefinitionId"]`` the new assignment
+    would name the OLD role. The assignments carry none, so the goal names the new role."""
+    before, after = _role_change(change)
+    assignments = after.of_type("azure-native:authorization:RoleAssignment")
+    assert len(assignments) == (1 if change == "roleDefinitionId" else 2)
+    definitions = f"{SUBSCRIPTION_SCOPE}/providers/Microsoft.Authorization/roleDefinitions"
+    for new in assignments:
+        old = before.one(new.type, new.name)
+        assert new.inputs["roleAssignmentName"] != old.inputs["roleAssignmentName"]  # a replacement
+        if change == "roleDefinitionId":
+            expected = ROLE_B
+        else:
+            role = after.one("azure-native:authorization:RoleDefinition", new.name)
+            expected = f"{definitions}/{role.inputs['roleDefinitionId']}"
+            assert role.inputs["roleDefinitionId"] != before.one(role.type, role.name).inputs["roleDefinitionId"]
+        assert old.inputs["roleDefinitionId"] != expected
+        goal = engine_goal_inputs(new.inputs, old.inputs, new.ignore_changes)
+        assert goal["roleDefinitionId"] == expected
+        assert new.ignore_changes == ()
+        # What the previous option did: the replacement would have been created with the old role.
+        with_ignore = engine_goal_inputs(new.inputs, old.inputs, ("roleDefinitionId",))
+        assert with_ignore["roleDefinitionId"] == old.inputs["roleDefinitionId"] != expected
 
 
 def test_workload_identity_stack_has_no_secret_at_all() -> None:

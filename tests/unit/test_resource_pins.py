@@ -73,6 +73,10 @@ PROD_WORKLOAD_IDENTITY_WITH_ALERT: list[Pin] = [
     (ALERT, "azure-native:monitor:ActionGroup", "token-expiry-alert-action-group"),
     (ALERT, "azure-native:eventgrid:SystemTopic", "token-expiry-alert-system-topic"),
     (ALERT, "azure-native:eventgrid:SystemTopicEventSubscription", "token-expiry-alert-subscription"),
+    # Issue 23: the events go to a storage queue and a metric alert tells the action group.
+    (ALERT, "azure-native:storage:StorageAccount", "token-expiry-alert-storage"),
+    (ALERT, "azure-native:storage:Queue", "token-expiry-alert-queue"),
+    (ALERT, "azure-native:monitor:MetricAlert", "token-expiry-alert-metric-alert"),
 ]
 
 PROD_TOKEN_EVERY_OPTION: list[Pin] = [

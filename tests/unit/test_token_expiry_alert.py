@@ -3,23 +3,29 @@
 docs/delivery.md described an Event Grid alert on APIM's ``GatewayTokenNearExpiry`` /
 ``GatewayTokenExpired`` events (Microsoft Learn, "Azure API Management as an Event Grid
 source") as in place, but nothing created it. With the key the stack creates the system topic on
-the instance, a subscription filtered to those two event types with the Azure Monitor alert
-destination, and an action group e-mailing the receivers (pulumi-azure-native 3.29.0
-``eventgrid.SystemTopic``, ``eventgrid.SystemTopicEventSubscription``,
-``eventgrid.MonitorAlertEventSubscriptionDestinationArgs``, ``monitor.ActionGroup``); checked
-here under Pulumi's mocks like the rest of the Azure side.
+the instance, a subscription filtered to those two event types delivered to a storage queue, a
+metric alert on the topic's ``MatchedEventCount`` and an action group e-mailing the receivers
+(issue 23: the former ``MonitorAlert`` destination is documented for Key Vault events only);
+checked here under Pulumi's mocks like the rest of the Azure side.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import runpy
 from typing import Any
 
 import jsonschema
 import pytest
-from harness import SUBSCRIPTION_ID, refused, run_main, stack_file_config
+from arm_examples import example
+from azure.eventgrid import SystemEventNames
+from harness import ROOT, SUBSCRIPTION_ID, Recording, Registered, refused, run_main, run_program, stack_file_config
+from offline import restore_integers
 
-from components.azure.alerts import TOKEN_EVENT_TYPES
+from components.azure.alerts import QUEUE_NAME, SUBSCRIPTION_NAME, TOKEN_EVENT_TYPES
 from components.config import parse_stack_config
+from components.config.alerts import default_storage_account_name
 from components.config.stack_schema import stack_file_schema
 
 KEY = "apim-gateway:tokenExpiryAlert"
@@ -40,35 +46,135 @@ def test_without_the_key_no_alert_resource_is_created() -> None:
     assert "tokenExpiryAlert" not in recording.outputs
 
 
-def test_the_stack_creates_the_topic_the_subscription_and_the_action_group() -> None:
-    recording = run_main(with_alert({"emailReceivers": RECEIVERS, "severity": "Sev2"}))
+def alert_resources(recording: Recording) -> dict[str, Registered]:
+    """The alert's Azure resources by short type name."""
+    types = ("SystemTopic", "SystemTopicEventSubscription", "StorageAccount", "Queue", "MetricAlert", "ActionGroup")
+    found = {r.type.rsplit(":", 1)[1]: r for r in recording.resources if r.type.rsplit(":", 1)[1] in types}
+    assert set(found) == set(types), sorted(found)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("instance_example", "region"), [("msi", "westeurope"), ("premium", "eastus")], ids=["west-europe", "east-us"]
+)
+def test_the_stack_creates_the_topic_the_queue_the_metric_alert_and_the_action_group(
+    instance_example: str, region: str
+) -> None:
+    """Events to a storage queue and a metric alert on the topic's matched events, the documented
+    path (components/azure/alerts.py); answered by the mocks as Microsoft's REST examples answer
+    (tests/arm_examples.py), so each reference below is to an id ARM would report."""
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    recording = run_program(
+        program,
+        with_alert({"emailReceivers": RECEIVERS, "severity": "Sev2"}),
+        instance_example=instance_example,
+    )
+    found = alert_resources(recording)
     instance = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-apim-dev/providers/Microsoft.ApiManagement/service/contoso-apim-dev"
-    topic = recording.one("azure-native:eventgrid:SystemTopic").inputs
-    assert topic == {
+    topic = found["SystemTopic"]
+    # ApiManagementService_Get answers "West Europe" / "East US": the topic gets the region's name.
+    assert topic.inputs == {
         "resourceGroupName": "rg-apim-dev",
         "systemTopicName": "contoso-apim-dev-events",
         "source": instance,
         "topicType": "Microsoft.ApiManagement.Service",
-        "location": "westeurope",
+        "location": region,
     }
-    group = recording.one("azure-native:monitor:ActionGroup").inputs
-    assert group["enabled"] is True and group["location"] == "Global" and len(group["groupShortName"]) <= 12
-    assert group["emailReceivers"] == [
+    account = found["StorageAccount"]
+    assert account.inputs == {
+        "resourceGroupName": "rg-apim-dev",
+        "accountName": default_storage_account_name("rg-apim-dev", "contoso-apim-dev"),
+        "location": region,
+        "kind": "StorageV2",
+        "sku": {"name": "Standard_LRS"},
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+        "enableHttpsTrafficOnly": True,
+    }
+    queue = found["Queue"]
+    assert (queue.inputs["accountName"], queue.inputs["queueName"]) == (account.inputs["accountName"], QUEUE_NAME)
+    assert any(urn.endswith(f"::{account.name}") for urn in queue.dependencies)
+    subscription = found["SystemTopicEventSubscription"].inputs
+    assert subscription["systemTopicName"] == "contoso-apim-dev-events"
+    assert subscription["eventSubscriptionName"] == SUBSCRIPTION_NAME
+    assert subscription["filter"]["includedEventTypes"] == list(TOKEN_EVENT_TYPES)
+    assert subscription["eventDeliverySchema"] == "CloudEventSchemaV1_0"
+    assert subscription["destination"] == {
+        "endpointType": "StorageQueue",
+        "resourceId": account.id,  # the storage account's ARM id, as the StorageQueue example sends it
+        "queueName": QUEUE_NAME,
+    }
+    assert "MonitorAlert" not in json.dumps([r.inputs for r in recording.resources])
+    group = found["ActionGroup"]
+    assert group.inputs["enabled"] is True and group.inputs["location"] == "Global"
+    assert len(group.inputs["groupShortName"]) <= 12
+    assert group.inputs["emailReceivers"] == [
         {"name": "platform-oncall", "emailAddress": "oncall@contoso.com", "useCommonAlertSchema": True}
     ]
-    subscription = recording.one("azure-native:eventgrid:SystemTopicEventSubscription").inputs
-    assert subscription["systemTopicName"] == "contoso-apim-dev-events"
-    assert subscription["filter"]["includedEventTypes"] == [
-        "Microsoft.ApiManagement.GatewayTokenNearExpiry",
-        "Microsoft.ApiManagement.GatewayTokenExpired",
-    ]
-    assert subscription["eventDeliverySchema"] == "CloudEventSchemaV1_0"
-    destination = subscription["destination"]
-    assert destination["endpointType"] == "MonitorAlert" and destination["severity"] == "Sev2"
-    assert destination["actionGroups"] == ["token-expiry-alert-action-group-id"]
-    assert "renew-token" in destination["description"]
+    alert = restore_integers(found["MetricAlert"].inputs)
+    assert alert["scopes"] == [topic.id] and alert["location"] == "global"
+    assert alert["severity"] == 2 and alert["enabled"] is True
+    assert (alert["evaluationFrequency"], alert["windowSize"]) == ("PT5M", "PT15M")
+    assert alert["actions"] == [{"actionGroupId": group.id}]
+    assert alert["criteria"] == {
+        "odataType": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+        "allOf": [
+            {
+                "criterionType": "StaticThresholdCriterion",
+                "name": "gateway-token-events",
+                "metricName": "MatchedEventCount",
+                "metricNamespace": "Microsoft.EventGrid/systemTopics",
+                "operator": "GreaterThan",
+                "threshold": 0,
+                "timeAggregation": "Total",
+            }
+        ],
+    }
+    assert "renew-token" in alert["description"] and account.inputs["accountName"] in alert["description"]
     assert set(recording.outputs["tokenExpiryAlert"]) == {"actionGroupId", "systemTopic"}
-    assert tuple(subscription["filter"]["includedEventTypes"]) == TOKEN_EVENT_TYPES
+
+
+def test_a_named_storage_account_is_used_and_a_bad_name_refused() -> None:
+    recording = run_main(with_alert({"emailReceivers": RECEIVERS, "storageAccountName": "contosogwtokens"}))
+    found = alert_resources(recording)
+    assert found["StorageAccount"].inputs["accountName"] == "contosogwtokens"
+    assert found["Queue"].inputs["accountName"] == "contosogwtokens"
+    message = refused(with_alert({"emailReceivers": RECEIVERS, "storageAccountName": "Contoso-GW"}))
+    assert f"{KEY}.storageAccountName = 'Contoso-GW': String should match pattern '^[a-z0-9]{{3,24}}$'" in message
+
+
+def test_the_default_storage_account_name_is_a_valid_name_per_instance() -> None:
+    names = {
+        default_storage_account_name(group, service) for group in ("rg-a", "rg-b") for service in ("apim1", "apim2")
+    }
+    assert len(names) == 4
+    assert all(re.fullmatch(r"[a-z0-9]{3,24}", name) for name in names)
+    assert default_storage_account_name("RG-A", "APIM1") == default_storage_account_name("rg-a", "apim1")
+
+
+def test_the_filter_names_microsofts_event_types() -> None:
+    """The two types the subscription filters on are Microsoft's own names: the data-plane SDK's
+    ``SystemEventNames`` (azure-eventgrid 4.22.1) and the ``type`` of the CloudEvents examples in
+    azure-rest-api-specs (``eventgrid/data-plane/Microsoft.ApiManagement/.../cloud-events-schema``)."""
+    names = {
+        SystemEventNames.ApiManagementGatewayTokenNearExpiryEventName.value,
+        SystemEventNames.ApiManagementGatewayTokenExpiredEventName.value,
+    }
+    assert set(TOKEN_EVENT_TYPES) == names
+    examples = {example(f"events/{name}.json")["type"] for name in ("gatewayTokenNearExpiry", "gatewayTokenExpired")}
+    assert set(TOKEN_EVENT_TYPES) == examples
+
+
+def test_the_events_arrive_once_per_gateway_instance() -> None:
+    """What the alert's e-mail and docs say: each event names one instance of one gateway
+    (subject ``/gateways/{gateway-name}/{instance-name}``, ``data.gatewayInfo.instanceId``)."""
+    for name in ("gatewayTokenNearExpiry", "gatewayTokenExpired"):
+        event = example(f"events/{name}.json")
+        assert event["subject"] == "/gateways/{gateway-name}/{instance-name}"
+        assert set(event["data"]["gatewayInfo"]) == {"gatewayId", "instanceId"}
 
 
 def test_defaults() -> None:
