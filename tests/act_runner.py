@@ -106,6 +106,7 @@ def local_dev_stack(document: dict[str, Any]) -> dict[str, Any]:
     name stays ``aks-contoso-dev``: the prepare action renames the context to it."""
     config = document["config"]
     config["apim-gateway:apim"] = {"mode": "existing", "serviceName": "contoso-apim-dev"}
+    config.pop("apim-gateway:tokenExpiryAlert", None)  # an Azure alert
     (gateway,) = config["apim-gateway:gateways"]
     for key in ("apis", "token"):
         gateway.pop(key, None)
