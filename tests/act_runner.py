@@ -120,11 +120,15 @@ class ActRun:
     output: str
     seconds: float
 
+    def job_ended(self, name: str, outcome: str) -> bool:
+        """act pads the job names of one run to one width: ``[workflow/job   ] 🏁  Job succeeded``."""
+        return re.search(rf"\[{re.escape(name)} *\] 🏁  Job {outcome}", self.output) is not None
+
     def job_succeeded(self, name: str) -> bool:
-        return f"[{name}] 🏁  Job succeeded" in self.output
+        return self.job_ended(name, "succeeded")
 
     def job_failed(self, name: str) -> bool:
-        return f"[{name}] 🏁  Job failed" in self.output
+        return self.job_ended(name, "failed")
 
 
 @dataclass

@@ -122,7 +122,7 @@ def test_deploy_on_a_push_to_main_brings_dev_up_on_the_local_cluster(deployed: D
     assert run.job_succeeded(f"deploy/{DEV_JOB}")
     assert "cache stand-in: restored pulumi-toolchain-" in run.output
     assert "install-pulumi-cli: reusing the build in" in run.output
-    assert "stack dev loads no azure-native resource" in run.output
+    assert f"stack {STACK} loads no azure-native resource" in run.output
     # The policy pack ran (policy/analyzer, its own virtualenv) with dev's levels.
     assert "apim-gateway-guardrails|local|policy/analyzer" in run.output
     (deployment,) = [d for d in deployments(deployed.delivery.kubeconfig, GATEWAY) if d["metadata"]["name"] == GATEWAY]
