@@ -318,6 +318,7 @@ class Delivery:
         )
         # act runs each step under a pseudo-terminal, so the CLI colours its output: read as text.
         output = ANSI.sub("", done.stdout + done.stderr)
+        (self.tmp / f"act-{self.runs}-{workflow.removesuffix('.yml')}.log").write_text(output)  # for a look afterwards
         return ActRun(done.returncode, output, time.monotonic() - started)
 
 
