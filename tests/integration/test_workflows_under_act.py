@@ -168,9 +168,13 @@ def test_a_pull_request_previews_its_change_and_comments_the_result(deployed: De
         "Comment the dev preview on the pull request (runs no pull-request code)",
     ):
         assert run.job_succeeded(f"pull-request/{job}"), job
-    # The real preview of the change: the logs level moves in the settings ConfigMap.
-    assert "telemetry.logs.std.level" in run.output or "debug" in run.output
-    assert "~ kubernetes:core/v1:ConfigMap" in run.output or "update" in run.output
+    # The real preview of the change against the deployed state: the logs level moves in the
+    # settings ConfigMap, and the Deployment's settings checksum with it; judged by the base
+    # branch's pack (its advisory findings at dev's levels are shown, nothing blocks).
+    assert '~ telemetry.logs.std.level: "debug" => "info"' in run.output
+    assert "~ checksum/settings:" in run.output and "~ 2 to update" in run.output
+    assert "apim-gateway-guardrails|local|.base-branch/policy/analyzer" in run.output
+    assert "apim-gateway-guardrails@v0.1.0 [advisory]  deployment-min-replicas" in run.output
     assert "checkout stand-in: contoso/apim-gateway@" + deployed.base in run.output
     (comment,) = github.comments[7]
     assert comment["body"].startswith("#### `pulumi preview` of dev: success")
@@ -208,8 +212,15 @@ def test_the_renewal_runs_the_genuine_deploy_refuses_the_forged_ones_and_alerts(
     deployed.timings["renew"] = run.seconds
     assert run.returncode == 0, run.output[-6000:]
     assert f'"dev": "{deployed.base}"' in run.output
-    assert run.output.count("refused") >= 2 and "refs/tags/main" in run.output
-    assert "not on main's first-parent history" in run.output
+    assert (
+        f"::warning::stack dev: deploy.yml run 3 ({throwaway}) says it is a push to main, but its workflow came from refs/tags/main"
+        in run.output
+    )
+    assert (
+        f"::warning::stack dev: deploy.yml run 2 ({throwaway}): the commit is not on main's first-parent history"
+        in run.output
+    )
+    assert "::set-output:: refused=2" in run.output
     assert run.job_succeeded("renew-token/Renew token (dev)")
     assert "Nothing to renew in this renewal window." in run.output
     assert f"checkout stand-in: contoso/apim-gateway@{deployed.base}" in run.output
