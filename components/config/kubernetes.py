@@ -209,8 +209,22 @@ class ServiceSettings(Model):
     annotations: Annotations = Field(default_factory=dict)
     """Annotations of the traffic Service (for example an internal load balancer)."""
     load_balancer_ip: IpAddress | None = Field(default=None, alias="loadBalancerIP")
-    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation
-    ``service.beta.kubernetes.io/azure-load-balancer-ipv4`` (``spec.loadBalancerIP`` is deprecated)."""
+    """Requested load balancer IP address (LoadBalancer only). Set as AKS's annotation of its
+    family (``service.beta.kubernetes.io/azure-load-balancer-ipv4``/``-ipv6``) unless
+    ``loadBalancerIPAnnotation`` or ``loadBalancerIPInSpec`` says otherwise."""
+    load_balancer_ip_annotation: QualifiedName | None = Field(default=None, alias="loadBalancerIPAnnotation")
+    """Outside AKS: the annotation of the cluster's load balancer that carries ``loadBalancerIP``
+    instead of AKS's, for example MetalLB's ``metallb.io/loadBalancerIPs``, kube-vip's
+    ``kube-vip.io/loadbalancerIPs`` or Cilium's ``lbipam.cilium.io/ips``. Kubernetes deprecated
+    ``spec.loadBalancerIP`` in 1.24 and asks for "implementation-specific annotations when
+    available" (core/v1 ``ServiceSpec.loadBalancerIP``; kubernetes/kubernetes PR 107235)."""
+    load_balancer_ip_in_spec: bool = Field(default=False, alias="loadBalancerIPInSpec")
+    """Write ``loadBalancerIP`` into the deprecated ``spec.loadBalancerIP`` (and no AKS annotation),
+    for load balancers that read nothing else."""
+    allocate_load_balancer_node_ports: bool | None = None
+    """LoadBalancer only: ``false`` allocates no node ports, for load balancers that send traffic to
+    the pods directly (core/v1 ``ServiceSpec.allocateLoadBalancerNodePorts``, default true: "It may be
+    set to false if the cluster load-balancer does not rely on NodePorts"). Unset: Kubernetes' default."""
     http_port: Port = 80
     """Service port for HTTP (to container port 8080)."""
     https_port: Port = 443
@@ -222,6 +236,23 @@ class ServiceSettings(Model):
         # answers "duplicate entries for key [port=80,protocol=TCP]" (measured on 1.34.3).
         if self.http_port == self.https_port:
             raise ValueError(f"httpPort and httpsPort are both {self.http_port}: they must differ")
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_only(self) -> ServiceSettings:
+        # The API server refuses allocateLoadBalancerNodePorts on other types (k8s.io/kubernetes
+        # v1.34.3, pkg/apis/core/validation/validation.go:6490, ValidateService: "may only be used when
+        # `type` is 'LoadBalancer'").
+        if self.allocate_load_balancer_node_ports is not None and self.type != "LoadBalancer":
+            raise ValueError(f"allocateLoadBalancerNodePorts only applies to type LoadBalancer (type is {self.type!r})")
+        for name, value in (
+            ("loadBalancerIPAnnotation", self.load_balancer_ip_annotation),
+            ("loadBalancerIPInSpec", self.load_balancer_ip_in_spec or None),
+        ):
+            if value is not None and self.load_balancer_ip is None:
+                raise ValueError(f"{name} only applies together with loadBalancerIP")
+        if self.load_balancer_ip_annotation and self.load_balancer_ip_in_spec:
+            raise ValueError("set one of loadBalancerIPAnnotation and loadBalancerIPInSpec")
         return self
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
+from .pod_rules import pod_problems
 from .stack import GatewayConfig, StackConfig
 
 _VERSION_PREFIX = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?![\d])")
@@ -95,6 +96,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
     problems.extend(_render_mode_rules(gateway, key))
     problems.extend(_load_balancer_ip_rules(gateway, key))
     problems.extend(network_problems(gateway, key, production))
+    problems.extend(pod_problems(gateway, key))
     return problems
 
 
@@ -177,7 +179,9 @@ def _load_balancer_ip_rules(gateway: GatewayConfig, key: str) -> list[str]:
     if address is None:
         return []
     setting = f"{key}.service.loadBalancerIP = {address!r}"
-    annotation = load_balancer_ip_annotation(address)
+    if gateway.service.load_balancer_ip_in_spec:
+        return []
+    annotation = gateway.service.load_balancer_ip_annotation or load_balancer_ip_annotation(address)
     annotated = gateway.service.annotations.get(annotation)
     if annotated is not None and annotated != address:
         return [f"{setting}: service.annotations sets {annotation} to {annotated!r}; set one of them"]

@@ -35,8 +35,9 @@ from .kubernetes import (
     TopologySpreadSettings,
     _extra_settings,
 )
+from .pod import PodSettings, ServiceAccountSettings
 from .telemetry import LogSettings, MetricsSettings, ProxySettings
-from .values import ApimEntityId, first_collision, hostname_configuration_id, resource_suffix
+from .values import ApimEntityId, Labels, first_collision, hostname_configuration_id, resource_suffix
 
 
 class GatewayConfig(Model):
@@ -80,6 +81,11 @@ class GatewayConfig(Model):
     logs: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     proxy: ProxySettings = ProxySettings()
+    common_labels: Labels = Field(default_factory=dict)
+    """Labels added to every object the stack creates (and to the pods), never to a selector: a
+    Deployment's selector is immutable, so these may change on a live stack."""
+    pod: PodSettings = PodSettings()
+    service_account: ServiceAccountSettings = ServiceAccountSettings()
     forwarded_proto: bool = False
     """Honour ``X-Forwarded-Proto`` from a TLS-terminating load balancer."""
     extra_settings: Annotated[dict[str, str], AfterValidator(_extra_settings)] = Field(default_factory=dict)
@@ -119,9 +125,12 @@ class GatewayConfig(Model):
 
     @property
     def service_account_name(self) -> str | None:
-        """The pods' ServiceAccount: only workload identity needs one of its own."""
+        """The pods' ServiceAccount: workload identity's, or one named after the gateway when
+        ``serviceAccount`` gives it annotations or labels; None: the namespace's ``default``."""
         identity = self.auth.workload_identity
-        return (identity.service_account_name or self.name) if identity else None
+        if identity:
+            return identity.service_account_name or self.name
+        return self.name if self.service_account.wanted else None
 
     @property
     def min_replicas(self) -> int:

@@ -98,7 +98,7 @@ def describe(
         "token": manifests.token_secret(gateway, token) if token is not None else None,
         "entra-secret": manifests.entra_secret(gateway, client_secret) if client_secret is not None else None,
         "service-account": manifests.service_account(gateway, credentials.workload_client_id)
-        if credentials.workload_client_id is not None
+        if credentials.workload_client_id is not None or gateway.service_account.wanted
         else None,
         "ca-bundle": manifests.ca_bundle_secret(gateway),
         "priority-class": manifests.priority_class(gateway),

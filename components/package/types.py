@@ -59,6 +59,12 @@ class DnsPolicy(StrEnum):
     None_ = "None"
 
 
+class EmptyDirVolumeMedium(StrEnum):
+    """Allowed values of `medium` in `EmptyDirVolume`."""
+
+    Memory = "Memory"
+
+
 class Environment(StrEnum):
     """Allowed values of `environment` in `StackConfig`."""
 
@@ -399,7 +405,13 @@ class ServiceSettings(TypedDict):
     annotations: NotRequired[dict[str, str]]
     """Annotations of the traffic Service (for example an internal load balancer)."""
     loadBalancerIP: NotRequired[str]
-    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation `service.beta.kubernetes.io/azure-load-balancer-ipv4` (`spec.loadBalancerIP` is deprecated)."""
+    """Requested load balancer IP address (LoadBalancer only). Set as AKS's annotation of its family (`service.beta.kubernetes.io/azure-load-balancer-ipv4`/`-ipv6`) unless `loadBalancerIPAnnotation` or `loadBalancerIPInSpec` says otherwise."""
+    loadBalancerIPAnnotation: NotRequired[str]
+    """Outside AKS: the annotation of the cluster's load balancer that carries `loadBalancerIP` instead of AKS's, for example MetalLB's `metallb.io/loadBalancerIPs`, kube-vip's `kube-vip.io/loadbalancerIPs` or Cilium's `lbipam.cilium.io/ips`. Kubernetes deprecated `spec.loadBalancerIP` in 1.24 and asks for "implementation-specific annotations when available" (core/v1 `ServiceSpec.loadBalancerIP`; kubernetes/kubernetes PR 107235)."""
+    loadBalancerIPInSpec: NotRequired[bool]
+    """Write `loadBalancerIP` into the deprecated `spec.loadBalancerIP` (and no AKS annotation), for load balancers that read nothing else. Default: `false`."""
+    allocateLoadBalancerNodePorts: NotRequired[bool]
+    """LoadBalancer only: `false` allocates no node ports, for load balancers that send traffic to the pods directly (core/v1 `ServiceSpec.allocateLoadBalancerNodePorts`, default true: "It may be set to false if the cluster load-balancer does not rely on NodePorts"). Unset: Kubernetes' default."""
     httpPort: NotRequired[int]
     """Service port for HTTP (to container port 8080). Default: `80`."""
     httpsPort: NotRequired[int]
@@ -601,6 +613,183 @@ class ProxySettings(TypedDict):
     """`NO_PROXY`: hosts reached directly."""
 
 
+class KeyRef(TypedDict):
+    """One key of a Secret or ConfigMap in the gateway's namespace."""
+
+    name: str
+    """Name of the Secret or ConfigMap."""
+    key: str
+    """Key inside it."""
+    optional: NotRequired[bool]
+    """Start the pod even when the object or key is missing. Default: `false`."""
+
+
+class ExtraEnv(TypedDict):
+    """One container variable read from a key of a Secret or ConfigMap (a plain value is a gateway setting: use `extraSettings`)."""
+
+    name: str
+    """Variable name, for example a gateway setting such as `telemetry.logs.std.level`."""
+    secretKeyRef: NotRequired[KeyRef]
+    """The value is this key of a Secret."""
+    configMapKeyRef: NotRequired[KeyRef]
+    """The value is this key of a ConfigMap."""
+
+
+class ObjectRef(TypedDict):
+    """A whole Secret or ConfigMap in the gateway's namespace."""
+
+    name: str
+    """Name of the Secret or ConfigMap."""
+    optional: NotRequired[bool]
+    """Start the pod even when the object is missing. Default: `false`."""
+
+
+class ExtraEnvFrom(TypedDict):
+    """Every key of a Secret or ConfigMap as container variables. The stack's own settings ConfigMap comes after these in `envFrom`, so a key the stack sets keeps the stack's value (Kubernetes: "When a key exists in multiple sources, the value associated with the last source will take precedence", `EnvFromSource` in core/v1 `Container.envFrom`)."""
+
+    secretRef: NotRequired[ObjectRef]
+    """Every key of this Secret."""
+    configMapRef: NotRequired[ObjectRef]
+    """Every key of this ConfigMap."""
+    prefix: NotRequired[str]
+    """Prefix added to each key."""
+
+
+class KeyToPath(TypedDict):
+    """The settings under `pod.volumes[].secret.items[]`."""
+
+    key: str
+    """Key of the Secret or ConfigMap."""
+    path: str
+    """Relative path of the file inside the volume."""
+
+
+class SecretVolume(TypedDict):
+    """The settings under `pod.volumes[].secret`."""
+
+    secretName: str
+    """The Secret in the gateway's namespace."""
+    items: NotRequired[list[KeyToPath]]
+    """Only these keys, at these paths (every key by default)."""
+    optional: NotRequired[bool]
+    """Start the pod even when the Secret is missing. Default: `false`."""
+
+
+class ConfigMapVolume(TypedDict):
+    """The settings under `pod.volumes[].configMap`."""
+
+    name: str
+    """The ConfigMap in the gateway's namespace."""
+    items: NotRequired[list[KeyToPath]]
+    """Only these keys, at these paths (every key by default)."""
+    optional: NotRequired[bool]
+    """Start the pod even when the ConfigMap is missing. Default: `false`."""
+
+
+class EmptyDirVolume(TypedDict):
+    """The settings under `pod.volumes[].emptyDir`."""
+
+    medium: NotRequired[EmptyDirVolumeMedium]
+    """`Memory` for a tmpfs; the node's disk by default."""
+    sizeLimit: NotRequired[str]
+    """Largest size of the directory."""
+
+
+class ClaimVolume(TypedDict):
+    """The settings under `pod.volumes[].persistentVolumeClaim`."""
+
+    claimName: str
+    """An existing PersistentVolumeClaim in the gateway's namespace."""
+    readOnly: NotRequired[bool]
+    """Mount it read-only. Default: `false`."""
+
+
+class CsiVolume(TypedDict):
+    """An inline CSI volume, for example the Secrets Store CSI driver (Azure Key Vault provider)."""
+
+    driver: str
+    """Name of the CSI driver, for example `secrets-store.csi.k8s.io`."""
+    readOnly: NotRequired[bool]
+    """Mount it read-only. Default: `true`."""
+    volumeAttributes: NotRequired[dict[str, str]]
+    """Driver attributes, for example `secretProviderClass`."""
+    nodePublishSecretName: NotRequired[str]
+    """A Secret the driver reads when mounting (`nodePublishSecretRef`)."""
+
+
+class ExtraVolume(TypedDict):
+    """A volume of the pod. Only the kinds the restricted Pod Security Standard allows are offered (kubernetes.io, "Pod Security Standards", Restricted, "Volume Types": configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)."""
+
+    name: str
+    """Volume name, used by `pod.volumeMounts`."""
+    secret: NotRequired[SecretVolume]
+    """The `secret` settings."""
+    configMap: NotRequired[ConfigMapVolume]
+    """The `configMap` settings."""
+    emptyDir: NotRequired[EmptyDirVolume]
+    """The `emptyDir` settings."""
+    persistentVolumeClaim: NotRequired[ClaimVolume]
+    """The `persistentVolumeClaim` settings."""
+    csi: NotRequired[CsiVolume]
+    """An inline CSI volume, for example the Secrets Store CSI driver (Azure Key Vault provider)."""
+
+
+class ExtraVolumeMount(TypedDict):
+    """The settings under `pod.volumeMounts[]`."""
+
+    name: str
+    """Name of one of `pod.volumes`."""
+    mountPath: str
+    """Absolute path in the container; never `/apim` or under it (the stack's own mounts)."""
+    readOnly: NotRequired[bool]
+    """Mount read-only. Default: `false`."""
+    subPath: NotRequired[str]
+    """Mount only this relative path of the volume."""
+
+
+class HostAlias(TypedDict):
+    """An entry of the pods' `/etc/hosts` (core/v1 `HostAlias`)."""
+
+    ip: str
+    """The address."""
+    hostnames: list[str]
+    """Host names for it."""
+
+
+class PodSettings(TypedDict):
+    """The gateway pods: metadata, extra environment and volumes, host aliases, user and group."""
+
+    annotations: NotRequired[dict[str, str]]
+    """Annotations of the pods (service-mesh injection, monitoring agents); `checksum/*` keys are the stack's."""
+    labels: NotRequired[dict[str, str]]
+    """Labels of the pods only, besides `commonLabels`; never in a selector, and never one of the stack's own label keys."""
+    env: NotRequired[list[ExtraEnv]]
+    """Extra container variables, each from a key of a Secret or ConfigMap."""
+    envFrom: NotRequired[list[ExtraEnvFrom]]
+    """Extra container variables from every key of a Secret or ConfigMap (the stack's settings win on a shared key)."""
+    volumes: NotRequired[list[ExtraVolume]]
+    """Extra volumes of the pod (kinds the restricted Pod Security Standard allows)."""
+    volumeMounts: NotRequired[list[ExtraVolumeMount]]
+    """Where the gateway container mounts `volumes`."""
+    hostAliases: NotRequired[list[HostAlias]]
+    """Extra `/etc/hosts` entries (`hostAliases`)."""
+    runAsUser: NotRequired[int]
+    """User the gateway runs as (never 0: the restricted Pod Security Standard refuses root). Other than 1001, `certificateAuthorities` is refused (the gateway installs them only as root or 1001). Default: `1001`."""
+    runAsGroup: NotRequired[int]
+    """Group of the gateway, also the pod's `fsGroup` (group owner of the backup volume where the volume honours it) and the `gid=` of a class the stack creates (`backup.createStorageClass`). Default: `1001`."""
+    idsFromPlatform: NotRequired[bool]
+    """Set no user, group or `fsGroup`: the platform assigns them, as OpenShift's `restricted-v2` SCC does from the namespace's range. Refuses `backup.createStorageClass` (its mount options need the ids ahead) and `certificateAuthorities` (UID 1001 or root only); docs/configuration.md. Default: `false`."""
+
+
+class ServiceAccountSettings(TypedDict):
+    """Metadata of the pods' ServiceAccount. Without workload identity the pods run as the namespace's `default` account unless one of these is set: the stack then creates a ServiceAccount named after the gateway (no API token mounted)."""
+
+    annotations: NotRequired[dict[str, str]]
+    """Annotations of the ServiceAccount; `azure.workload.identity/*` keys are the stack's."""
+    labels: NotRequired[dict[str, str]]
+    """Labels of the ServiceAccount; `azure.workload.identity/*` keys are the stack's."""
+
+
 class GatewayConfig(TypedDict):
     """One self-hosted gateway: its Azure resource and its Kubernetes deployment."""
 
@@ -662,6 +851,12 @@ class GatewayConfig(TypedDict):
     """The `metrics` settings."""
     proxy: NotRequired[ProxySettings]
     """An outbound proxy, passed as environment variables through the settings ConfigMap. URLs with credentials (`user:password@`) are refused: they would sit in plain text in the stack file, the ConfigMap and the pod's environment."""
+    commonLabels: NotRequired[dict[str, str]]
+    """Labels added to every object the stack creates (and to the pods), never to a selector: a Deployment's selector is immutable, so these may change on a live stack."""
+    pod: NotRequired[PodSettings]
+    """The gateway pods: metadata, extra environment and volumes, host aliases, user and group."""
+    serviceAccount: NotRequired[ServiceAccountSettings]
+    """Metadata of the pods' ServiceAccount. Without workload identity the pods run as the namespace's `default` account unless one of these is set: the stack then creates a ServiceAccount named after the gateway (no API token mounted)."""
     forwardedProto: NotRequired[bool]
     """Honour `X-Forwarded-Proto` from a TLS-terminating load balancer. Default: `false`."""
     extraSettings: NotRequired[dict[str, str]]

@@ -1,0 +1,80 @@
+"""Rules across the pod knobs and the rest of a gateway: its user and group against the backup
+share and the CA store, the stack's own labels, the namespace objects the knobs name."""
+
+from __future__ import annotations
+
+from .pod import GATEWAY_UID
+from .stack import GatewayConfig
+
+STACK_LABEL_KEYS = frozenset(
+    {
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/component",
+        "app.kubernetes.io/version",
+        "app.kubernetes.io/managed-by",
+        "azure.workload.identity/use",
+    }
+)
+"""Label keys the stack writes itself (``manifests/common.py``): the first two select the pods, and a
+Deployment's selector is immutable (apps/v1 ``DeploymentSpec.selector``: "It must match the pod
+template's labels"; changes refused by ``ValidateDeploymentUpdate``)."""
+STACK_LABEL_PREFIXES = ("pod-security.kubernetes.io/",)
+"""The namespace's Pod Security labels are the stack's (``manifests/prerequisites.namespace``)."""
+
+
+def pod_problems(gateway: GatewayConfig, key: str) -> list[str]:
+    problems = []
+    for setting, labels in (("commonLabels", gateway.common_labels), ("pod.labels", gateway.pod.labels)):
+        for label in labels:
+            if label in STACK_LABEL_KEYS or label.startswith(STACK_LABEL_PREFIXES):
+                problems.append(
+                    f"{key}.{setting} = [{label!r}]: a label the stack sets itself (selector, version, "
+                    "workload identity or Pod Security); choose another key"
+                )
+    pod = gateway.pod
+    ids = (
+        "pod.idsFromPlatform = True"
+        if pod.ids_from_platform
+        else f"pod.runAsUser = {pod.run_as_user}"
+        if pod.run_as_user != GATEWAY_UID
+        else None
+    )
+    if ids and gateway.certificate_authorities:
+        problems.append(
+            f"{key}.{ids}: certificateAuthorities needs the gateway to run as UID {GATEWAY_UID} or root "
+            "(Microsoft Learn, self-hosted gateway settings, certificates.local.ca.enabled); keep the default "
+            "user, or trust the CAs through customCa instead (mounted readable by any user)"
+        )
+    backup = gateway.backup
+    if pod.ids_from_platform and backup.enabled and backup.create_storage_class and not backup.existing_claim:
+        problems.append(
+            f"{key}.pod.idsFromPlatform = True: backup.createStorageClass writes the pod's uid and gid into the "
+            "class's mount options, and the platform assigns them only when the pod is admitted; use an existing "
+            "class whose volumes apply the pod's fsGroup (a ReadWriteOnce disk) or backup.existingClaim"
+        )
+    if gateway.namespace.create:
+        needed = [
+            f"pod.volumes[{index}]"
+            for index, volume in enumerate(pod.volumes)
+            if (volume.secret and not volume.secret.optional)
+            or (volume.config_map and not volume.config_map.optional)
+            or volume.persistent_volume_claim
+        ]
+        needed += [
+            f"pod.env[{index}]"
+            for index, variable in enumerate(pod.env)
+            if not (variable.secret_key_ref or variable.config_map_key_ref).optional  # type: ignore[union-attr]
+        ]
+        needed += [
+            f"pod.envFrom[{index}]"
+            for index, source in enumerate(pod.env_from)
+            if not (source.secret_ref or source.config_map_ref).optional  # type: ignore[union-attr]
+        ]
+        if needed:
+            problems.append(
+                f"{key}.{needed[0]}: names an object in the namespace {gateway.namespace_name!r}, which the stack "
+                "creates, so it cannot exist before the first run and the pods could never start; set "
+                "namespace.create to false and create the namespace with the object beforehand, or mark it optional"
+            )
+    return problems
