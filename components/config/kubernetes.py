@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from .fields import (
     Model,
     Quantity,
 )
+from .kubernetes_schema import Affinity, NetworkPolicyPeer
 from .network import DEFAULT_DNS_PEERS, EgressPeerRule, InClusterPeer, PeerPort
 from .values import (
     INT32_MAX,
@@ -342,7 +343,7 @@ class SchedulingSettings(Model):
     """Node labels the pods require."""
     tolerations: tuple[TolerationObject, ...] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
-    affinity: dict[str, Any] | None = None
+    affinity: Affinity | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
     priority_class: PriorityClassSettings | None = None
     """Priority class of the pods (none by default)."""
@@ -376,7 +377,7 @@ class NetworkPolicySettings(Model):
     """Create the NetworkPolicy. ``false`` is refused in prod (without it the gateway reaches every
     address, the metadata endpoints included); the policy pack's ``gateway-egress-network-policy``
     also requires an egress NetworkPolicy for every gateway Deployment."""
-    ingress_from: tuple[dict[str, Any], ...] = ()
+    ingress_from: tuple[NetworkPolicyPeer, ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
     backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
     """Cluster-external address ranges of the backends the gateway may call (``ipBlock``: CNIs
@@ -417,6 +418,25 @@ RESERVED_SETTING_PREFIXES = {
 }
 """Setting prefixes that ``extraSettings`` may not use, with the config keys to use instead."""
 
+REFUSED_SETTINGS = {
+    # Honouring another port would mean moving it in the container ports, the discovery Service and
+    # both directions of the NetworkPolicy (manifests: RATE_LIMIT_SYNC_PORT, HEARTBEAT_PORT); passed
+    # through alone, the pods would sync on a port nothing opens and rate limits would silently stop
+    # being shared. Defaults 4290/4291: Microsoft Learn, "Self-hosted gateway settings", neighborhood.
+    "policy.rate-limit.sync.port": "the stack opens UDP 4290 for rate-limit sync in the container ports, the "
+    "discovery Service and the NetworkPolicy; another port would silently stop the replicas sharing rate limits",
+    "neighborhood.heartbeat.port": "the stack opens UDP 4291 for heartbeats in the container ports, the discovery "
+    "Service and the NetworkPolicy; another port would silently stop the replicas finding each other",
+}
+"""Settings ``extraSettings`` may not set because the stack derives other objects from their defaults."""
+REFUSED_SETTING_PREFIXES = {
+    # Azure/api-management-self-hosted-gateway-ingress (README): Kubernetes Ingress support is
+    # experimental, turned on with k8s.ingress.enabled (k8s.ingress.namespace...), and the gateway then
+    # reads Ingress objects through the Kubernetes API with the RBAC of its deployment template.
+    "k8s.ingress.": "Kubernetes Ingress mode (experimental) needs the pods to read Ingress objects through the "
+    "Kubernetes API, and the stack mounts no API token (automountServiceAccountToken: false) and grants no RBAC",
+}
+
 
 def _extra_settings(value: dict[str, str]) -> dict[str, str]:
     for key in value:
@@ -428,4 +448,9 @@ def _extra_settings(value: dict[str, str]) -> dict[str, str]:
         for prefix, instead in RESERVED_SETTING_PREFIXES.items():
             if key.startswith(prefix):
                 raise ValueError(f"setting {key!r} cannot be passed through; use {instead}")
+        reason = REFUSED_SETTINGS.get(key) or next(
+            (why for prefix, why in REFUSED_SETTING_PREFIXES.items() if key.startswith(prefix)), None
+        )
+        if reason:
+            raise ValueError(f"setting {key!r} cannot be passed through: {reason}")
     return value

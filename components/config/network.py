@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from .fields import Model
+from .kubernetes_schema import LabelSelector
 
 INSTANCE_METADATA_ADDRESS = "169.254.169.254"
 """Azure Instance Metadata Service (IMDS): hands out managed-identity tokens to whoever asks
@@ -52,9 +53,9 @@ class InClusterPeer(Model):
     meant for cluster-external addresses (kubernetes.io, "Network Policies") and Cilium never
     matches pod addresses with it (cilium/cilium issue 19601)."""
 
-    namespace_selector: dict[str, Any] | None = None
+    namespace_selector: LabelSelector | None = None
     """Namespaces of the peer pods (a ``LabelSelector``; ``kubernetes.io/metadata.name`` names one)."""
-    pod_selector: dict[str, Any] | None = None
+    pod_selector: LabelSelector | None = None
     """Pods of the peer (a ``LabelSelector``); alone, it selects pods in the gateway's namespace."""
     ip_block: dict[str, Any] | None = None
     """Not allowed: cluster-external addresses go in ``backendCidrs``."""

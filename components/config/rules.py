@@ -36,6 +36,10 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
 
+DISABLE_CERTIFICATE_VALIDATION = "config.service.endpoint.disableCertificateValidation"
+"""Microsoft Learn, "Self-hosted gateway settings": skips validating the configuration endpoint's
+certificate; the facts sheet (shared/reference) records it as "testing only"."""
+
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 """Namespaces of the cluster itself (Kubernetes docs, "Namespaces", Initial namespaces): never the
 gateway's. ``default`` is refused only where the stack would create (own) it: it always exists."""
@@ -83,6 +87,13 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
                 "this object cannot exist in it before the first run and the pods could never start; set "
                 "namespace.create to false and create the namespace with the object beforehand"
             )
+    validation = gateway.extra_settings.get(DISABLE_CERTIFICATE_VALIDATION, "")
+    if production and validation.strip().lower() == "true":
+        problems.append(
+            f"{key}.extraSettings = [[{DISABLE_CERTIFICATE_VALIDATION!r}], values not shown]: turns off the "
+            "validation of the configuration endpoint's certificate, which Microsoft's settings reference marks "
+            "for testing only; refused in prod (trust a private CA with customCa instead)"
+        )
     local_ca = gateway.extra_settings.get("certificates.local.ca.enabled")
     if gateway.certificate_authorities and local_ca is not None and local_ca.lower() != "true":
         problems.append(

@@ -7,64 +7,19 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from harness import gateway_objects, parse, refused, stack
+from harness import refused, stack
+from pod_knobs import KNOBS, objects_by_name, token_gateway
 
-from components.config import GatewayConfig
 from components.kubernetes import manifests
-from components.kubernetes.settings import configuration_endpoint
 from policy import security_rules
 
 KUBERNETES_VERSION = "1.34.0"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
-KNOBS: dict[str, Any] = {
-    "namespace": {"name": "gateways", "create": False},
-    "commonLabels": {"team": "payments", "cost-center": "cc-42"},
-    "pod": {
-        "annotations": {"sidecar.istio.io/inject": "true", "prometheus.io/scrape": "true"},
-        "labels": {"mesh": "ambient"},
-        "env": [
-            {"name": "telemetry.logs.std.level", "configMapKeyRef": {"name": "gateway-tuning", "key": "level"}},
-            {"name": "REDIS_PASSWORD", "secretKeyRef": {"name": "redis", "key": "password", "optional": True}},
-        ],
-        "envFrom": [{"secretRef": {"name": "gateway-extra"}, "prefix": "X_"}, {"configMapRef": {"name": "tuning"}}],
-        "volumes": [
-            {
-                "name": "kv",
-                "csi": {"driver": "secrets-store.csi.k8s.io", "volumeAttributes": {"secretProviderClass": "kv"}},
-            },
-            {"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
-            {"name": "certs", "secret": {"secretName": "extra-certs", "items": [{"key": "tls.crt", "path": "a.crt"}]}},
-        ],
-        "volumeMounts": [
-            {"name": "kv", "mountPath": "/mnt/secrets", "readOnly": True},
-            {"name": "scratch", "mountPath": "/mnt/scratch"},
-        ],
-        "hostAliases": [{"ip": "10.0.0.5", "hostnames": ["backend.internal", "legacy.internal"]}],
-    },
-    "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn"}, "labels": {"team": "payments"}},
-    "service": {
-        "type": "LoadBalancer",
-        "loadBalancerIP": "192.0.2.10",
-        "loadBalancerIPAnnotation": "metallb.io/loadBalancerIPs",
-        "allocateLoadBalancerNodePorts": False,
-    },
-}
-
-
-def _token_gateway(**overrides: Any) -> GatewayConfig:
-    """Token mode: no workload identity, so the ServiceAccount exists only for ``serviceAccount``."""
-    return parse(stack("dev", **overrides))
-
-
-def _objects(gateway: GatewayConfig) -> dict[str, dict[str, Any]]:
-    objects = gateway_objects(gateway, configuration_endpoint(gateway, "contoso-apim-dev"))
-    return {f"{obj['kind']}/{obj['metadata']['name']}": obj for obj in objects}
-
 
 def test_every_knob_renders_into_objects_the_kubernetes_schema_accepts() -> None:
-    gateway = _token_gateway(**KNOBS)
-    objects = _objects(gateway)
+    gateway = token_gateway(**KNOBS)
+    objects = objects_by_name(gateway)
     for obj in objects.values():
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     name = gateway.name
@@ -107,17 +62,17 @@ def test_every_knob_renders_into_objects_the_kubernetes_schema_accepts() -> None
 
 def test_the_load_balancer_ip_can_go_into_the_deprecated_spec_field() -> None:
     service = manifests.traffic_service(
-        _token_gateway(service={"loadBalancerIP": "192.0.2.10", "loadBalancerIPInSpec": True})
+        token_gateway(service={"loadBalancerIP": "192.0.2.10", "loadBalancerIPInSpec": True})
     )
     assert service["spec"]["loadBalancerIP"] == "192.0.2.10"
     assert not any(key.startswith("service.beta.kubernetes.io/azure") for key in service["metadata"]["annotations"])
     # Default: AKS's annotation, as before.
-    aks = manifests.traffic_service(_token_gateway(service={"loadBalancerIP": "192.0.2.10"}))
+    aks = manifests.traffic_service(token_gateway(service={"loadBalancerIP": "192.0.2.10"}))
     assert aks["metadata"]["annotations"][manifests.AZURE_LOAD_BALANCER_IPV4] == "192.0.2.10"
 
 
 def test_user_and_group_are_settable_and_restricted_still_holds() -> None:
-    gateway = _token_gateway(pod={"runAsUser": 10001, "runAsGroup": 0})
+    gateway = token_gateway(pod={"runAsUser": 10001, "runAsGroup": 0})
     deployment = manifests.deployment(gateway, "digest", None)
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"] | {"runAsUser": 10001, "runAsGroup": 0, "fsGroup": 0} == pod["securityContext"]
@@ -129,7 +84,7 @@ def test_user_and_group_are_settable_and_restricted_still_holds() -> None:
 def test_ids_from_the_platform_set_none_for_openshift() -> None:
     """OpenShift's restricted-v2 SCC assigns the user, group and fsGroup from the namespace's range;
     the pod must set none of them, and still runs as non-root."""
-    deployment = manifests.deployment(_token_gateway(pod={"idsFromPlatform": True}), "digest", None)
+    deployment = manifests.deployment(token_gateway(pod={"idsFromPlatform": True}), "digest", None)
     pod = deployment["spec"]["template"]["spec"]
     context = pod["securityContext"]
     assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(context)
@@ -140,9 +95,9 @@ def test_ids_from_the_platform_set_none_for_openshift() -> None:
 
 def test_the_created_backup_class_follows_the_pods_ids() -> None:
     backup = {"enabled": True, "storageClassName": "gw-files", "createStorageClass": True}
-    default = manifests.backup_storage_class(_token_gateway(backup=backup))
+    default = manifests.backup_storage_class(token_gateway(backup=backup))
     assert default is not None and default["mountOptions"][:2] == ["uid=1001", "gid=1001"]
-    chosen = manifests.backup_storage_class(_token_gateway(backup=backup, pod={"runAsUser": 5000, "runAsGroup": 6000}))
+    chosen = manifests.backup_storage_class(token_gateway(backup=backup, pod={"runAsUser": 5000, "runAsGroup": 6000}))
     assert chosen is not None and chosen["mountOptions"][:2] == ["uid=5000", "gid=6000"]
     message = refused(stack("dev", backup=backup, pod={"idsFromPlatform": True}))
     assert "pod.idsFromPlatform = True" in message and "backup.createStorageClass" in message
