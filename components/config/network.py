@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, model_validator
 
@@ -151,3 +152,29 @@ def redacted_url(value: str) -> str:
     if not separator:
         scheme, rest = "", scheme
     return f"{scheme}{separator}[credentials]@{rest.rpartition('@')[2]}"
+
+
+PROXY_DEFAULT_PORT = 80
+"""The port .NET uses for a proxy URL without one: dotnet/runtime ``HttpEnvironmentProxy.cs``,
+``GetUriFromString`` (``ushort port = 80``, then the URL's own port when it names one)."""
+
+
+def proxy_target(url: str) -> tuple[str, int] | None:
+    """A proxy URL's host and port (.NET's reading: no scheme means http, no port means 80)."""
+    text = url.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    try:
+        port = parts.port or PROXY_DEFAULT_PORT
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def with_credentials(url: str, credentials: str) -> str:
+    """``url`` with ``user[:password]@`` inserted before its host, each part percent-encoded: .NET
+    decodes the part before the last ``@`` (``HttpEnvironmentProxy.GetUriFromString``,
+    ``Uri.UnescapeDataString``), so a password may hold ``@``, ``:`` or ``/``."""
+    user, separator, password = credentials.partition(":")
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if separator else "")
+    scheme, found, rest = url.strip().partition("://")
+    return f"{scheme}://{auth}@{rest}" if found else f"{auth}@{scheme}"

@@ -14,11 +14,12 @@ from pydantic import SecretStr, ValidationError
 from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
+from .network_rules import proxy_credential_problems
 from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
 from .safety import fleet_problems, gateway_problems, safety_problems, safety_warnings
 from .stack import GatewayConfig, StackConfig
 
-SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
+SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
 UNECHOED_FIELDS = {"certificates": "PEM text", "extraSettings": "values not shown"}
 """Fields whose value an error never repeats: PEM text pasted by mistake may be a private key,
@@ -126,6 +127,7 @@ def parse_stack_config(
     token_expiry_alert = _token_expiry_alert(values, apim, problems)
     raw_tokens = _secret_map(values, "gatewayTokens", "token", problems)
     raw_client_secrets = _secret_map(values, "entraClientSecrets", "secret", problems)
+    raw_proxy_credentials = _secret_map(values, "proxyCredentials", "proxy credentials ('user:password')", problems)
     kubeconfig = _kubeconfig(values, problems)
     if problems or apim is None:
         raise ConfigError(problems)
@@ -137,9 +139,11 @@ def parse_stack_config(
         kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
         gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
         entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
+        proxy_credentials={name: SecretStr(str(secret)) for name, secret in raw_proxy_credentials.items()},
         token_expiry_alert=token_expiry_alert,
     )
     secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
+    secret_problems += proxy_credential_problems(config)
     if secret_problems:
         raise ConfigError(secret_problems)
     return config

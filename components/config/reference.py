@@ -140,7 +140,7 @@ def config_reference() -> str:
     )
     rows.append((f"{ns}:gateways", "list of objects", "required", "The gateways of this stack (one or more)."))
     rows += list(_rows(GatewayConfig, f"{ns}:gateways[]."))
-    for name in ("kubeconfig", "gateway_tokens", "entra_client_secrets"):
+    for name in ("kubeconfig", "gateway_tokens", "entra_client_secrets", "proxy_credentials"):
         field = StackConfig.model_fields[name]
         key = field.alias or name
         description = " ".join((field.description or "").split()).replace("``", "`")

@@ -171,6 +171,10 @@ class StackConfig(Model):
     """``existing`` mode: gateway name → token (secret)."""
     entra_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)
     """``auth.mode: entraApp``: gateway name → client secret of the application (secret)."""
+    proxy_credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    """Gateway name → ``user:password`` of its outbound proxy (secret). The stack then puts
+    ``proxy.http``/``proxy.https`` with these credentials into a Secret ``<gateway>-proxy`` that the
+    pods read as ``HTTP_PROXY``/``HTTPS_PROXY``; the settings ConfigMap keeps the URLs without them."""
     token_expiry_alert: TokenExpiryAlert | None = None
     """The alert that needs no GitHub: an Event Grid system topic on the APIM instance, a
     subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events and an Azure

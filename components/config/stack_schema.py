@@ -81,7 +81,9 @@ def stack_file_schema() -> dict[str, Any]:
     definitions["TokenExpiryAlert"] = alert
 
     key = f"{CONFIG_NAMESPACE}:"
-    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets"}, "update the secret keys below"
+    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials"}, (
+        "update the secret keys below"
+    )
     config_keys: dict[str, Any] = {
         f"{key}environment": {
             "enum": ["dev", "prod"],
@@ -93,6 +95,7 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}kubeconfig": {"$ref": "#/$defs/SecureValue", "description": "Kubeconfig content (secret)."},
         f"{key}gatewayTokens": _secret_map("gateway token (`apim.mode: existing`)"),
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
+        f"{key}proxyCredentials": _secret_map("`user:password` of the gateway's outbound proxy"),
         f"{key}tokenExpiryAlert": {"$ref": "#/$defs/TokenExpiryAlert"},
     }
     return {

@@ -48,7 +48,7 @@ def kubernetes_side(
     # What the pods need before they start. The CA bundle holds public certificates: created by the
     # stack so a first run on an empty cluster can start pods.
     pod_needs: list[pulumi.Resource] = [
-        objects.secret(at, key, owned[key]) for key in ("token", "entra-secret", "ca-bundle") if key in owned
+        objects.secret(at, key, owned[key]) for key in ("token", "entra-secret", "ca-bundle", "proxy") if key in owned
     ]
     if "service-account" in owned:
         pod_needs.append(objects.service_account(at, owned["service-account"]))
@@ -93,6 +93,14 @@ def describe(
     token = credentials.token if render_credentials else None
     client_secret = credentials.client_secret if render_credentials else None
     claim = manifests.backup_claim(gateway)
+    proxy = pulumi.Output.secret(args.proxy_credentials) if args.proxy_credentials is not None else None
+    # Render mode without renderSecrets: the Deployment still reads <gateway>-proxy, provided out of band.
+    rendered_proxy = proxy if render_credentials else None
+    credential = token if token is not None else client_secret
+    if rendered_proxy is not None:
+        # The proxy credentials are read at start too: a new one must roll the pods.
+        first = credential if credential is not None else ""
+        credential = pulumi.Output.all(first, rendered_proxy).apply(lambda parts: "\n".join(parts))
     return {
         "namespace": manifests.namespace(gateway) if gateway.namespace.create else None,
         "token": manifests.token_secret(gateway, token) if token is not None else None,
@@ -101,6 +109,11 @@ def describe(
         if credentials.workload_client_id is not None or gateway.service_account.wanted
         else None,
         "ca-bundle": manifests.ca_bundle_secret(gateway),
+        "proxy": manifests.proxy_secret(
+            gateway, rendered_proxy.apply(lambda value: manifests.proxy_urls(gateway, value))
+        )
+        if rendered_proxy is not None
+        else None,
         "priority-class": manifests.priority_class(gateway),
         "settings": manifests.settings_config_map(gateway, settings),
         "backup-storage-class": manifests.backup_storage_class(gateway) if claim is not None else None,
@@ -108,7 +121,8 @@ def describe(
         "deployment": manifests.deployment(
             gateway,
             settings_digest=settings.apply(manifests.settings_checksum),
-            credentials_digest=_credentials_digest(component, name, token if token is not None else client_secret),
+            credentials_digest=_credentials_digest(component, name, credential),
+            proxy_secret=proxy is not None,
         ),
         "traffic": manifests.traffic_service(gateway),
         "discovery": manifests.discovery_service(gateway),

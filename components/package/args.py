@@ -77,6 +77,12 @@ TOP_LEVEL = (
         secret=True,
         description_prefix="This gateway's `entraClientSecrets` entry:",
     ),
+    TopLevelInput(
+        "proxy_credentials",
+        "proxyCredentials",
+        secret=True,
+        description_prefix="This gateway's `proxyCredentials` entry:",
+    ),
 )
 
 

@@ -878,3 +878,5 @@ class SelfHostedGatewayPackageArgs(TypedDict):
     """This gateway's `gatewayTokens` entry: `existing` mode: gateway name → token (secret). Always treated as a secret."""
     entraClientSecret: NotRequired[pulumi.Input[str]]
     """This gateway's `entraClientSecrets` entry: `auth.mode: entraApp`: gateway name → client secret of the application (secret). Always treated as a secret."""
+    proxyCredentials: NotRequired[pulumi.Input[str]]
+    """This gateway's `proxyCredentials` entry: Gateway name → `user:password` of its outbound proxy (secret). The stack then puts `proxy.http`/`proxy.https` with these credentials into a Secret `<gateway>-proxy` that the pods read as `HTTP_PROXY`/`HTTPS_PROXY`; the settings ConfigMap keeps the URLs without them. Always treated as a secret."""

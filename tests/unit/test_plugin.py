@@ -91,7 +91,15 @@ def test_every_config_key_is_a_schema_property_of_the_same_name() -> None:
         keys = {info.alias or field for field, info in model.model_fields.items()}
         assert set(types[f"{PACKAGE_NAME}:index:{name}"]["properties"]) == keys, f"{name}: {STALE}"
     inputs = _schema()["resources"][TYPE]["inputProperties"]
-    assert set(inputs) == {"environment", "apim", "gateway", "kubeconfig", "gatewayToken", "entraClientSecret"}
+    assert set(inputs) == {
+        "environment",
+        "apim",
+        "gateway",
+        "kubeconfig",
+        "gatewayToken",
+        "entraClientSecret",
+        "proxyCredentials",
+    }
     assert inputs["gateway"]["$ref"].endswith(":index:GatewayConfig")
     assert set(_schema()["resources"][TYPE]["requiredInputs"]) == {"environment", "apim", "gateway"}
 

@@ -86,7 +86,9 @@ def stack(environment: str = "dev", gateways: list[dict[str, Any]] | None = None
             id="toleration Exists with value",
         ),
         pytest.param(
-            {"scheduling": {"tolerations": [{"key": "k", "typo": 1}]}}, "typo: unknown field of Kubernetes Toleration", id="toleration typo"
+            {"scheduling": {"tolerations": [{"key": "k", "typo": 1}]}},
+            "typo: unknown field of Kubernetes Toleration",
+            id="toleration typo",
         ),
         pytest.param(
             {"dns": {"policy": "None", "nameservers": ["dns.contoso.com"]}},

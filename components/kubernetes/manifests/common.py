@@ -105,6 +105,7 @@ class ObjectNames:
     entra_secret: str
     autoscaler: str
     network_policy: str
+    proxy_secret: str
     ca_secret: str | None = None
     """The CA bundle Secret: the stack's own (named after its content) or ``customCa.secretName``."""
 
@@ -122,6 +123,7 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         entra_secret=f"{gateway.name}-entra",
         autoscaler=gateway.name,
         network_policy=gateway.name,
+        proxy_secret=f"{gateway.name}-proxy",
         ca_secret=ca_secret_name(gateway),
     )
 

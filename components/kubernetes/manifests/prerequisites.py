@@ -4,6 +4,7 @@ the priority class and the backup claim."""
 from __future__ import annotations
 
 from ...config import GatewayConfig
+from ...config.network import with_credentials
 from ..trust_store import CA_BUNDLE_FILE
 from .common import (
     BACKUP_STORAGE_PROVISIONER,
@@ -65,6 +66,32 @@ def entra_secret(gateway: GatewayConfig, client_secret: T) -> Obj:
         "metadata": object_metadata(gateway, object_names(gateway).entra_secret),
         "type": "Opaque",
         "stringData": {CLIENT_SECRET_KEY: client_secret},
+    }
+
+
+PROXY_SETTINGS = {"HTTP_PROXY": "http", "HTTPS_PROXY": "https"}
+"""The proxy variables the Secret holds, each from ``proxy.<field>``."""
+
+
+def proxy_urls(gateway: GatewayConfig, credentials: str) -> dict[str, str]:
+    """``HTTP_PROXY``/``HTTPS_PROXY`` with the proxy's credentials (``proxyCredentials``)."""
+    return {
+        variable: with_credentials(url, credentials)
+        for variable, field in PROXY_SETTINGS.items()
+        if (url := getattr(gateway.proxy, field))
+    }
+
+
+def proxy_secret(gateway: GatewayConfig, urls: T) -> Obj:
+    """The Secret holding the proxy URLs with their credentials (``proxyCredentials``): the container
+    reads each as a variable, which wins over the same name in the settings ConfigMap (core/v1
+    ``Container.envFrom``: "Values defined by an Env with a duplicate key will take precedence")."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_metadata(gateway, object_names(gateway).proxy_secret),
+        "type": "Opaque",
+        "stringData": urls,
     }
 
 

@@ -28,6 +28,7 @@ from .common import (
     object_names,
     selector_labels,
 )
+from .prerequisites import PROXY_SETTINGS
 
 
 def _probe(gateway: GatewayConfig, kind: str) -> Obj:
@@ -169,9 +170,22 @@ def _volumes(gateway: GatewayConfig, names: ObjectNames) -> tuple[list[Obj], lis
     return volumes, mounts, ca_env
 
 
-def _container(gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca_env: list[Obj]) -> Obj:
+def _proxy_env(gateway: GatewayConfig, names: ObjectNames) -> list[Obj]:
+    """The proxy variables from the stack's proxy Secret (``proxyCredentials``)."""
+    return [
+        {"name": variable, "valueFrom": {"secretKeyRef": {"name": names.proxy_secret, "key": variable}}}
+        for variable, field in PROXY_SETTINGS.items()
+        if getattr(gateway.proxy, field)
+    ]
+
+
+def _container(
+    gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca_env: list[Obj], proxy_secret: bool
+) -> Obj:
     """The gateway container: image, ports, settings, credentials, resources, probes."""
     extra_env, extra_env_from = _extra_env(gateway)
+    if proxy_secret:
+        extra_env = _proxy_env(gateway, names) + extra_env
     security: Obj = {
         "runAsNonRoot": True,
         "allowPrivilegeEscalation": False,
@@ -229,7 +243,7 @@ def _scheduling(gateway: GatewayConfig) -> Obj:
     return placement
 
 
-def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
+def _pod_spec(gateway: GatewayConfig, names: ObjectNames, proxy_secret: bool) -> Obj:
     """The pod template's spec."""
     volumes, mounts, ca_env = _volumes(gateway, names)
     security: Obj = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -243,7 +257,7 @@ def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
             "fsGroup": gateway.pod.run_as_group,
         }
     pod_spec: Obj = {
-        "containers": [_container(gateway, names, mounts, ca_env)],
+        "containers": [_container(gateway, names, mounts, ca_env, proxy_secret)],
         "terminationGracePeriodSeconds": gateway.termination_grace_period_seconds,
         "automountServiceAccountToken": False,
         "securityContext": security,
@@ -265,7 +279,9 @@ def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
     return {**pod_spec, **_scheduling(gateway)}
 
 
-def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
+def deployment(
+    gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None, proxy_secret: bool = False
+) -> Obj:
     """The gateway Deployment.
 
     ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
@@ -303,7 +319,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             },
             "template": {
                 "metadata": {"labels": pod_labels, "annotations": annotations},
-                "spec": _pod_spec(gateway, names),
+                "spec": _pod_spec(gateway, names, proxy_secret),
             },
         },
     }
