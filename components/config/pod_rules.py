@@ -53,6 +53,36 @@ def pod_problems(gateway: GatewayConfig, key: str) -> list[str]:
             "class's mount options, and the platform assigns them only when the pod is admitted; use an existing "
             "class whose volumes apply the pod's fsGroup (a ReadWriteOnce disk) or backup.existingClaim"
         )
+    problems += _existing_token_problems(gateway, key)
+    problems += _first_run_problems(gateway, key)
+    return problems
+
+
+def _existing_token_problems(gateway: GatewayConfig, key: str) -> list[str]:
+    """``token.existingSecret``: token mode, a token the stack does not own, a namespace not its own."""
+    problems = []
+    existing = gateway.token.existing_secret
+    if existing is not None:
+        setting = f"{key}.token.existingSecret.name = {existing.name!r}"
+        if gateway.auth.mode != "token":
+            problems.append(f"{setting}: only applies to auth.mode 'token' (it is {gateway.auth.mode!r})")
+        if gateway.token.regenerate_retired_key:
+            problems.append(
+                f"{setting}: token.regenerateRetiredKey regenerates a key the Secret's token may be signed "
+                "with, and the stack does not own that token; turn one of them off"
+            )
+        if gateway.namespace.create:
+            problems.append(
+                f"{setting}: the stack creates the namespace {gateway.namespace_name!r}, so the Secret cannot exist "
+                "before the first run; set namespace.create to false and create the namespace with it beforehand"
+            )
+    return problems
+
+
+def _first_run_problems(gateway: GatewayConfig, key: str) -> list[str]:
+    """Objects the pod knobs name cannot exist in a namespace the stack creates on its first run."""
+    problems = []
+    pod = gateway.pod
     if gateway.namespace.create:
         needed = [
             f"pod.volumes[{index}]"

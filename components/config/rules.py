@@ -243,7 +243,7 @@ def _secret_problems(
         label = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
         problems.extend(_render_problems(config, gateway, label))
         problems.extend(_credential_problems(config, gateway, label, raw_tokens, raw_client_secrets))
-        if config.apim.mode == "existing" and gateway.auth.mode == "token":
+        if config.apim.mode == "existing" and gateway.auth.mode == "token" and gateway.token.existing_secret is None:
             problems.extend(_token_problems(config, gateway, now))
     return problems
 
@@ -257,6 +257,7 @@ def _render_problems(config: StackConfig, gateway: GatewayConfig, label: str) ->
         and not kubernetes.render_secrets
         and config.apim.mode == "managed"
         and gateway.auth.mode == "token"
+        and gateway.token.existing_secret is None
     ):
         problems.append(
             f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: with "
@@ -283,7 +284,7 @@ def _credential_problems(
     """A token or client secret exactly where the modes need one; the APIM scope the roles need."""
     problems = []
     auth = gateway.auth
-    needs_token = config.apim.mode == "existing" and auth.mode == "token"
+    needs_token = config.apim.mode == "existing" and auth.mode == "token" and gateway.token.existing_secret is None
     needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
     if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):
         problems.append(

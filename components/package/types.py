@@ -214,6 +214,15 @@ class CertificateAuthority(TypedDict):
     """Trust the CA (false: intermediate only). Default: `true`."""
 
 
+class ExistingTokenSecret(TypedDict):
+    """A Secret someone else keeps (External Secrets, the Key Vault CSI driver's sync, a CronJob) holding the gateway token, as the chart's `secret.createSecret: false` with `existingSecretName`."""
+
+    name: str
+    """The Secret, in the gateway's namespace."""
+    key: NotRequired[str]
+    """Its key holding the token as the gateway reads `config.service.auth`: `GatewayKey <token>`. Default: `"value"`."""
+
+
 class TokenSettings(TypedDict):
     """How the gateway access token is generated and renewed (`managed` mode)."""
 
@@ -223,19 +232,25 @@ class TokenSettings(TypedDict):
     """Lifetime of each token, counted from the start of its renewal window (1–30 days). Default: `30`."""
     renewalIntervalDays: NotRequired[int]
     """Length of the renewal window: the first `pulumi up` in a new window renews the token. Default: `7`."""
+    existingSecret: NotRequired[ExistingTokenSecret]
+    """Bring your own token: read it from this Secret, whose renewal someone else owns. The stack never generates, writes or renews it (`gatewayTokens` is not used); it reads the Secret at every `up`, so a renewed token rolls the pods at the next `up` (the pod-template digest), and its expiry becomes the `tokenExpiresOn` output the renewal check watches (docs/azure-identity.md)."""
     regenerateRetiredKey: NotRequired[bool]
     """Key rotation: after the pods run with a token from `keyType`, regenerate the other key, so that every token signed with it (a leaked one included) stops working. Default: `false`."""
 
 
 class WorkloadIdentitySettings(TypedDict):
-    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway."""
+    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway (`oidcIssuerUrl`, `resourceGroupName`, `location`), or one that exists (`clientId` and `principalObjectId`: a managed identity or an app registration whose federated credential its owner keeps; docs/azure-identity.md)."""
 
-    oidcIssuerUrl: str
-    """OIDC issuer URL of the cluster (`az aks show --query oidcIssuerProfile.issuerUrl`)."""
-    resourceGroupName: str
-    """Resource group for the user-assigned managed identity."""
-    location: str
-    """Azure region of the managed identity, for example `westeurope`."""
+    oidcIssuerUrl: NotRequired[str]
+    """OIDC issuer URL of the cluster (`az aks show --query oidcIssuerProfile.issuerUrl`); for an identity the stack creates."""
+    resourceGroupName: NotRequired[str]
+    """Resource group for the user-assigned managed identity the stack creates."""
+    location: NotRequired[str]
+    """Azure region of the managed identity the stack creates, for example `westeurope`."""
+    clientId: NotRequired[str]
+    """Bring your own: client id of an existing managed identity or app registration (the chart's `gateway.auth.azureAd.app.id`). The stack then creates no identity and no federated credential: the identity's owner federates it with `system:serviceaccount:<namespace>:<serviceAccountName>` and this cluster's issuer (audience `api://AzureADTokenExchange`)."""
+    principalObjectId: NotRequired[str]
+    """Bring your own: object id of that identity's service principal, which the stack gives the configuration reader role on the APIM instance."""
     serviceAccountName: NotRequired[str]
     """Kubernetes ServiceAccount of the gateway pods; defaults to the gateway name."""
 
@@ -266,7 +281,7 @@ class AuthSettings(TypedDict):
     createApimValidatorRole: NotRequired[bool]
     """Also give the APIM instance's system-assigned identity `Microsoft.Authorization/*/read` at `customRoleScope` (it needs it to validate the gateway's identity; Microsoft's self-hosted gateway Entra ID article). The instance needs a system-assigned identity. Once per instance: turn it on in one stack. Default: `false`."""
     workloadIdentity: NotRequired[WorkloadIdentitySettings]
-    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway."""
+    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway (`oidcIssuerUrl`, `resourceGroupName`, `location`), or one that exists (`clientId` and `principalObjectId`: a managed identity or an app registration whose federated credential its owner keeps; docs/azure-identity.md)."""
 
 
 class KubernetesSettings(TypedDict):

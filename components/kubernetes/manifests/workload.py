@@ -74,9 +74,9 @@ def _auth_env(gateway: GatewayConfig) -> list[Obj]:
     names = object_names(gateway)
     mode = gateway.auth.mode
     if mode == "token":
-        return [
-            {"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}}}
-        ]
+        existing = gateway.token.existing_secret
+        name, key = (existing.name, existing.key) if existing else (names.token_secret, TOKEN_SECRET_KEY)
+        return [{"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
     env: list[Obj] = [{"name": AUTH_SETTING, "value": AUTH_MODE_SETTING[mode]}]
     if mode == "entraApp" and not gateway.auth.client_certificate_secret_name:
         env.append(
