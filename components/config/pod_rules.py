@@ -108,3 +108,26 @@ def _first_run_problems(gateway: GatewayConfig, key: str) -> list[str]:
                 "namespace.create to false and create the namespace with the object beforehand, or mark it optional"
             )
     return problems
+
+
+def backup_binding_problems(gateway: GatewayConfig, key: str, production: bool) -> list[str]:
+    """Prod-like stacks turn backup on by default (parsing calls this only when the stack does not set
+    ``backup.enabled`` itself: an explicit choice of the default class is the stack's, for clusters whose
+    default class offers ReadWriteMany); on the cluster's default class a ReadWriteMany claim
+    does not bind on stock AKS, whose default class is an Azure Disk (Microsoft Learn, "Create and use
+    a volume with Azure Disks in AKS": "An Azure disk can only be mounted with Access mode type
+    ReadWriteOnce"). The pods would wait for the claim and the Deployment would time out: refused here,
+    before anything registers, with the fixes."""
+    backup = gateway.backup
+    if not (production and backup.enabled) or backup.existing_claim or backup.storage_class_name:
+        return []
+    if backup.access_mode != "ReadWriteMany":
+        return []
+    return [
+        f"{key}.backup.storageClassName = None: backup, on by default in prod-like environments, asks the "
+        "cluster's default class for a ReadWriteMany claim, which stock AKS's default class (an Azure Disk, "
+        "ReadWriteOnce only) never binds, so the pods would never start; set backup.storageClassName to a new "
+        "name with backup.createStorageClass: true (Azure Files owned by the gateway's user, as Pulumi.prod.yaml "
+        "does), or backup.existingClaim, or a class of yours that offers ReadWriteMany, or say backup.enabled (true "
+        "to keep the default class anyway, false to go without a backup)"
+    ]

@@ -129,9 +129,16 @@ def config_reference() -> str:
     rows: list[tuple[str, str, str, str]] = [
         (
             f"{ns}:environment",
-            "`dev` \\| `prod`",
+            "string",
             "required",
-            "Environment rules and defaults: prod needs ≥ 2 replicas and a pinned image tag.",
+            "Name of the environment (`dev`, `staging`, `prod`, ...; a DNS label), exported as `environment`.",
+        ),
+        (
+            f"{ns}:environmentRules",
+            "`dev` \\| `prod`",
+            "`dev` for the environment named `dev`, else `prod`",
+            "The rules and defaults it follows: prod needs ≥ 2 replicas and a pinned image tag, turns backup on, "
+            "allows no backend range by default.",
         ),
     ]
     rows += list(_rows(ApimSettings, f"{ns}:apim."))

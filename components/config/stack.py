@@ -161,8 +161,13 @@ def _refuse_collision(values: tuple[str, ...], derive: Callable[[str], str], wha
 class StackConfig(Model):
     """Everything a stack file configures, validated."""
 
-    environment: Literal["dev", "prod"]
-    """Environment rules and defaults: prod needs at least 2 replicas and a pinned image tag."""
+    environment: DnsLabel
+    """Name of the environment (``dev``, ``staging``, ``prod``, ``prod-eu``...): a DNS label, exported as
+    the ``environment`` output."""
+    environment_rules: Literal["dev", "prod"] | None = None
+    """The rules and defaults the environment follows: ``prod`` (at least 2 replicas, a pinned image,
+    no backend range by default, ...) or ``dev``. Unset: ``dev`` for the environment named ``dev``,
+    ``prod`` for every other name (the stricter rules unless the stack says otherwise)."""
     apim: ApimSettings
     gateways: tuple[GatewayConfig, ...] = Field(min_length=1)
     kubeconfig: SecretStr | None = None
@@ -182,5 +187,18 @@ class StackConfig(Model):
     ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property
+    def rules(self) -> Literal["dev", "prod"]:
+        """The rules the environment follows (``environmentRules``, or by its name)."""
+        return environment_rules(self.environment, self.environment_rules)
+
+    @property
     def is_production(self) -> bool:
-        return self.environment == "prod"
+        return self.rules == "prod"
+
+
+def environment_rules(name: object, rules: object = None) -> Literal["dev", "prod"]:
+    """``environmentRules`` when set, else ``dev`` for the environment named ``dev`` and ``prod`` for
+    every other name."""
+    if rules in ("dev", "prod"):
+        return "dev" if rules == "dev" else "prod"
+    return "dev" if name == "dev" else "prod"

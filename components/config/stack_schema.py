@@ -86,8 +86,13 @@ def stack_file_schema() -> dict[str, Any]:
     )
     config_keys: dict[str, Any] = {
         f"{key}environment": {
+            "type": "string",
+            "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+            "description": "Name of the environment (`dev`, `staging`, `prod`...). Its rules: `environmentRules`.",
+        },
+        f"{key}environmentRules": {
             "enum": ["dev", "prod"],
-            "description": "`prod` applies the production rules (at least 2 replicas, a pinned image, ...).",
+            "description": "The rules the environment follows; unset: `dev` for `dev`, `prod` for any other name.",
         },
         f"{key}apim": {"$ref": "#/$defs/ApimSettings"},
         f"{key}defaults": {"$ref": "#/$defs/GatewayDefaults"},

@@ -88,6 +88,11 @@ def stack_config(args: SelfHostedGatewayPackageArgs) -> StackConfig:
     gateway = _integers(_plain(args["gateway"]), GatewayConfig)
     raw: dict[str, Any] = {
         f"{ns}:environment": _plain(args["environment"]),
+        **(
+            {f"{ns}:environmentRules": _plain(args["environmentRules"])}
+            if args.get("environmentRules") is not None
+            else {}
+        ),
         f"{ns}:apim": _plain(args["apim"]),
         f"{ns}:gateways": [gateway],
     }

@@ -65,8 +65,8 @@ class EmptyDirVolumeMedium(StrEnum):
     Memory = "Memory"
 
 
-class Environment(StrEnum):
-    """Allowed values of `environment` in `StackConfig`."""
+class EnvironmentRules(StrEnum):
+    """Allowed values of `environmentRules` in `StackConfig`."""
 
     Dev = "dev"
     Prod = "prod"
@@ -881,8 +881,10 @@ class GatewayConfig(TypedDict):
 class SelfHostedGatewayPackageArgs(TypedDict):
     """Inputs of the `SelfHostedGateway` package."""
 
-    environment: Environment
-    """Environment rules and defaults: prod needs at least 2 replicas and a pinned image tag."""
+    environment: str
+    """Name of the environment (`dev`, `staging`, `prod`, `prod-eu`...): a DNS label, exported as the `environment` output."""
+    environmentRules: NotRequired[EnvironmentRules]
+    """The rules and defaults the environment follows: `prod` (at least 2 replicas, a pinned image, no backend range by default, ...) or `dev`. Unset: `dev` for the environment named `dev`, `prod` for every other name (the stricter rules unless the stack says otherwise)."""
     apim: ApimSettings
     """The existing API Management instance the gateways belong to."""
     gateway: GatewayConfig

@@ -7,7 +7,7 @@ import * as apimGateway from "@pulumi/apim-gateway";
 const config = new pulumi.Config();
 
 const gateway = new apimGateway.SelfHostedGateway("team-a-gw", {
-    environment: apimGateway.types.enums.Environment.Prod,
+    environment: "prod",  // a name; its rules: environmentRules (prod unless the name is dev)
     apim: {
         mode: apimGateway.types.enums.ApimMode.Managed,
         resourceGroupName: "rg-team-a",
