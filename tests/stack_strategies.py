@@ -353,6 +353,13 @@ def stacks(draw: st.DrawFn) -> DrawnStack:
         for index, entry in enumerate(entries):
             entry["namespace"] = {"name": "shared-gw", "create": index == 0 or draw(st.booleans())}
 
+    if environment == "prod" and draw(st.integers(0, 5)) > 0:
+        # Mostly a backup class that offers ReadWriteMany: prod's backup default on the cluster's
+        # default class is refused (issue 24), and each such draw would only test that refusal.
+        for entry in entries:
+            backup = entry.setdefault("backup", {})
+            if "enabled" not in backup:
+                backup.setdefault("storageClassName", "azurefile-csi")
     config: dict[str, Any] = {f"{NS}:environment": environment, f"{NS}:apim": apim, f"{NS}:gateways": entries}
     if draw(st.booleans()):
         config[f"{NS}:defaults"] = {"kubernetes": {"context": "aks-default"}}
