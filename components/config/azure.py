@@ -131,8 +131,10 @@ class ExistingTokenSecret(Model):
 
     name: DnsName
     """The Secret, in the gateway's namespace."""
-    key: str = Field(default="value", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
-    """Its key holding the token as the gateway reads ``config.service.auth``: ``GatewayKey <token>``."""
+    key: str = Field(default="gateway-key", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+    """Its key holding the token as the gateway reads ``config.service.auth``: ``GatewayKey <token>``. By
+    default the chart's key (``templates/deployment.yaml``: ``config.service.auth`` from ``secretKeyRef``
+    ``key: gateway-key`` of ``secret.existingSecretName``), so a chart's Secret is taken as it is."""
 
 
 class TokenSettings(Model):

@@ -220,7 +220,7 @@ class ExistingTokenSecret(TypedDict):
     name: str
     """The Secret, in the gateway's namespace."""
     key: NotRequired[str]
-    """Its key holding the token as the gateway reads `config.service.auth`: `GatewayKey <token>`. Default: `"value"`."""
+    """Its key holding the token as the gateway reads `config.service.auth`: `GatewayKey <token>`. By default the chart's key (`templates/deployment.yaml`: `config.service.auth` from `secretKeyRef` `key: gateway-key` of `secret.existingSecretName`), so a chart's Secret is taken as it is. Default: `"gateway-key"`."""
 
 
 class TokenSettings(TypedDict):

@@ -78,7 +78,7 @@ def test_a_token_from_an_existing_secret_is_read_never_written(local_cluster: An
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "gateway-token", "namespace": gateway},
-        "stringData": {"value": _token(gateway, "203012312359")},
+        "stringData": {"gateway-key": _token(gateway, "203012312359")},  # the chart's key, the default
     }
     cluster.apply(secret)
     stack = LocalStack(
@@ -103,7 +103,7 @@ def test_a_token_from_an_existing_secret_is_read_never_written(local_cluster: An
     token = _token(gateway, "203012312359")
     assert token not in exported and base64.b64encode(token.encode()).decode() not in exported
     # Its owner renews it; the next `up` rolls the pods.
-    cluster.apply({**secret, "stringData": {"value": _token(gateway, "203101312359")}})
+    cluster.apply({**secret, "stringData": {"gateway-key": _token(gateway, "203101312359")}})
     stack.up()
     renewed = cluster.get("apps/v1", "Deployment", gateway, gateway).spec.template.metadata.annotations
     assert renewed["checksum/existing-token"] != digest
