@@ -155,6 +155,7 @@ def test_each_kubernetes_object_has_its_own_registration_function() -> None:
     assert registered == {
         "namespace",
         "secret",
+        "existing_secret",
         "service_account",
         "priority_class",
         "settings_config_map",
