@@ -21,6 +21,7 @@ gateways = {}
 for gateway in stack_config.gateways:
     token = stack_config.gateway_tokens.get(gateway.name)
     client_secret = stack_config.entra_client_secrets.get(gateway.name)
+    proxy_credentials = stack_config.proxy_credentials.get(gateway.name)
     component = SelfHostedGateway(
         gateway.name,
         SelfHostedGatewayArgs(
@@ -31,6 +32,9 @@ for gateway in stack_config.gateways:
             apim_service_name=stack_config.apim.service_name,
             token=pulumi.Output.secret(token.get_secret_value()) if token else None,
             entra_client_secret=pulumi.Output.secret(client_secret.get_secret_value()) if client_secret else None,
+            proxy_credentials=(
+                pulumi.Output.secret(proxy_credentials.get_secret_value()) if proxy_credentials else None
+            ),
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
         ),
     )

@@ -44,6 +44,10 @@ class SelfHostedGatewayArgs:
     entra_client_secret: pulumi.Input[str] | None = None
     """``auth.mode: entraApp`` without a certificate: the application's client secret. Always secret."""
 
+    proxy_credentials: pulumi.Input[str] | None = None
+    """``user:password`` of the outbound proxy (``gateway.proxy``): the pods read the proxy URLs with
+    them from a Secret the stack creates, never from the settings ConfigMap. Always secret."""
+
     kubeconfig: pulumi.Input[str] | None = None
     """Kubeconfig content; may be another resource's output. Always treated as secret.
     Without it, ``gateway.kubernetes.kubeconfigPath`` or the ambient kubeconfig is used."""

@@ -13,14 +13,16 @@ Two things follow: thin shims stay at the old paths (``components/cluster_guard.
 ``delivery_guard.py``, ``rollout.py``, ``token.py``), and every provider here reports a change when
 its stored pickle names an old path, so the first ``pulumi up`` after the move updates the
 resource (without changing anything else: see each provider's ``update``) and re-records the
-provider at its new path. CHANGELOG.md ("Layout by side") says when the shims may go; ``python -m
-components.moved_providers < export.json`` lists what a ``pulumi stack export`` still stores at an old path.
+provider at its new path. CHANGELOG.md ("Layout by side") says when the shims may go; ``pulumi stack
+export --show-secrets | python -m components.moved_providers`` lists what a stack still stores at
+an old path (the engine keeps the stored provider as a secret; only URNs are printed).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,16 +57,28 @@ def stored_at_old_path(outputs: Mapping[str, Any]) -> bool:
     return any(_pickled(module) in pickled for module in MOVED_MODULES)
 
 
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 - a type marker, not a password
+"""The key that marks a secret in a ``pulumi stack export`` (pulumi ``sdk/go/common/resource/sig``
+``Secret``); with ``--show-secrets`` the value is JSON text under ``plaintext``."""
+
+
 def stored_at_old_paths(exported: Mapping[str, Any]) -> list[str]:
-    """The URNs of a ``pulumi stack export`` whose stored provider still names a module path from
-    before the move: while any is listed, the shims must stay."""
+    """The URNs of a ``pulumi stack export --show-secrets`` whose stored provider still names a module
+    path from before the move: while any is listed, the shims must stay."""
     resources = (exported.get("deployment") or {}).get("resources") or []
-    return [str(r.get("urn")) for r in resources if stored_at_old_path(r.get("outputs") or {})]
+    found = []
+    for resource in resources:
+        stored = (resource.get("outputs") or {}).get(PROVIDER_KEY)
+        if isinstance(stored, Mapping) and SECRET_SIGNATURE in stored and "plaintext" in stored:
+            stored = json.loads(stored["plaintext"])
+        if stored_at_old_path({PROVIDER_KEY: stored}):
+            found.append(str(resource.get("urn")))
+    return found
 
 
 def main() -> None:
-    """``pulumi stack export | python -m components.moved_providers``: prints each such URN; exits 1 if any."""
-    import json
+    """``pulumi stack export --show-secrets | python -m components.moved_providers``: prints each such
+    URN (never a value); exits 1 if any."""
     import sys
 
     urns = stored_at_old_paths(json.load(sys.stdin))

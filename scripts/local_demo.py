@@ -16,7 +16,14 @@ What it runs, each command's own output shown as it comes:
 5. unless ``--keep``: ``pulumi destroy``, then ``kubectl`` shows what ``backup.keepOnDestroy``
    left behind (the namespace and the claim), and the control plane is stopped.
 
-    python scripts/local_demo.py [--keep] [--timeout 180]
+    python scripts/local_demo.py [--keep] [--timeout 180] [--context NAME [--kubeconfig PATH]]
+    python scripts/local_demo.py check-cli     # exit 0 when the `pulumi` on PATH can run the demo
+
+``--context`` uses a cluster the user already has (kind, k3d, a dev AKS) from a kubeconfig
+context instead of starting the local control plane: the copy of the stack file names that
+context and kubeconfig, and turns the backup off (the local static volume exists only on the
+local control plane). The demo still deploys only the `local` stack's gateway, into its own
+namespace, and destroys it at the end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -52,6 +59,63 @@ spec:
 """
 """A pre-provisioned volume for the backup claim: a local cluster has no provisioner. ``Retain``:
 the volume (and, on a real node, its data) outlives a deleted claim."""
+
+
+TESTED_CLI = "3.259.0"
+"""The only Pulumi CLI this project is tested with (scripts/toolchain.sh DEFAULT_PULUMI_VERSION)."""
+CLI_FLAGS = {("up",): "--config-file", ("stack", "rm"): "--preserve-config"}
+"""Flags the demo passes that older CLIs lack, probed in each command's help rather than guessed."""
+
+
+def sdk_minimum_cli() -> tuple[int, int, int]:
+    """The oldest CLI the pinned Python SDK accepts: ``pulumi/automation/_minimum_version.py``
+    (``_MINIMUM_VERSION``, which the Automation API checks a CLI against)."""
+    from pulumi.automation._minimum_version import _MINIMUM_VERSION
+
+    return (_MINIMUM_VERSION.major, _MINIMUM_VERSION.minor, _MINIMUM_VERSION.patch)
+
+
+def parse_cli_version(text: str) -> tuple[int, int, int] | None:
+    """``v3.259.0`` (``pulumi version``'s output) → (3, 259, 0); None for anything else."""
+    parts = text.strip().removeprefix("v").split("-")[0].split(".")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None
+    return (int(parts[0]), int(parts[1]), int(parts[2]))
+
+
+def cli_problems(pulumi: str | None, run_cli: Callable[[list[str]], str] | None = None) -> list[str]:
+    """Why the ``pulumi`` on PATH cannot run the demo (empty: it can). Within range: at least the
+    SDK's minimum, major version 3 (the SDK's), and the flags the demo passes."""
+    if pulumi is None:
+        return ["no `pulumi` on PATH"]
+    run_cli = run_cli or (
+        lambda args: subprocess.run([pulumi, *args], capture_output=True, text=True, timeout=60).stdout
+    )
+    version = parse_cli_version(run_cli(["version"]))
+    minimum = sdk_minimum_cli()
+    if version is None:
+        return [f"`{pulumi} version` printed no version"]
+    problems = []
+    if version < minimum or version[0] != minimum[0]:
+        shown = ".".join(map(str, minimum))
+        problems.append(f"pulumi {'.'.join(map(str, version))} is outside {shown} ≤ version < {minimum[0] + 1}.0.0")
+    for command, flag in CLI_FLAGS.items():
+        if flag not in run_cli([*command, "--help"]):
+            problems.append(f"`pulumi {' '.join(command)}` has no {flag}")
+    return problems
+
+
+def context_stack_file(source: Path, destination: Path, context: str, kubeconfig: Path) -> None:
+    """The `local` stack file for an existing cluster: its gateway uses ``context`` of ``kubeconfig``
+    and no backup (the static volume is the local control plane's)."""
+    import yaml
+
+    document = yaml.safe_load(source.read_text())
+    gateway = document["config"][f"{PROJECT}:gateways"][0]
+    gateway["kubernetes"] = {**gateway.get("kubernetes", {}), "context": context, "kubeconfigPath": str(kubeconfig)}
+    gateway["backup"] = {"enabled": False}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def placeholder_token(gateway: str, now: datetime | None = None) -> str:
@@ -89,7 +153,7 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> None:
     print(local_cluster.kubectl(kubeconfig, *args, stdin=stdin), end="", flush=True)
 
 
-def prepare_stack(env: dict[str, str], config_file: Path, work: Path) -> None:
+def prepare_stack(env: dict[str, str], config_file: Path, work: Path, context: tuple[str, Path] | None = None) -> None:
     """A fresh `local` stack: the state of an earlier run describes a cluster that is gone."""
     stacks = ROOT / ".pulumi-state" / ".pulumi" / "stacks" / PROJECT
     if (stacks / f"{STACK}.json").exists():
@@ -103,7 +167,10 @@ def prepare_stack(env: dict[str, str], config_file: Path, work: Path) -> None:
     (scratch / "Pulumi.yaml").write_text(f"name: {PROJECT}\nruntime: python\n")
     (scratch / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
     run(["pulumi", "stack", "init", STACK, "--non-interactive", "--cwd", str(scratch)], env)
-    shutil.copy(ROOT / f"Pulumi.{STACK}.yaml", config_file)
+    if context is None:
+        shutil.copy(ROOT / f"Pulumi.{STACK}.yaml", config_file)
+    else:
+        context_stack_file(ROOT / f"Pulumi.{STACK}.yaml", config_file, *context)
     token = placeholder_token(GATEWAY)
     print(
         f"\n$ pulumi config set --secret --path gatewayTokens.{GATEWAY} <placeholder token> --config-file {config_file}"
@@ -122,11 +189,28 @@ def prepare_stack(env: dict[str, str], config_file: Path, work: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check-cli"]:
+        problems = cli_problems(shutil.which("pulumi"))
+        for problem in problems:
+            print(f"local-demo: not reusing the Pulumi CLI on PATH: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"local-demo: reusing the Pulumi CLI on PATH (only {TESTED_CLI} is tested here)", file=sys.stderr)
+        return 1 if problems else 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=ROOT / ".local-cluster", help="local cluster state directory")
     parser.add_argument("--keep", action="store_true", help="leave the stack deployed and the cluster running")
     parser.add_argument("--timeout", type=float, default=180, help="seconds for the control plane to start")
+    parser.add_argument("--context", help="use this context of an existing cluster instead of a local control plane")
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser(),
+        help="kubeconfig holding --context (default: $KUBECONFIG's first file, else ~/.kube/config)",
+    )
     args = parser.parse_args(argv)
+    if args.context:
+        return existing_cluster_demo(args)
     directory: Path = args.dir.resolve()
     if directory != (ROOT / ".local-cluster").resolve():
         print(f"local-demo: note: Pulumi.{STACK}.yaml's kubeconfigPath names .local-cluster/kubeconfig")
@@ -167,6 +251,45 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 cluster.stop()
                 print("\nlocal-demo: local cluster stopped")
+    return 0
+
+
+def existing_cluster_demo(args: argparse.Namespace) -> int:
+    """The demo on a cluster the user names (``--context``): no control plane started or stopped."""
+    directory: Path = args.dir.resolve()
+    env = engine_environment(ROOT / ".pulumi-state")
+    config_file = directory / f"Pulumi.{STACK}.yaml"
+    stack = ["--stack", STACK, "--config-file", str(config_file), "--non-interactive"]
+    kubeconfig = args.kubeconfig.resolve()
+    print(f"local-demo: using context {args.context!r} of {kubeconfig} (no local control plane)", flush=True)
+    prepare_stack(env, config_file, directory, (args.context, kubeconfig))
+    run(["pulumi", "up", "--yes", "--skip-preview", *stack], env)
+    try:
+        run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--context",
+                args.context,
+                "get",
+                "deployments,services",
+                "-n",
+                GATEWAY,
+            ],
+            env,
+            check=False,
+        )
+        run(["pulumi", "stack", "output", "gateways", "--stack", STACK], env)
+        run(["pulumi", "preview", "--expect-no-changes", *stack], env)
+    finally:
+        if args.keep:
+            print(
+                f"\nlocal-demo: left deployed on context {args.context!r}; `pulumi destroy --stack {STACK} "
+                f"--config-file {config_file}` removes it"
+            )
+        else:
+            run(["pulumi", "destroy", "--yes", "--skip-preview", *stack], env)
     return 0
 
 

@@ -132,7 +132,9 @@ def gateway_objects(gateway: GatewayConfig, endpoint: str) -> list[dict[str, Any
         manifests.namespace(gateway),
         manifests.token_secret(gateway, token) if mode == "token" else None,
         manifests.entra_secret(gateway, "client-secret") if credential and mode == "entraApp" else None,
-        manifests.service_account(gateway, "00000000-0000-0000-0000-0000000000aa"),
+        manifests.service_account(
+            gateway, "00000000-0000-0000-0000-0000000000aa" if mode == "workloadIdentity" else None
+        ),
         manifests.settings_config_map(gateway, settings),
         manifests.deployment(
             gateway,

@@ -109,6 +109,11 @@ class UnknownArmTypeError(AssertionError):
     """An azure-native resource type no Microsoft example answers for (add one to ``ARM_RESOURCES``)."""
 
 
+EXISTING_OBJECTS: dict[str, dict[str, Any]] = {}
+"""Objects a program reads (``Resource.get``) by their id (``<namespace>/<name>`` for Kubernetes):
+the state the read returns. Tests fill it (and empty it) themselves."""
+
+
 class OfflineMocks(pulumi.runtime.Mocks):
     def __init__(self, recording: Recording, instance_example: str = "msi") -> None:
         self.recording = recording
@@ -117,6 +122,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         (``arm_examples.INSTANCE_EXAMPLES``)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.resource_id and args.resource_id in EXISTING_OBJECTS:  # a read of an object a test provides
+            return args.resource_id, dict(EXISTING_OBJECTS.get(args.resource_id, {}))
         if args.typ.startswith("azure-native:"):
             if args.typ not in ARM_RESOURCES:
                 raise UnknownArmTypeError(f"no Microsoft example answers for {args.typ} (tests/arm_examples.py)")

@@ -146,6 +146,8 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
             httpPort=ports(faulty),
             httpsPort=ports(faulty),
             annotations=st.dictionaries(qualified_keys(faulty), st.just("true"), max_size=2),
+            allocateLoadBalancerNodePorts=st.booleans(),
+            loadBalancerIPInSpec=st.booleans(),
         ),
         "backup": opt(
             enabled=st.booleans(),
@@ -200,6 +202,47 @@ def gateway_sections(faulty: bool) -> dict[str, st.SearchStrategy[Any]]:
             renderYamlToDirectory=st.just("rendered"),
         ),
         "forwardedProto": st.booleans(),
+        # Issue 24's pod knobs. Objects they name exist only where the namespace is not the stack's
+        # (refused otherwise), so the drawn ones are optional or need no object.
+        "commonLabels": st.dictionaries(
+            one(["team", "contoso.com/cost-center"], ["app.kubernetes.io/name", "bad key"]),
+            label_values(faulty),
+            max_size=2,
+        ),
+        "pod": opt(
+            annotations=st.dictionaries(qualified_keys(faulty), st.just("true"), max_size=2),
+            labels=st.dictionaries(one(["mesh"], ["app.kubernetes.io/instance"]), label_values(faulty), max_size=1),
+            env=st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "name": one(["REDIS_PASSWORD", "telemetry.logs.std.level"], ["SSL_CERT_FILE", "1bad"]),
+                        "secretKeyRef": st.fixed_dictionaries(
+                            {"name": st.just("extra"), "key": st.just("k"), "optional": st.just(True)}
+                        ),
+                    }
+                ),
+                max_size=1,
+            ),
+            envFrom=st.lists(
+                st.fixed_dictionaries({"configMapRef": st.just({"name": "tuning", "optional": True})}), max_size=1
+            ),
+            volumes=st.just([{"name": "scratch", "emptyDir": {"sizeLimit": "64Mi"}}]),
+            volumeMounts=st.lists(
+                st.fixed_dictionaries({"name": st.just("scratch"), "mountPath": one(["/mnt/scratch"], ["/apim"])}),
+                max_size=1,
+            ),
+            hostAliases=st.lists(
+                st.fixed_dictionaries({"ip": ip_addresses(faulty), "hostnames": st.just(["backend.internal"])}),
+                max_size=1,
+            ),
+            runAsUser=one([1001, 10001], [0, 2**31]),
+            runAsGroup=one([1001, 0, 10001], [-1]),
+            idsFromPlatform=st.booleans(),
+        ),
+        "serviceAccount": opt(
+            annotations=st.dictionaries(qualified_keys(faulty), st.just("x"), max_size=1),
+            labels=st.dictionaries(one(["team"], ["azure.workload.identity/use"]), label_values(faulty), max_size=1),
+        ),
     }
     if faulty:
         sections["unknownKey"] = st.just(1)
@@ -247,6 +290,13 @@ def _mostly_consistent(entry: dict[str, Any]) -> None:
     service = entry.get("service", {})
     if "httpPort" in service and service.get("httpPort") == service.get("httpsPort", 443):
         del service["httpPort"]
+    if service.get("type", "LoadBalancer") != "LoadBalancer":
+        service.pop("allocateLoadBalancerNodePorts", None)
+    if "loadBalancerIP" not in service:
+        service.pop("loadBalancerIPInSpec", None)
+    pod = entry.get("pod", {})
+    if "volumeMounts" in pod and "volumes" not in pod:
+        del pod["volumeMounts"]
     dns = entry.get("dns", {})
     if dns.get("policy") == "None" and not dns.get("nameservers"):
         dns["nameservers"] = ["10.0.0.10"]
@@ -303,6 +353,13 @@ def stacks(draw: st.DrawFn) -> DrawnStack:
         for index, entry in enumerate(entries):
             entry["namespace"] = {"name": "shared-gw", "create": index == 0 or draw(st.booleans())}
 
+    if environment == "prod" and draw(st.integers(0, 5)) > 0:
+        # Mostly a backup class that offers ReadWriteMany: prod's backup default on the cluster's
+        # default class is refused (issue 24), and each such draw would only test that refusal.
+        for entry in entries:
+            backup = entry.setdefault("backup", {})
+            if "enabled" not in backup:
+                backup.setdefault("storageClassName", "azurefile-csi")
     config: dict[str, Any] = {f"{NS}:environment": environment, f"{NS}:apim": apim, f"{NS}:gateways": entries}
     if draw(st.booleans()):
         config[f"{NS}:defaults"] = {"kubernetes": {"context": "aks-default"}}

@@ -41,6 +41,12 @@ def identity(
         return auth.service_principal_object_id
     identity_settings = auth.workload_identity
     assert identity_settings is not None and gateway.service_account_name is not None
+    if identity_settings.client_id is not None:
+        # Bring your own (issue 24): no identity and no federated credential; its owner keeps both.
+        assert identity_settings.principal_object_id is not None
+        credentials.workload_client_id = pulumi.Output.from_input(identity_settings.client_id)
+        return identity_settings.principal_object_id
+    assert identity_settings.resource_group_name and identity_settings.location and identity_settings.oidc_issuer_url
     managed_identity = azure_native.managedidentity.UserAssignedIdentity(
         f"{name}-identity",
         resource_group_name=identity_settings.resource_group_name,

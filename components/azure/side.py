@@ -52,7 +52,9 @@ def azure_side(
         # The subscription the azure-native provider deploys to, and so the APIM instance's.
         client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=component))
 
-    if auth.mode == "token" and args.apim_mode == "managed":
+    if auth.mode == "token" and gateway.token.existing_secret is not None:
+        pass  # Bring your own (issue 24): the token is read from a Secret someone else renews.
+    elif auth.mode == "token" and args.apim_mode == "managed":
         assert client is not None
         _generated_token(name, args, client.subscription_id, after_gateway, credentials)
     elif auth.mode == "token":

@@ -125,6 +125,18 @@ class CertificateAuthority(Model):
     """Trust the CA (false: intermediate only)."""
 
 
+class ExistingTokenSecret(Model):
+    """A Secret someone else keeps (External Secrets, the Key Vault CSI driver's sync, a CronJob)
+    holding the gateway token, as the chart's ``secret.createSecret: false`` with ``existingSecretName``."""
+
+    name: DnsName
+    """The Secret, in the gateway's namespace."""
+    key: str = Field(default="gateway-key", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+    """Its key holding the token as the gateway reads ``config.service.auth``: ``GatewayKey <token>``. By
+    default the chart's key (``templates/deployment.yaml``: ``config.service.auth`` from ``secretKeyRef``
+    ``key: gateway-key`` of ``secret.existingSecretName``), so a chart's Secret is taken as it is."""
+
+
 class TokenSettings(Model):
     """How the gateway access token is generated and renewed (``managed`` mode)."""
 
@@ -134,6 +146,11 @@ class TokenSettings(Model):
     """Lifetime of each token, counted from the start of its renewal window (1–30 days)."""
     renewal_interval_days: int = Field(default=7, ge=1, le=MAX_TOKEN_VALIDITY_DAYS - 1)
     """Length of the renewal window: the first ``pulumi up`` in a new window renews the token."""
+    existing_secret: ExistingTokenSecret | None = None
+    """Bring your own token: read it from this Secret, whose renewal someone else owns. The stack
+    never generates, writes or renews it (``gatewayTokens`` is not used); it reads the Secret at every
+    ``up``, so a renewed token rolls the pods at the next ``up`` (the pod-template digest), and its
+    expiry becomes the ``tokenExpiresOn`` output the renewal check watches (docs/azure-identity.md)."""
     regenerate_retired_key: bool = False
     """Key rotation: after the pods run with a token from ``keyType``, regenerate the other key,
     so that every token signed with it (a leaked one included) stops working."""
@@ -149,16 +166,58 @@ class TokenSettings(Model):
 
 
 class WorkloadIdentitySettings(Model):
-    """``auth.mode: workloadIdentity``: the managed identity the stack creates for the gateway."""
+    """``auth.mode: workloadIdentity``: the managed identity the stack creates for the gateway
+    (``oidcIssuerUrl``, ``resourceGroupName``, ``location``), or one that exists (``clientId`` and
+    ``principalObjectId``: a managed identity or an app registration whose federated credential
+    its owner keeps; docs/azure-identity.md)."""
 
-    oidc_issuer_url: str = Field(pattern=r"^https://")
-    """OIDC issuer URL of the cluster (``az aks show --query oidcIssuerProfile.issuerUrl``)."""
-    resource_group_name: ResourceGroupName
-    """Resource group for the user-assigned managed identity."""
-    location: str = Field(min_length=1)
-    """Azure region of the managed identity, for example ``westeurope``."""
+    oidc_issuer_url: str | None = Field(default=None, pattern=r"^https://")
+    """OIDC issuer URL of the cluster (``az aks show --query oidcIssuerProfile.issuerUrl``); for an
+    identity the stack creates."""
+    resource_group_name: ResourceGroupName | None = None
+    """Resource group for the user-assigned managed identity the stack creates."""
+    location: str | None = Field(default=None, min_length=1)
+    """Azure region of the managed identity the stack creates, for example ``westeurope``."""
+    client_id: Guid | None = None
+    """Bring your own: client id of an existing managed identity or app registration (the chart's
+    ``gateway.auth.azureAd.app.id``). The stack then creates no identity and no federated credential:
+    the identity's owner federates it with ``system:serviceaccount:<namespace>:<serviceAccountName>``
+    and this cluster's issuer (audience ``api://AzureADTokenExchange``)."""
+    principal_object_id: Guid | None = None
+    """Bring your own: object id of that identity's service principal, which the stack gives the
+    configuration reader role on the APIM instance."""
     service_account_name: DnsName | None = None
     """Kubernetes ServiceAccount of the gateway pods; defaults to the gateway name."""
+
+    @model_validator(mode="after")
+    def _create_or_bring(self) -> WorkloadIdentitySettings:
+        created = {
+            "oidcIssuerUrl": self.oidc_issuer_url,
+            "resourceGroupName": self.resource_group_name,
+            "location": self.location,
+        }
+        if self.client_id or self.principal_object_id:
+            if not (self.client_id and self.principal_object_id):
+                raise ValueError("an existing identity needs both clientId and principalObjectId")
+            given = [key for key, value in created.items() if value]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} only apply to an identity the stack creates; with clientId the stack "
+                    "creates none (leave them out)"
+                )
+            return self
+        missing = [key for key, value in created.items() if not value]
+        if missing:
+            raise ValueError(
+                f"the identity the stack creates needs {', '.join(missing)} (or give an existing identity's "
+                "clientId and principalObjectId)"
+            )
+        return self
+
+    @property
+    def brought(self) -> bool:
+        """An existing identity: the stack creates none."""
+        return self.client_id is not None
 
 
 class AuthSettings(Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from .fields import (
     Model,
     Quantity,
 )
+from .kubernetes_schema import Affinity, NetworkPolicyPeer
 from .network import DEFAULT_DNS_PEERS, EgressPeerRule, InClusterPeer, PeerPort
 from .values import (
     INT32_MAX,
@@ -209,8 +210,22 @@ class ServiceSettings(Model):
     annotations: Annotations = Field(default_factory=dict)
     """Annotations of the traffic Service (for example an internal load balancer)."""
     load_balancer_ip: IpAddress | None = Field(default=None, alias="loadBalancerIP")
-    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation
-    ``service.beta.kubernetes.io/azure-load-balancer-ipv4`` (``spec.loadBalancerIP`` is deprecated)."""
+    """Requested load balancer IP address (LoadBalancer only). Set as AKS's annotation of its
+    family (``service.beta.kubernetes.io/azure-load-balancer-ipv4``/``-ipv6``) unless
+    ``loadBalancerIPAnnotation`` or ``loadBalancerIPInSpec`` says otherwise."""
+    load_balancer_ip_annotation: QualifiedName | None = Field(default=None, alias="loadBalancerIPAnnotation")
+    """Outside AKS: the annotation of the cluster's load balancer that carries ``loadBalancerIP``
+    instead of AKS's, for example MetalLB's ``metallb.io/loadBalancerIPs``, kube-vip's
+    ``kube-vip.io/loadbalancerIPs`` or Cilium's ``lbipam.cilium.io/ips``. Kubernetes deprecated
+    ``spec.loadBalancerIP`` in 1.24 and asks for "implementation-specific annotations when
+    available" (core/v1 ``ServiceSpec.loadBalancerIP``; kubernetes/kubernetes PR 107235)."""
+    load_balancer_ip_in_spec: bool = Field(default=False, alias="loadBalancerIPInSpec")
+    """Write ``loadBalancerIP`` into the deprecated ``spec.loadBalancerIP`` (and no AKS annotation),
+    for load balancers that read nothing else."""
+    allocate_load_balancer_node_ports: bool | None = None
+    """LoadBalancer only: ``false`` allocates no node ports, for load balancers that send traffic to
+    the pods directly (core/v1 ``ServiceSpec.allocateLoadBalancerNodePorts``, default true: "It may be
+    set to false if the cluster load-balancer does not rely on NodePorts"). Unset: Kubernetes' default."""
     http_port: Port = 80
     """Service port for HTTP (to container port 8080)."""
     https_port: Port = 443
@@ -222,6 +237,23 @@ class ServiceSettings(Model):
         # answers "duplicate entries for key [port=80,protocol=TCP]" (measured on 1.34.3).
         if self.http_port == self.https_port:
             raise ValueError(f"httpPort and httpsPort are both {self.http_port}: they must differ")
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_only(self) -> ServiceSettings:
+        # The API server refuses allocateLoadBalancerNodePorts on other types (k8s.io/kubernetes
+        # v1.34.3, pkg/apis/core/validation/validation.go:6490, ValidateService: "may only be used when
+        # `type` is 'LoadBalancer'").
+        if self.allocate_load_balancer_node_ports is not None and self.type != "LoadBalancer":
+            raise ValueError(f"allocateLoadBalancerNodePorts only applies to type LoadBalancer (type is {self.type!r})")
+        for name, value in (
+            ("loadBalancerIPAnnotation", self.load_balancer_ip_annotation),
+            ("loadBalancerIPInSpec", self.load_balancer_ip_in_spec or None),
+        ):
+            if value is not None and self.load_balancer_ip is None:
+                raise ValueError(f"{name} only applies together with loadBalancerIP")
+        if self.load_balancer_ip_annotation and self.load_balancer_ip_in_spec:
+            raise ValueError("set one of loadBalancerIPAnnotation and loadBalancerIPInSpec")
         return self
 
 
@@ -311,7 +343,7 @@ class SchedulingSettings(Model):
     """Node labels the pods require."""
     tolerations: tuple[TolerationObject, ...] = ()
     """Kubernetes ``Toleration`` objects, as in a pod spec."""
-    affinity: dict[str, Any] | None = None
+    affinity: Affinity | None = None
     """A Kubernetes ``Affinity`` object, as in a pod spec."""
     priority_class: PriorityClassSettings | None = None
     """Priority class of the pods (none by default)."""
@@ -345,7 +377,7 @@ class NetworkPolicySettings(Model):
     """Create the NetworkPolicy. ``false`` is refused in prod (without it the gateway reaches every
     address, the metadata endpoints included); the policy pack's ``gateway-egress-network-policy``
     also requires an egress NetworkPolicy for every gateway Deployment."""
-    ingress_from: tuple[dict[str, Any], ...] = ()
+    ingress_from: tuple[NetworkPolicyPeer, ...] = ()
     """Kubernetes ``NetworkPolicyPeer`` objects allowed to call ports 8080/8081; empty allows any source."""
     backend_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
     """Cluster-external address ranges of the backends the gateway may call (``ipBlock``: CNIs
@@ -386,6 +418,25 @@ RESERVED_SETTING_PREFIXES = {
 }
 """Setting prefixes that ``extraSettings`` may not use, with the config keys to use instead."""
 
+REFUSED_SETTINGS = {
+    # Honouring another port would mean moving it in the container ports, the discovery Service and
+    # both directions of the NetworkPolicy (manifests: RATE_LIMIT_SYNC_PORT, HEARTBEAT_PORT); passed
+    # through alone, the pods would sync on a port nothing opens and rate limits would silently stop
+    # being shared. Defaults 4290/4291: Microsoft Learn, "Self-hosted gateway settings", neighborhood.
+    "policy.rate-limit.sync.port": "the stack opens UDP 4290 for rate-limit sync in the container ports, the "
+    "discovery Service and the NetworkPolicy; another port would silently stop the replicas sharing rate limits",
+    "neighborhood.heartbeat.port": "the stack opens UDP 4291 for heartbeats in the container ports, the discovery "
+    "Service and the NetworkPolicy; another port would silently stop the replicas finding each other",
+}
+"""Settings ``extraSettings`` may not set because the stack derives other objects from their defaults."""
+REFUSED_SETTING_PREFIXES = {
+    # Azure/api-management-self-hosted-gateway-ingress (README): Kubernetes Ingress support is
+    # experimental, turned on with k8s.ingress.enabled (k8s.ingress.namespace...), and the gateway then
+    # reads Ingress objects through the Kubernetes API with the RBAC of its deployment template.
+    "k8s.ingress.": "Kubernetes Ingress mode (experimental) needs the pods to read Ingress objects through the "
+    "Kubernetes API, and the stack mounts no API token (automountServiceAccountToken: false) and grants no RBAC",
+}
+
 
 def _extra_settings(value: dict[str, str]) -> dict[str, str]:
     for key in value:
@@ -397,4 +448,9 @@ def _extra_settings(value: dict[str, str]) -> dict[str, str]:
         for prefix, instead in RESERVED_SETTING_PREFIXES.items():
             if key.startswith(prefix):
                 raise ValueError(f"setting {key!r} cannot be passed through; use {instead}")
+        reason = REFUSED_SETTINGS.get(key) or next(
+            (why for prefix, why in REFUSED_SETTING_PREFIXES.items() if key.startswith(prefix)), None
+        )
+        if reason:
+            raise ValueError(f"setting {key!r} cannot be passed through: {reason}")
     return value

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, model_validator
 
 from .fields import Model
+from .kubernetes_schema import LabelSelector
 
 INSTANCE_METADATA_ADDRESS = "169.254.169.254"
 """Azure Instance Metadata Service (IMDS): hands out managed-identity tokens to whoever asks
@@ -52,9 +54,9 @@ class InClusterPeer(Model):
     meant for cluster-external addresses (kubernetes.io, "Network Policies") and Cilium never
     matches pod addresses with it (cilium/cilium issue 19601)."""
 
-    namespace_selector: dict[str, Any] | None = None
+    namespace_selector: LabelSelector | None = None
     """Namespaces of the peer pods (a ``LabelSelector``; ``kubernetes.io/metadata.name`` names one)."""
-    pod_selector: dict[str, Any] | None = None
+    pod_selector: LabelSelector | None = None
     """Pods of the peer (a ``LabelSelector``); alone, it selects pods in the gateway's namespace."""
     ip_block: dict[str, Any] | None = None
     """Not allowed: cluster-external addresses go in ``backendCidrs``."""
@@ -150,3 +152,29 @@ def redacted_url(value: str) -> str:
     if not separator:
         scheme, rest = "", scheme
     return f"{scheme}{separator}[credentials]@{rest.rpartition('@')[2]}"
+
+
+PROXY_DEFAULT_PORT = 80
+"""The port .NET uses for a proxy URL without one: dotnet/runtime ``HttpEnvironmentProxy.cs``,
+``GetUriFromString`` (``ushort port = 80``, then the URL's own port when it names one)."""
+
+
+def proxy_target(url: str) -> tuple[str, int] | None:
+    """A proxy URL's host and port (.NET's reading: no scheme means http, no port means 80)."""
+    text = url.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    try:
+        port = parts.port or PROXY_DEFAULT_PORT
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def with_credentials(url: str, credentials: str) -> str:
+    """``url`` with ``user[:password]@`` inserted before its host, each part percent-encoded: .NET
+    decodes the part before the last ``@`` (``HttpEnvironmentProxy.GetUriFromString``,
+    ``Uri.UnescapeDataString``), so a password may hold ``@``, ``:`` or ``/``."""
+    user, separator, password = credentials.partition(":")
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if separator else "")
+    scheme, found, rest = url.strip().partition("://")
+    return f"{scheme}://{auth}@{rest}" if found else f"{auth}@{scheme}"

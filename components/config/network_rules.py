@@ -12,10 +12,11 @@ from .network import (
     PROXY_VARIABLES,
     covers_every_address,
     metadata_address_in,
+    proxy_target,
     redacted_url,
     url_with_credentials,
 )
-from .stack import GatewayConfig
+from .stack import GatewayConfig, StackConfig
 
 
 def network_problems(gateway: GatewayConfig, key: str, production: bool) -> list[str]:
@@ -63,10 +64,41 @@ def _proxy_problems(gateway: GatewayConfig, key: str) -> list[str]:
         for name, value in gateway.extra_settings.items()
         if name.upper() in PROXY_VARIABLES
     ]
-    return [
+    problems = [
         f"{key}.{setting} = {redacted_url(value)!r}: a proxy URL must not carry credentials (they would be "
-        "stored in plain text in the stack file, the settings ConfigMap and the pod's environment); use a "
-        "proxy that admits the cluster's egress addresses without credentials"
+        "stored in plain text in the stack file, the settings ConfigMap and the pod's environment); give them "
+        f"as the secret proxyCredentials.{gateway.name} (pulumi config set --secret --path "
+        f"'proxyCredentials.{gateway.name}' 'user:password'): the stack then puts the URLs with them in a Secret"
         for setting, value in candidates
         if value and url_with_credentials(value)
     ]
+    problems += [
+        f"{key}.{setting} = {value!r}: not a proxy URL with a host and a port from 1 to 65535, such as "
+        "'http://proxy.contoso.com:3128' (the NetworkPolicy opens the proxy's port from it)"
+        for setting, value in candidates
+        if value and not url_with_credentials(value) and proxy_target(value) is None
+    ]
+    return problems
+
+
+PROXY_CREDENTIALS_KEY = "apim-gateway:proxyCredentials"
+
+
+def proxy_credential_problems(config: StackConfig) -> list[str]:
+    """``proxyCredentials`` names gateways that have a proxy; the values are never shown."""
+    problems = []
+    by_name = {gateway.name: gateway for gateway in config.gateways}
+    for name, credentials in config.proxy_credentials.items():
+        gateway = by_name.get(name)
+        if gateway is None:
+            problems.append(
+                f"{PROXY_CREDENTIALS_KEY}.{name}: no gateway of that name (gateways: {', '.join(sorted(by_name))})"
+            )
+        elif not (gateway.proxy.http or gateway.proxy.https):
+            problems.append(
+                f"{PROXY_CREDENTIALS_KEY}.{name} = [secret]: the gateway has no proxy.http or proxy.https to use "
+                "them with; set the proxy URLs (without credentials) under the gateway's proxy"
+            )
+        elif not credentials.get_secret_value().strip():
+            problems.append(f"{PROXY_CREDENTIALS_KEY}.{name} = [secret]: empty; give 'user:password' (or 'user')")
+    return problems

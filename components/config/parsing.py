@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +15,13 @@ from pydantic import SecretStr, ValidationError
 from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
+from .network_rules import proxy_credential_problems
+from .pod_rules import backup_binding_problems
 from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stack_rules
 from .safety import fleet_problems, gateway_problems, safety_problems, safety_warnings
-from .stack import GatewayConfig, StackConfig
+from .stack import GatewayConfig, StackConfig, environment_rules
 
-SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets")
+SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
 UNECHOED_FIELDS = {"certificates": "PEM text", "extraSettings": "values not shown"}
 """Fields whose value an error never repeats: PEM text pasted by mistake may be a private key,
@@ -99,6 +102,8 @@ def _problems(error: ValidationError, prefix: str, raw: Any, secret: bool = Fals
 
 
 PREFIX = f"{CONFIG_NAMESPACE}:"
+_ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""An environment's name: a DNS label (it may name a namespace, a GitHub environment, a stack)."""
 
 
 def parse_stack_config(
@@ -117,38 +122,62 @@ def parse_stack_config(
     values = {key[len(PREFIX) :]: _decode(value) for key, value in raw.items() if key.startswith(PREFIX)}
     problems = _key_problems(values, set(secret_keys))
     environment = values.get("environment")
+    rules_given = values.get("environmentRules")
     if environment is None:
-        problems.append(f"{PREFIX}environment: required setting is missing (allowed: 'dev', 'prod')")
-    elif environment not in ENVIRONMENT_DEFAULTS:
-        problems.append(f"{PREFIX}environment = {_show(environment, False)}: allowed values are 'dev', 'prod'")
-    gateways, labelled = _gateways(values, environment, problems)
+        problems.append(f"{PREFIX}environment: required setting is missing (a name such as 'dev', 'staging' or 'prod')")
+    elif not isinstance(environment, str) or not _ENVIRONMENT_NAME.match(environment):
+        problems.append(
+            f"{PREFIX}environment = {_show(environment, False)}: must be a DNS label (lowercase letters, digits "
+            "and '-', at most 63 characters) such as 'dev', 'staging' or 'prod-eu'"
+        )
+    if rules_given is not None and rules_given not in ENVIRONMENT_DEFAULTS:
+        problems.append(
+            f"{PREFIX}environmentRules = {_show(rules_given, False)}: allowed values are 'dev', 'prod' "
+            "(unset: 'dev' for the environment named dev, 'prod' for any other)"
+        )
+    rules = environment_rules(environment, rules_given)
+    gateways, labelled = _gateways(values, rules, problems)
     apim = _apim(values, gateways, labelled, arm_environment, problems)
     token_expiry_alert = _token_expiry_alert(values, apim, problems)
     raw_tokens = _secret_map(values, "gatewayTokens", "token", problems)
     raw_client_secrets = _secret_map(values, "entraClientSecrets", "secret", problems)
+    raw_proxy_credentials = _secret_map(values, "proxyCredentials", "proxy credentials ('user:password')", problems)
     kubeconfig = _kubeconfig(values, problems)
     if problems or apim is None:
         raise ConfigError(problems)
 
     config = StackConfig(
         environment=environment,
+        environment_rules=rules_given,
         apim=apim,
         gateways=tuple(gateways),
         kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
         gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
         entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
+        proxy_credentials={name: SecretStr(str(secret)) for name, secret in raw_proxy_credentials.items()},
         token_expiry_alert=token_expiry_alert,
     )
     secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
+    secret_problems += proxy_credential_problems(config)
     if secret_problems:
         raise ConfigError(secret_problems)
     return config
 
 
+def _sets(section: Mapping[str, Any], *path: str) -> bool:
+    """Whether a raw config section sets the key at ``path`` itself (not through a default)."""
+    node: Any = section
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def _key_problems(values: Mapping[str, Any], secret_keys: set[str]) -> list[str]:
     """Unknown keys, and secret keys set in plain text."""
     problems = []
-    known = {"environment", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
+    known = {"environment", "environmentRules", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
     for key in sorted(set(values) - known):
         problems.append(f"{PREFIX}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
     for key in SECRET_KEYS:
@@ -200,6 +229,9 @@ def _gateways(
         seen[gateway.name] = index
         labelled.setdefault(gateway.name, (label, gateway))
         problems.extend(_gateway_rules(gateway, label, production=production))
+        if not _sets(entry, "backup", "enabled") and not _sets(defaults, "backup", "enabled"):
+            # The environment's backup default (on in prod-like environments) must bind on stock AKS.
+            problems.extend(backup_binding_problems(gateway, label, production))
         problems.extend(gateway_problems(gateway, label))
         problems.extend(safety_problems(gateway, label, production=production))
         gateways.append(gateway)

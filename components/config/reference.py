@@ -129,9 +129,16 @@ def config_reference() -> str:
     rows: list[tuple[str, str, str, str]] = [
         (
             f"{ns}:environment",
-            "`dev` \\| `prod`",
+            "string",
             "required",
-            "Environment rules and defaults: prod needs ≥ 2 replicas and a pinned image tag.",
+            "Name of the environment (`dev`, `staging`, `prod`, ...; a DNS label), exported as `environment`.",
+        ),
+        (
+            f"{ns}:environmentRules",
+            "`dev` \\| `prod`",
+            "`dev` for the environment named `dev`, else `prod`",
+            "The rules and defaults it follows: prod needs ≥ 2 replicas and a pinned image tag, turns backup on, "
+            "allows no backend range by default.",
         ),
     ]
     rows += list(_rows(ApimSettings, f"{ns}:apim."))
@@ -140,7 +147,7 @@ def config_reference() -> str:
     )
     rows.append((f"{ns}:gateways", "list of objects", "required", "The gateways of this stack (one or more)."))
     rows += list(_rows(GatewayConfig, f"{ns}:gateways[]."))
-    for name in ("kubeconfig", "gateway_tokens", "entra_client_secrets"):
+    for name in ("kubeconfig", "gateway_tokens", "entra_client_secrets", "proxy_credentials"):
         field = StackConfig.model_fields[name]
         key = field.alias or name
         description = " ".join((field.description or "").split()).replace("``", "`")

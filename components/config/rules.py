@@ -11,6 +11,7 @@ from typing import Any
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
+from .pod_rules import pod_problems
 from .stack import GatewayConfig, StackConfig
 
 _VERSION_PREFIX = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?![\d])")
@@ -34,6 +35,10 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     # Three replicas: Microsoft's current production minimum (see PRODUCTION_MIN_REPLICAS).
     "prod": {"replicas": 3, "backup": {"enabled": True}, "networkPolicy": {"backendCidrs": []}},
 }
+
+DISABLE_CERTIFICATE_VALIDATION = "config.service.endpoint.disableCertificateValidation"
+"""Microsoft Learn, "Self-hosted gateway settings": skips validating the configuration endpoint's
+certificate; the facts sheet (shared/reference) records it as "testing only"."""
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 """Namespaces of the cluster itself (Kubernetes docs, "Namespaces", Initial namespaces): never the
@@ -82,6 +87,13 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
                 "this object cannot exist in it before the first run and the pods could never start; set "
                 "namespace.create to false and create the namespace with the object beforehand"
             )
+    validation = gateway.extra_settings.get(DISABLE_CERTIFICATE_VALIDATION, "")
+    if production and validation.strip().lower() == "true":
+        problems.append(
+            f"{key}.extraSettings = [[{DISABLE_CERTIFICATE_VALIDATION!r}], values not shown]: turns off the "
+            "validation of the configuration endpoint's certificate, which Microsoft's settings reference marks "
+            "for testing only; refused in prod (trust a private CA with customCa instead)"
+        )
     local_ca = gateway.extra_settings.get("certificates.local.ca.enabled")
     if gateway.certificate_authorities and local_ca is not None and local_ca.lower() != "true":
         problems.append(
@@ -95,6 +107,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
     problems.extend(_render_mode_rules(gateway, key))
     problems.extend(_load_balancer_ip_rules(gateway, key))
     problems.extend(network_problems(gateway, key, production))
+    problems.extend(pod_problems(gateway, key))
     return problems
 
 
@@ -177,7 +190,9 @@ def _load_balancer_ip_rules(gateway: GatewayConfig, key: str) -> list[str]:
     if address is None:
         return []
     setting = f"{key}.service.loadBalancerIP = {address!r}"
-    annotation = load_balancer_ip_annotation(address)
+    if gateway.service.load_balancer_ip_in_spec:
+        return []
+    annotation = gateway.service.load_balancer_ip_annotation or load_balancer_ip_annotation(address)
     annotated = gateway.service.annotations.get(annotation)
     if annotated is not None and annotated != address:
         return [f"{setting}: service.annotations sets {annotation} to {annotated!r}; set one of them"]
@@ -228,7 +243,7 @@ def _secret_problems(
         label = f"{CONFIG_NAMESPACE}:gateways({gateway.name})"
         problems.extend(_render_problems(config, gateway, label))
         problems.extend(_credential_problems(config, gateway, label, raw_tokens, raw_client_secrets))
-        if config.apim.mode == "existing" and gateway.auth.mode == "token":
+        if config.apim.mode == "existing" and gateway.auth.mode == "token" and gateway.token.existing_secret is None:
             problems.extend(_token_problems(config, gateway, now))
     return problems
 
@@ -242,6 +257,7 @@ def _render_problems(config: StackConfig, gateway: GatewayConfig, label: str) ->
         and not kubernetes.render_secrets
         and config.apim.mode == "managed"
         and gateway.auth.mode == "token"
+        and gateway.token.existing_secret is None
     ):
         problems.append(
             f"{label}.kubernetes.renderYamlToDirectory = {kubernetes.render_yaml_to_directory!r}: with "
@@ -268,7 +284,7 @@ def _credential_problems(
     """A token or client secret exactly where the modes need one; the APIM scope the roles need."""
     problems = []
     auth = gateway.auth
-    needs_token = config.apim.mode == "existing" and auth.mode == "token"
+    needs_token = config.apim.mode == "existing" and auth.mode == "token" and gateway.token.existing_secret is None
     needs_client_secret = auth.mode == "entraApp" and not auth.client_certificate_secret_name
     if auth.mode != "token" and not (config.apim.resource_group_name and config.apim.service_name):
         problems.append(

@@ -35,8 +35,9 @@ from .kubernetes import (
     TopologySpreadSettings,
     _extra_settings,
 )
+from .pod import PodSettings, ServiceAccountSettings
 from .telemetry import LogSettings, MetricsSettings, ProxySettings
-from .values import ApimEntityId, first_collision, hostname_configuration_id, resource_suffix
+from .values import ApimEntityId, Labels, first_collision, hostname_configuration_id, resource_suffix
 
 
 class GatewayConfig(Model):
@@ -80,6 +81,11 @@ class GatewayConfig(Model):
     logs: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     proxy: ProxySettings = ProxySettings()
+    common_labels: Labels = Field(default_factory=dict)
+    """Labels added to every object the stack creates (and to the pods), never to a selector: a
+    Deployment's selector is immutable, so these may change on a live stack."""
+    pod: PodSettings = PodSettings()
+    service_account: ServiceAccountSettings = ServiceAccountSettings()
     forwarded_proto: bool = False
     """Honour ``X-Forwarded-Proto`` from a TLS-terminating load balancer."""
     extra_settings: Annotated[dict[str, str], AfterValidator(_extra_settings)] = Field(default_factory=dict)
@@ -119,9 +125,12 @@ class GatewayConfig(Model):
 
     @property
     def service_account_name(self) -> str | None:
-        """The pods' ServiceAccount: only workload identity needs one of its own."""
+        """The pods' ServiceAccount: workload identity's, or one named after the gateway when
+        ``serviceAccount`` gives it annotations or labels; None: the namespace's ``default``."""
         identity = self.auth.workload_identity
-        return (identity.service_account_name or self.name) if identity else None
+        if identity:
+            return identity.service_account_name or self.name
+        return self.name if self.service_account.wanted else None
 
     @property
     def min_replicas(self) -> int:
@@ -152,8 +161,13 @@ def _refuse_collision(values: tuple[str, ...], derive: Callable[[str], str], wha
 class StackConfig(Model):
     """Everything a stack file configures, validated."""
 
-    environment: Literal["dev", "prod"]
-    """Environment rules and defaults: prod needs at least 2 replicas and a pinned image tag."""
+    environment: DnsLabel
+    """Name of the environment (``dev``, ``staging``, ``prod``, ``prod-eu``...): a DNS label, exported as
+    the ``environment`` output."""
+    environment_rules: Literal["dev", "prod"] | None = None
+    """The rules and defaults the environment follows: ``prod`` (at least 2 replicas, a pinned image,
+    no backend range by default, ...) or ``dev``. Unset: ``dev`` for the environment named ``dev``,
+    ``prod`` for every other name (the stricter rules unless the stack says otherwise)."""
     apim: ApimSettings
     gateways: tuple[GatewayConfig, ...] = Field(min_length=1)
     kubeconfig: SecretStr | None = None
@@ -162,6 +176,10 @@ class StackConfig(Model):
     """``existing`` mode: gateway name → token (secret)."""
     entra_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)
     """``auth.mode: entraApp``: gateway name → client secret of the application (secret)."""
+    proxy_credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    """Gateway name → ``user:password`` of its outbound proxy (secret). The stack then puts
+    ``proxy.http``/``proxy.https`` with these credentials into a Secret ``<gateway>-proxy`` that the
+    pods read as ``HTTP_PROXY``/``HTTPS_PROXY``; the settings ConfigMap keeps the URLs without them."""
     token_expiry_alert: TokenExpiryAlert | None = None
     """The alert that needs no GitHub: an Event Grid system topic on the APIM instance, a
     subscription to its ``GatewayTokenNearExpiry`` / ``GatewayTokenExpired`` events (preview, one
@@ -170,5 +188,18 @@ class StackConfig(Model):
     (``components/azure/alerts.py``; needs ``apim.resourceGroupName`` and ``apim.serviceName``)."""
 
     @property
+    def rules(self) -> Literal["dev", "prod"]:
+        """The rules the environment follows (``environmentRules``, or by its name)."""
+        return environment_rules(self.environment, self.environment_rules)
+
+    @property
     def is_production(self) -> bool:
-        return self.environment == "prod"
+        return self.rules == "prod"
+
+
+def environment_rules(name: object, rules: object = None) -> Literal["dev", "prod"]:
+    """``environmentRules`` when set, else ``dev`` for the environment named ``dev`` and ``prod`` for
+    every other name."""
+    if rules in ("dev", "prod"):
+        return "dev" if rules == "dev" else "prod"
+    return "dev" if name == "dev" else "prod"

@@ -81,11 +81,18 @@ def stack_file_schema() -> dict[str, Any]:
     definitions["TokenExpiryAlert"] = alert
 
     key = f"{CONFIG_NAMESPACE}:"
-    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets"}, "update the secret keys below"
+    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials"}, (
+        "update the secret keys below"
+    )
     config_keys: dict[str, Any] = {
         f"{key}environment": {
+            "type": "string",
+            "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+            "description": "Name of the environment (`dev`, `staging`, `prod`...). Its rules: `environmentRules`.",
+        },
+        f"{key}environmentRules": {
             "enum": ["dev", "prod"],
-            "description": "`prod` applies the production rules (at least 2 replicas, a pinned image, ...).",
+            "description": "The rules the environment follows; unset: `dev` for `dev`, `prod` for any other name.",
         },
         f"{key}apim": {"$ref": "#/$defs/ApimSettings"},
         f"{key}defaults": {"$ref": "#/$defs/GatewayDefaults"},
@@ -93,6 +100,7 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}kubeconfig": {"$ref": "#/$defs/SecureValue", "description": "Kubeconfig content (secret)."},
         f"{key}gatewayTokens": _secret_map("gateway token (`apim.mode: existing`)"),
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
+        f"{key}proxyCredentials": _secret_map("`user:password` of the gateway's outbound proxy"),
         f"{key}tokenExpiryAlert": {"$ref": "#/$defs/TokenExpiryAlert"},
     }
     return {

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema, model_validator
 
 from .fields import Model
+from .kubernetes_schema import KUBERNETES_SCHEMA_RELEASE, schema_problems
 
 INT32_MAX = 2**31 - 1
 """Kubernetes integer fields such as probe timings and ``maxSkew`` are ``int32``
@@ -231,6 +232,11 @@ class Toleration(Model):
 
 
 def _toleration(value: dict[str, Any]) -> dict[str, Any]:
+    # Kubernetes' own schema first (unknown fields, types), then the API server's rules above.
+    problems = schema_problems(value, "V1Toleration")
+    if problems:
+        details = "; ".join(problems)
+        raise ValueError(f"not a valid Kubernetes Toleration ({KUBERNETES_SCHEMA_RELEASE} schema): {details}")
     try:
         Toleration.model_validate(value)
     except ValidationError as error:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import GatewayConfig
-from ..config.network import METADATA_ADDRESSES, NAMESPACE_NAME_LABEL, metadata_excepts
+from ..config.network import METADATA_ADDRESSES, NAMESPACE_NAME_LABEL, PROXY_VARIABLES, metadata_excepts, proxy_target
 
 Obj = dict[str, Any]
 
@@ -132,6 +132,38 @@ def telemetry_rules(gateway: GatewayConfig) -> list[Obj]:
     return rules
 
 
+def proxy_targets(gateway: GatewayConfig) -> list[tuple[str, int]]:
+    """(host, port) of every proxy the pods are given (``proxy.http``/``https``, or the proxy
+    variables in ``extraSettings``), without duplicates; the config check refuses unparsable URLs."""
+    urls = [gateway.proxy.http, gateway.proxy.https]
+    urls += [value for name, value in gateway.extra_settings.items() if name.upper() in PROXY_VARIABLES]
+    targets: list[tuple[str, int]] = []
+    for url in urls:
+        target = proxy_target(url) if url else None
+        if target is not None and target not in targets:
+            targets.append(target)
+    return targets
+
+
+def proxy_rules(gateway: GatewayConfig) -> list[Obj]:
+    """The proxy's port, to the proxy: an in-cluster Service's namespace, an address, or (a name
+    outside the cluster, whose addresses are unknown here) every cluster-external address but the
+    metadata ones. Without it the pods never reach Azure through the proxy and never become Ready."""
+    rules = []
+    for host, port in proxy_targets(gateway):
+        peer = _sink_peer(host)
+        if peer is None:
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host.lower() == "localhost"
+            if loopback:
+                continue
+            peer = ip_block(EXTERNAL_CIDR)
+        rules.append({"to": [peer], "ports": [{"port": port, "protocol": "TCP"}]})
+    return rules
+
+
 def egress_rules(gateway: GatewayConfig, gateway_pods: Obj, sync_ports: list[Obj]) -> list[Obj]:
     """Every egress rule of the gateway's NetworkPolicy, each with an explicit destination."""
     policy = gateway.network_policy
@@ -153,4 +185,5 @@ def egress_rules(gateway: GatewayConfig, gateway_pods: Obj, sync_ports: list[Obj
             rule["ports"] = [{"port": port.port, "protocol": port.protocol} for port in peer_rule.ports]
         rules.append(rule)
     rules += telemetry_rules(gateway)
+    rules += proxy_rules(gateway)
     return rules

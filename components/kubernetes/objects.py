@@ -61,6 +61,11 @@ def secret(at: Placement, key: str, spec: Spec) -> k8s.core.v1.Secret:
     )
 
 
+def existing_secret(at: Placement, namespace: str, secret_name: str) -> k8s.core.v1.Secret:
+    """A Secret someone else keeps (``token.existingSecret``), read at every ``up``, never written."""
+    return k8s.core.v1.Secret.get(f"{at.name}-existing-token", f"{namespace}/{secret_name}", opts=at.cluster)
+
+
 def service_account(at: Placement, spec: Spec) -> k8s.core.v1.ServiceAccount:
     """The pods' ServiceAccount (workload identity)."""
     return k8s.core.v1.ServiceAccount(

@@ -5,12 +5,16 @@ order the pods need them (``objects.py`` registers each one).
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..args import Credentials, SelfHostedGatewayArgs
+from ..config import GatewayConfig, token_expiry
 from . import manifests, objects
 from .cluster_guard import OWNER_ANNOTATION, stack_owner
 from .objects import Placement, Spec
@@ -44,11 +48,13 @@ def kubernetes_side(
     keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
     namespace = [objects.namespace(_at(name, cluster), owned["namespace"], keep_claim)] if "namespace" in owned else []
     at = _at(name, cluster, namespace)
+    if gateway.token.existing_secret is not None and not gateway.kubernetes.render_yaml_to_directory:
+        _existing_token(component, name, gateway, at, credentials, owned["deployment"])
 
     # What the pods need before they start. The CA bundle holds public certificates: created by the
     # stack so a first run on an empty cluster can start pods.
     pod_needs: list[pulumi.Resource] = [
-        objects.secret(at, key, owned[key]) for key in ("token", "entra-secret", "ca-bundle") if key in owned
+        objects.secret(at, key, owned[key]) for key in ("token", "entra-secret", "ca-bundle", "proxy") if key in owned
     ]
     if "service-account" in owned:
         pod_needs.append(objects.service_account(at, owned["service-account"]))
@@ -93,14 +99,27 @@ def describe(
     token = credentials.token if render_credentials else None
     client_secret = credentials.client_secret if render_credentials else None
     claim = manifests.backup_claim(gateway)
+    proxy = pulumi.Output.secret(args.proxy_credentials) if args.proxy_credentials is not None else None
+    # Render mode without renderSecrets: the Deployment still reads <gateway>-proxy, provided out of band.
+    rendered_proxy = proxy if render_credentials else None
+    credential = token if token is not None else client_secret
+    if rendered_proxy is not None:
+        # The proxy credentials are read at start too: a new one must roll the pods.
+        first = credential if credential is not None else ""
+        credential = pulumi.Output.all(first, rendered_proxy).apply(lambda parts: "\n".join(parts))
     return {
         "namespace": manifests.namespace(gateway) if gateway.namespace.create else None,
         "token": manifests.token_secret(gateway, token) if token is not None else None,
         "entra-secret": manifests.entra_secret(gateway, client_secret) if client_secret is not None else None,
         "service-account": manifests.service_account(gateway, credentials.workload_client_id)
-        if credentials.workload_client_id is not None
+        if credentials.workload_client_id is not None or gateway.service_account.wanted
         else None,
         "ca-bundle": manifests.ca_bundle_secret(gateway),
+        "proxy": manifests.proxy_secret(
+            gateway, rendered_proxy.apply(lambda value: manifests.proxy_urls(gateway, value))
+        )
+        if rendered_proxy is not None
+        else None,
         "priority-class": manifests.priority_class(gateway),
         "settings": manifests.settings_config_map(gateway, settings),
         "backup-storage-class": manifests.backup_storage_class(gateway) if claim is not None else None,
@@ -108,7 +127,8 @@ def describe(
         "deployment": manifests.deployment(
             gateway,
             settings_digest=settings.apply(manifests.settings_checksum),
-            credentials_digest=_credentials_digest(component, name, token if token is not None else client_secret),
+            credentials_digest=_credentials_digest(component, name, credential),
+            proxy_secret=proxy is not None,
         ),
         "traffic": manifests.traffic_service(gateway),
         "discovery": manifests.discovery_service(gateway),
@@ -118,6 +138,9 @@ def describe(
     }
 
 
+ROLLOUT_KEY_ATTRIBUTE = "_apim_gateway_rollout_key"
+
+
 def _credentials_digest(
     component: pulumi.ComponentResource, name: str, credential: pulumi.Output[str] | None
 ) -> pulumi.Output[str] | None:
@@ -125,10 +148,70 @@ def _credentials_digest(
     (``rollout.py``), not a plain hash; None without a credential in the pods' Secrets."""
     if credential is None:
         return None
-    rollout_key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+    # One rollout key per component, whichever credentials use it (a token, a proxy, an existing Secret).
+    rollout_key: RolloutKey | None = getattr(component, ROLLOUT_KEY_ATTRIBUTE, None)
+    if rollout_key is None:
+        rollout_key = RolloutKey(f"{name}-rollout-key", opts=pulumi.ResourceOptions(parent=component))
+        setattr(component, ROLLOUT_KEY_ATTRIBUTE, rollout_key)
     return pulumi.Output.all(rollout_key.rollout_key, credential).apply(
         lambda parts: manifests.credentials_checksum(parts[0], parts[1])
     )
+
+
+EXISTING_TOKEN_WARNING_DAYS = 7
+"""Warn at ``up`` when the token in an existing Secret expires within this many days (the stack's own
+renewal window is 7 days by default, ``token.renewalIntervalDays``)."""
+EXISTING_TOKEN_ANNOTATION = "checksum/existing-token"  # noqa: S105 - an annotation name
+
+
+def _existing_token(
+    component: pulumi.ComponentResource,
+    name: str,
+    gateway: GatewayConfig,
+    at: Placement,
+    credentials: Credentials,
+    deployment: Spec,
+) -> None:
+    """Reads the token Secret someone else keeps (``token.existingSecret``) at every ``up`` and never
+    writes it: its keyed digest goes into the pod template, so a renewed token rolls the pods at the
+    next ``up``; its expiry becomes ``tokenExpiresOn`` (what ``scripts/renewal.py`` checks) and a
+    warning when near. A read Secret's data stays secret in state (pulumi-kubernetes marks it so)."""
+    existing = gateway.token.existing_secret
+    assert existing is not None
+    secret = objects.existing_secret(at, gateway.namespace_name, existing.name)
+
+    def token_of(data: Mapping[str, str]) -> str:
+        encoded = data.get(existing.key)
+        if encoded is None:
+            raise ValueError(
+                f"gateway {gateway.name!r}: token.existingSecret: Secret {gateway.namespace_name}/{existing.name} has "
+                f"no key {existing.key!r}"
+            )
+        return base64.b64decode(encoded).decode()
+
+    token: pulumi.Output[str] = pulumi.Output.secret(secret.data.apply(token_of))
+    digest = _credentials_digest(component, name, token)
+    deployment["spec"]["template"]["metadata"]["annotations"][EXISTING_TOKEN_ANNOTATION] = digest
+
+    def expiry(value: str) -> str:
+        moment = token_expiry(value)
+        if moment is None:
+            pulumi.log.warn(
+                f"gateway {gateway.name!r}: the token in Secret {existing.name} has no readable expiry",
+                resource=component,
+            )
+            return "unknown"
+        left = moment - datetime.now(UTC)
+        if left < timedelta(days=EXISTING_TOKEN_WARNING_DAYS):
+            pulumi.log.warn(
+                f"gateway {gateway.name!r}: the token in Secret {existing.name} (renewed by its owner, not this stack) "
+                f"{'expired' if left.total_seconds() <= 0 else 'expires'} at {moment:%Y-%m-%dT%H:%M:%SZ}",
+                resource=component,
+            )
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # The expiry field of a token is public (the portal shows it); the signature is not.
+    credentials.token_expires_on = pulumi.Output.unsecret(token.apply(expiry))
 
 
 def _owned(spec: Spec) -> Spec:

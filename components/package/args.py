@@ -65,6 +65,7 @@ class TopLevelInput:
 # per-gateway maps of secrets (`gatewayTokens.<gateway>`, ...) become that gateway's value.
 TOP_LEVEL = (
     TopLevelInput("environment", "environment"),
+    TopLevelInput("environment_rules", "environmentRules"),
     TopLevelInput("apim", "apim"),
     TopLevelInput("gateways", "gateway", description_prefix="The gateway (one entry of `gateways`)."),
     TopLevelInput("kubeconfig", "kubeconfig", secret=True),
@@ -76,6 +77,12 @@ TOP_LEVEL = (
         "entraClientSecret",
         secret=True,
         description_prefix="This gateway's `entraClientSecrets` entry:",
+    ),
+    TopLevelInput(
+        "proxy_credentials",
+        "proxyCredentials",
+        secret=True,
+        description_prefix="This gateway's `proxyCredentials` entry:",
     ),
 )
 
@@ -222,6 +229,8 @@ def _add_args(module: _Module) -> None:
             python_type = _python_type(annotation, StackConfig, entry.name, module, path)
             nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
             description = _text(info.description) or (_text(nested.__doc__) if nested else "")
+            if not info.is_required():
+                python_type = f"NotRequired[{python_type}]"
         description = f"{entry.description_prefix} {description}".strip()
         lines += [f"    {entry.name}: {python_type}", _docstring(description, "    ")]
     module.classes[ARGS_CLASS] = lines

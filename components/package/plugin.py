@@ -37,7 +37,12 @@ PACKAGE_NAME = CONFIG_NAMESPACE
 """The package is named like the config namespace: its component's type token,
 ``apim-gateway:index:SelfHostedGateway``, is the Python component's."""
 
-SECRET_INPUTS = {"kubeconfig": "kubeconfig", "gatewayToken": "gatewayTokens", "entraClientSecret": "entraClientSecrets"}
+SECRET_INPUTS = {
+    "kubeconfig": "kubeconfig",
+    "gatewayToken": "gatewayTokens",
+    "entraClientSecret": "entraClientSecrets",
+    "proxyCredentials": "proxyCredentials",
+}
 """Package input → the stack's secret config key it stands for."""
 
 UNKNOWN_SECRET = "not-known-before-deployment"  # noqa: S105 (a placeholder, not a secret)
@@ -83,6 +88,11 @@ def stack_config(args: SelfHostedGatewayPackageArgs) -> StackConfig:
     gateway = _integers(_plain(args["gateway"]), GatewayConfig)
     raw: dict[str, Any] = {
         f"{ns}:environment": _plain(args["environment"]),
+        **(
+            {f"{ns}:environmentRules": _plain(args["environmentRules"])}
+            if args.get("environmentRules") is not None
+            else {}
+        ),
         f"{ns}:apim": _plain(args["apim"]),
         f"{ns}:gateways": [gateway],
     }
@@ -116,6 +126,7 @@ def python_args(args: SelfHostedGatewayPackageArgs) -> SelfHostedGatewayArgs:
         apim_service_name=config.apim.service_name,
         token=_secret(args.get("gatewayToken")),
         entra_client_secret=_secret(args.get("entraClientSecret")),
+        proxy_credentials=_secret(args.get("proxyCredentials")),
         kubeconfig=_secret(args.get("kubeconfig")),
     )
 

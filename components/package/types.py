@@ -59,8 +59,14 @@ class DnsPolicy(StrEnum):
     None_ = "None"
 
 
-class Environment(StrEnum):
-    """Allowed values of `environment` in `StackConfig`."""
+class EmptyDirVolumeMedium(StrEnum):
+    """Allowed values of `medium` in `EmptyDirVolume`."""
+
+    Memory = "Memory"
+
+
+class EnvironmentRules(StrEnum):
+    """Allowed values of `environmentRules` in `StackConfig`."""
 
     Dev = "dev"
     Prod = "prod"
@@ -208,6 +214,15 @@ class CertificateAuthority(TypedDict):
     """Trust the CA (false: intermediate only). Default: `true`."""
 
 
+class ExistingTokenSecret(TypedDict):
+    """A Secret someone else keeps (External Secrets, the Key Vault CSI driver's sync, a CronJob) holding the gateway token, as the chart's `secret.createSecret: false` with `existingSecretName`."""
+
+    name: str
+    """The Secret, in the gateway's namespace."""
+    key: NotRequired[str]
+    """Its key holding the token as the gateway reads `config.service.auth`: `GatewayKey <token>`. By default the chart's key (`templates/deployment.yaml`: `config.service.auth` from `secretKeyRef` `key: gateway-key` of `secret.existingSecretName`), so a chart's Secret is taken as it is. Default: `"gateway-key"`."""
+
+
 class TokenSettings(TypedDict):
     """How the gateway access token is generated and renewed (`managed` mode)."""
 
@@ -217,19 +232,25 @@ class TokenSettings(TypedDict):
     """Lifetime of each token, counted from the start of its renewal window (1–30 days). Default: `30`."""
     renewalIntervalDays: NotRequired[int]
     """Length of the renewal window: the first `pulumi up` in a new window renews the token. Default: `7`."""
+    existingSecret: NotRequired[ExistingTokenSecret]
+    """Bring your own token: read it from this Secret, whose renewal someone else owns. The stack never generates, writes or renews it (`gatewayTokens` is not used); it reads the Secret at every `up`, so a renewed token rolls the pods at the next `up` (the pod-template digest), and its expiry becomes the `tokenExpiresOn` output the renewal check watches (docs/azure-identity.md)."""
     regenerateRetiredKey: NotRequired[bool]
     """Key rotation: after the pods run with a token from `keyType`, regenerate the other key, so that every token signed with it (a leaked one included) stops working. Default: `false`."""
 
 
 class WorkloadIdentitySettings(TypedDict):
-    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway."""
+    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway (`oidcIssuerUrl`, `resourceGroupName`, `location`), or one that exists (`clientId` and `principalObjectId`: a managed identity or an app registration whose federated credential its owner keeps; docs/azure-identity.md)."""
 
-    oidcIssuerUrl: str
-    """OIDC issuer URL of the cluster (`az aks show --query oidcIssuerProfile.issuerUrl`)."""
-    resourceGroupName: str
-    """Resource group for the user-assigned managed identity."""
-    location: str
-    """Azure region of the managed identity, for example `westeurope`."""
+    oidcIssuerUrl: NotRequired[str]
+    """OIDC issuer URL of the cluster (`az aks show --query oidcIssuerProfile.issuerUrl`); for an identity the stack creates."""
+    resourceGroupName: NotRequired[str]
+    """Resource group for the user-assigned managed identity the stack creates."""
+    location: NotRequired[str]
+    """Azure region of the managed identity the stack creates, for example `westeurope`."""
+    clientId: NotRequired[str]
+    """Bring your own: client id of an existing managed identity or app registration (the chart's `gateway.auth.azureAd.app.id`). The stack then creates no identity and no federated credential: the identity's owner federates it with `system:serviceaccount:<namespace>:<serviceAccountName>` and this cluster's issuer (audience `api://AzureADTokenExchange`)."""
+    principalObjectId: NotRequired[str]
+    """Bring your own: object id of that identity's service principal, which the stack gives the configuration reader role on the APIM instance."""
     serviceAccountName: NotRequired[str]
     """Kubernetes ServiceAccount of the gateway pods; defaults to the gateway name."""
 
@@ -260,7 +281,7 @@ class AuthSettings(TypedDict):
     createApimValidatorRole: NotRequired[bool]
     """Also give the APIM instance's system-assigned identity `Microsoft.Authorization/*/read` at `customRoleScope` (it needs it to validate the gateway's identity; Microsoft's self-hosted gateway Entra ID article). The instance needs a system-assigned identity. Once per instance: turn it on in one stack. Default: `false`."""
     workloadIdentity: NotRequired[WorkloadIdentitySettings]
-    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway."""
+    """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway (`oidcIssuerUrl`, `resourceGroupName`, `location`), or one that exists (`clientId` and `principalObjectId`: a managed identity or an app registration whose federated credential its owner keeps; docs/azure-identity.md)."""
 
 
 class KubernetesSettings(TypedDict):
@@ -399,7 +420,13 @@ class ServiceSettings(TypedDict):
     annotations: NotRequired[dict[str, str]]
     """Annotations of the traffic Service (for example an internal load balancer)."""
     loadBalancerIP: NotRequired[str]
-    """Requested load balancer IP address (LoadBalancer only), set as AKS's annotation `service.beta.kubernetes.io/azure-load-balancer-ipv4` (`spec.loadBalancerIP` is deprecated)."""
+    """Requested load balancer IP address (LoadBalancer only). Set as AKS's annotation of its family (`service.beta.kubernetes.io/azure-load-balancer-ipv4`/`-ipv6`) unless `loadBalancerIPAnnotation` or `loadBalancerIPInSpec` says otherwise."""
+    loadBalancerIPAnnotation: NotRequired[str]
+    """Outside AKS: the annotation of the cluster's load balancer that carries `loadBalancerIP` instead of AKS's, for example MetalLB's `metallb.io/loadBalancerIPs`, kube-vip's `kube-vip.io/loadbalancerIPs` or Cilium's `lbipam.cilium.io/ips`. Kubernetes deprecated `spec.loadBalancerIP` in 1.24 and asks for "implementation-specific annotations when available" (core/v1 `ServiceSpec.loadBalancerIP`; kubernetes/kubernetes PR 107235)."""
+    loadBalancerIPInSpec: NotRequired[bool]
+    """Write `loadBalancerIP` into the deprecated `spec.loadBalancerIP` (and no AKS annotation), for load balancers that read nothing else. Default: `false`."""
+    allocateLoadBalancerNodePorts: NotRequired[bool]
+    """LoadBalancer only: `false` allocates no node ports, for load balancers that send traffic to the pods directly (core/v1 `ServiceSpec.allocateLoadBalancerNodePorts`, default true: "It may be set to false if the cluster load-balancer does not rely on NodePorts"). Unset: Kubernetes' default."""
     httpPort: NotRequired[int]
     """Service port for HTTP (to container port 8080). Default: `80`."""
     httpsPort: NotRequired[int]
@@ -601,6 +628,183 @@ class ProxySettings(TypedDict):
     """`NO_PROXY`: hosts reached directly."""
 
 
+class KeyRef(TypedDict):
+    """One key of a Secret or ConfigMap in the gateway's namespace."""
+
+    name: str
+    """Name of the Secret or ConfigMap."""
+    key: str
+    """Key inside it."""
+    optional: NotRequired[bool]
+    """Start the pod even when the object or key is missing. Default: `false`."""
+
+
+class ExtraEnv(TypedDict):
+    """One container variable read from a key of a Secret or ConfigMap (a plain value is a gateway setting: use `extraSettings`)."""
+
+    name: str
+    """Variable name, for example a gateway setting such as `telemetry.logs.std.level`."""
+    secretKeyRef: NotRequired[KeyRef]
+    """The value is this key of a Secret."""
+    configMapKeyRef: NotRequired[KeyRef]
+    """The value is this key of a ConfigMap."""
+
+
+class ObjectRef(TypedDict):
+    """A whole Secret or ConfigMap in the gateway's namespace."""
+
+    name: str
+    """Name of the Secret or ConfigMap."""
+    optional: NotRequired[bool]
+    """Start the pod even when the object is missing. Default: `false`."""
+
+
+class ExtraEnvFrom(TypedDict):
+    """Every key of a Secret or ConfigMap as container variables. The stack's own settings ConfigMap comes after these in `envFrom`, so a key the stack sets keeps the stack's value (Kubernetes: "When a key exists in multiple sources, the value associated with the last source will take precedence", `EnvFromSource` in core/v1 `Container.envFrom`)."""
+
+    secretRef: NotRequired[ObjectRef]
+    """Every key of this Secret."""
+    configMapRef: NotRequired[ObjectRef]
+    """Every key of this ConfigMap."""
+    prefix: NotRequired[str]
+    """Prefix added to each key."""
+
+
+class KeyToPath(TypedDict):
+    """The settings under `pod.volumes[].secret.items[]`."""
+
+    key: str
+    """Key of the Secret or ConfigMap."""
+    path: str
+    """Relative path of the file inside the volume."""
+
+
+class SecretVolume(TypedDict):
+    """The settings under `pod.volumes[].secret`."""
+
+    secretName: str
+    """The Secret in the gateway's namespace."""
+    items: NotRequired[list[KeyToPath]]
+    """Only these keys, at these paths (every key by default)."""
+    optional: NotRequired[bool]
+    """Start the pod even when the Secret is missing. Default: `false`."""
+
+
+class ConfigMapVolume(TypedDict):
+    """The settings under `pod.volumes[].configMap`."""
+
+    name: str
+    """The ConfigMap in the gateway's namespace."""
+    items: NotRequired[list[KeyToPath]]
+    """Only these keys, at these paths (every key by default)."""
+    optional: NotRequired[bool]
+    """Start the pod even when the ConfigMap is missing. Default: `false`."""
+
+
+class EmptyDirVolume(TypedDict):
+    """The settings under `pod.volumes[].emptyDir`."""
+
+    medium: NotRequired[EmptyDirVolumeMedium]
+    """`Memory` for a tmpfs; the node's disk by default."""
+    sizeLimit: NotRequired[str]
+    """Largest size of the directory."""
+
+
+class ClaimVolume(TypedDict):
+    """The settings under `pod.volumes[].persistentVolumeClaim`."""
+
+    claimName: str
+    """An existing PersistentVolumeClaim in the gateway's namespace."""
+    readOnly: NotRequired[bool]
+    """Mount it read-only. Default: `false`."""
+
+
+class CsiVolume(TypedDict):
+    """An inline CSI volume, for example the Secrets Store CSI driver (Azure Key Vault provider)."""
+
+    driver: str
+    """Name of the CSI driver, for example `secrets-store.csi.k8s.io`."""
+    readOnly: NotRequired[bool]
+    """Mount it read-only. Default: `true`."""
+    volumeAttributes: NotRequired[dict[str, str]]
+    """Driver attributes, for example `secretProviderClass`."""
+    nodePublishSecretName: NotRequired[str]
+    """A Secret the driver reads when mounting (`nodePublishSecretRef`)."""
+
+
+class ExtraVolume(TypedDict):
+    """A volume of the pod. Only the kinds the restricted Pod Security Standard allows are offered (kubernetes.io, "Pod Security Standards", Restricted, "Volume Types": configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)."""
+
+    name: str
+    """Volume name, used by `pod.volumeMounts`."""
+    secret: NotRequired[SecretVolume]
+    """The `secret` settings."""
+    configMap: NotRequired[ConfigMapVolume]
+    """The `configMap` settings."""
+    emptyDir: NotRequired[EmptyDirVolume]
+    """The `emptyDir` settings."""
+    persistentVolumeClaim: NotRequired[ClaimVolume]
+    """The `persistentVolumeClaim` settings."""
+    csi: NotRequired[CsiVolume]
+    """An inline CSI volume, for example the Secrets Store CSI driver (Azure Key Vault provider)."""
+
+
+class ExtraVolumeMount(TypedDict):
+    """The settings under `pod.volumeMounts[]`."""
+
+    name: str
+    """Name of one of `pod.volumes`."""
+    mountPath: str
+    """Absolute path in the container; never `/apim` or under it (the stack's own mounts)."""
+    readOnly: NotRequired[bool]
+    """Mount read-only. Default: `false`."""
+    subPath: NotRequired[str]
+    """Mount only this relative path of the volume."""
+
+
+class HostAlias(TypedDict):
+    """An entry of the pods' `/etc/hosts` (core/v1 `HostAlias`)."""
+
+    ip: str
+    """The address."""
+    hostnames: list[str]
+    """Host names for it."""
+
+
+class PodSettings(TypedDict):
+    """The gateway pods: metadata, extra environment and volumes, host aliases, user and group."""
+
+    annotations: NotRequired[dict[str, str]]
+    """Annotations of the pods (service-mesh injection, monitoring agents); `checksum/*` keys are the stack's."""
+    labels: NotRequired[dict[str, str]]
+    """Labels of the pods only, besides `commonLabels`; never in a selector, and never one of the stack's own label keys."""
+    env: NotRequired[list[ExtraEnv]]
+    """Extra container variables, each from a key of a Secret or ConfigMap."""
+    envFrom: NotRequired[list[ExtraEnvFrom]]
+    """Extra container variables from every key of a Secret or ConfigMap (the stack's settings win on a shared key)."""
+    volumes: NotRequired[list[ExtraVolume]]
+    """Extra volumes of the pod (kinds the restricted Pod Security Standard allows)."""
+    volumeMounts: NotRequired[list[ExtraVolumeMount]]
+    """Where the gateway container mounts `volumes`."""
+    hostAliases: NotRequired[list[HostAlias]]
+    """Extra `/etc/hosts` entries (`hostAliases`)."""
+    runAsUser: NotRequired[int]
+    """User the gateway runs as (never 0: the restricted Pod Security Standard refuses root). Other than 1001, `certificateAuthorities` is refused (the gateway installs them only as root or 1001). Default: `1001`."""
+    runAsGroup: NotRequired[int]
+    """Group of the gateway, also the pod's `fsGroup` (group owner of the backup volume where the volume honours it) and the `gid=` of a class the stack creates (`backup.createStorageClass`). Default: `1001`."""
+    idsFromPlatform: NotRequired[bool]
+    """Set no user, group or `fsGroup`: the platform assigns them, as OpenShift's `restricted-v2` SCC does from the namespace's range. Refuses `backup.createStorageClass` (its mount options need the ids ahead) and `certificateAuthorities` (UID 1001 or root only); docs/configuration.md. Default: `false`."""
+
+
+class ServiceAccountSettings(TypedDict):
+    """Metadata of the pods' ServiceAccount. Without workload identity the pods run as the namespace's `default` account unless one of these is set: the stack then creates a ServiceAccount named after the gateway (no API token mounted)."""
+
+    annotations: NotRequired[dict[str, str]]
+    """Annotations of the ServiceAccount; `azure.workload.identity/*` keys are the stack's."""
+    labels: NotRequired[dict[str, str]]
+    """Labels of the ServiceAccount; `azure.workload.identity/*` keys are the stack's."""
+
+
 class GatewayConfig(TypedDict):
     """One self-hosted gateway: its Azure resource and its Kubernetes deployment."""
 
@@ -662,6 +866,12 @@ class GatewayConfig(TypedDict):
     """The `metrics` settings."""
     proxy: NotRequired[ProxySettings]
     """An outbound proxy, passed as environment variables through the settings ConfigMap. URLs with credentials (`user:password@`) are refused: they would sit in plain text in the stack file, the ConfigMap and the pod's environment."""
+    commonLabels: NotRequired[dict[str, str]]
+    """Labels added to every object the stack creates (and to the pods), never to a selector: a Deployment's selector is immutable, so these may change on a live stack."""
+    pod: NotRequired[PodSettings]
+    """The gateway pods: metadata, extra environment and volumes, host aliases, user and group."""
+    serviceAccount: NotRequired[ServiceAccountSettings]
+    """Metadata of the pods' ServiceAccount. Without workload identity the pods run as the namespace's `default` account unless one of these is set: the stack then creates a ServiceAccount named after the gateway (no API token mounted)."""
     forwardedProto: NotRequired[bool]
     """Honour `X-Forwarded-Proto` from a TLS-terminating load balancer. Default: `false`."""
     extraSettings: NotRequired[dict[str, str]]
@@ -671,8 +881,10 @@ class GatewayConfig(TypedDict):
 class SelfHostedGatewayPackageArgs(TypedDict):
     """Inputs of the `SelfHostedGateway` package."""
 
-    environment: Environment
-    """Environment rules and defaults: prod needs at least 2 replicas and a pinned image tag."""
+    environment: str
+    """Name of the environment (`dev`, `staging`, `prod`, `prod-eu`...): a DNS label, exported as the `environment` output."""
+    environmentRules: NotRequired[EnvironmentRules]
+    """The rules and defaults the environment follows: `prod` (at least 2 replicas, a pinned image, no backend range by default, ...) or `dev`. Unset: `dev` for the environment named `dev`, `prod` for every other name (the stricter rules unless the stack says otherwise)."""
     apim: ApimSettings
     """The existing API Management instance the gateways belong to."""
     gateway: GatewayConfig
@@ -683,3 +895,5 @@ class SelfHostedGatewayPackageArgs(TypedDict):
     """This gateway's `gatewayTokens` entry: `existing` mode: gateway name → token (secret). Always treated as a secret."""
     entraClientSecret: NotRequired[pulumi.Input[str]]
     """This gateway's `entraClientSecrets` entry: `auth.mode: entraApp`: gateway name → client secret of the application (secret). Always treated as a secret."""
+    proxyCredentials: NotRequired[pulumi.Input[str]]
+    """This gateway's `proxyCredentials` entry: Gateway name → `user:password` of its outbound proxy (secret). The stack then puts `proxy.http`/`proxy.https` with these credentials into a Secret `<gateway>-proxy` that the pods read as `HTTP_PROXY`/`HTTPS_PROXY`; the settings ConfigMap keeps the URLs without them. Always treated as a secret."""

@@ -7,7 +7,7 @@ import * as apimGateway from "@pulumi/apim-gateway";
 const config = new pulumi.Config();
 
 const gateway = new apimGateway.SelfHostedGateway("team-a-gw", {
-    environment: apimGateway.types.enums.Environment.Prod,
+    environment: "prod",  // a name; its rules: environmentRules (prod unless the name is dev)
     apim: {
         mode: apimGateway.types.enums.ApimMode.Managed,
         resourceGroupName: "rg-team-a",
@@ -17,7 +17,7 @@ const gateway = new apimGateway.SelfHostedGateway("team-a-gw", {
         name: "team-a-gw",
         locationData: { name: "aks-team-a", city: "Dublin" },
         replicas: 3,
-        image: { tag: "2.11.1", pullPolicy: "IfNotPresent" },
+        image: { tag: "2.12.1", pullPolicy: "IfNotPresent" },  // the stack's default tag (components/config/fields.py)
         resources: { requestsCpu: "1", requestsMemory: "1Gi" },
         // IntOrPercent settings are strings in the package: "1" or "25%".
         rollout: { maxUnavailable: "0", maxSurge: "1" },

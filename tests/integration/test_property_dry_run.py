@@ -126,3 +126,40 @@ def test_every_accepted_config_passes_the_servers_dry_run(cluster: cluster_clien
     OUTCOMES["refused" if outcome.refused else "deployed"] += 1
     if not outcome.refused:
         OUTCOMES["objects"] += dry_run(cluster, outcome.objects)
+
+
+def test_the_pod_knobs_pass_the_servers_dry_run_under_restricted_pod_security(
+    cluster: cluster_client.Cluster,
+) -> None:
+    """Issue 24's pod knobs, all at once and each user/group variant: every object passes the API
+    server's validation, and the pod template is admitted by Pod Security admission in a namespace
+    that enforces ``restricted`` (admission judges pods, not Deployments: kubernetes.io, "Pod Security
+    Admission", so the template is dry-run as a Pod). A root pod is refused there (the control)."""
+    from kubernetes.client.exceptions import ApiException
+    from pod_knobs import KNOBS, objects_by_name, token_gateway
+
+    from components.kubernetes import manifests
+
+    for variant in ({}, {"runAsUser": 10001, "runAsGroup": 0}, {"idsFromPlatform": True}):
+        gateway = token_gateway(**{**KNOBS, "pod": {**KNOBS["pod"], **variant}})
+        objects = list(objects_by_name(gateway).values())
+        dry_run(cluster, [obj for obj in objects if obj["kind"] != "Namespace"])
+        # After dry_run, whose plain namespace (same field manager) would drop the labels: the stack's
+        # own, restricted enforced.
+        cluster.apply(manifests.namespace(gateway))
+        for account in (obj for obj in objects if obj["kind"] == "ServiceAccount"):
+            cluster.apply(account)  # ServiceAccount admission looks the pod's account up
+        template = next(obj for obj in objects if obj["kind"] == "Deployment")["spec"]["template"]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {**template["metadata"], "name": "knobs", "namespace": gateway.namespace_name},
+            "spec": template["spec"],
+        }
+        # With idsFromPlatform no platform assigns ids here (OpenShift's SCC admission would); restricted
+        # admission needs only runAsNonRoot, which the kubelet checks against the image at start.
+        cluster.apply(pod, dry_run=True)
+    root = {**pod, "spec": {**pod["spec"], "securityContext": {**pod["spec"]["securityContext"], "runAsUser": 0}}}
+    with pytest.raises(ApiException) as error:
+        cluster.apply(root, dry_run=True)
+    assert error.value.status == 403 and "restricted" in str(error.value.body)

@@ -23,7 +23,13 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 NS = "apim-gateway"
 
 
+PROD_BACKUP = {"storageClassName": "gateway-files"}
+"""Prod turns backup on; on the default class it is refused (issue 24): a class that offers ReadWriteMany."""
+
+
 def minimal(environment: str = "dev", **gateway: Any) -> dict[str, Any]:
+    if environment != "dev":
+        gateway = {"backup": PROD_BACKUP, **gateway}
     return {
         f"{NS}:environment": environment,
         f"{NS}:apim": {"resourceGroupName": "rg", "serviceName": "contoso"},
@@ -102,12 +108,12 @@ def test_values_given_as_json_strings_like_the_pulumi_runtime_does() -> None:
                 f"{NS}:apim": {"resourceGroupName": "rg", "serviceName": "s"},
                 f"{NS}:gateways": [{"name": "a", "locationData": {"name": "x"}}],
             },
-            "apim-gateway:environment: required setting is missing (allowed: 'dev', 'prod')",
+            "apim-gateway:environment: required setting is missing (a name such as 'dev', 'staging' or 'prod')",
             id="missing-environment",
         ),
         pytest.param(
-            {**minimal(), f"{NS}:environment": "production"},
-            "apim-gateway:environment = 'production': allowed values are 'dev', 'prod'",
+            {**minimal(), f"{NS}:environment": "Production"},
+            "apim-gateway:environment = 'Production': must be a DNS label",
             id="unknown-environment",
         ),
         pytest.param(
@@ -152,7 +158,7 @@ def test_values_given_as_json_strings_like_the_pulumi_runtime_does() -> None:
         ),
         pytest.param(
             {**minimal(), f"{NS}:gatways": []},
-            "apim-gateway:gatways: unknown setting (allowed: apim, defaults, entraClientSecrets, environment, gatewayTokens, gateways, kubeconfig, tokenExpiryAlert)",
+            "apim-gateway:gatways: unknown setting (allowed: apim, defaults, entraClientSecrets, environment, environmentRules, gatewayTokens, gateways, kubeconfig, proxyCredentials, tokenExpiryAlert)",
             id="unknown-top-level-key",
         ),
         pytest.param(

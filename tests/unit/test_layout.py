@@ -155,6 +155,7 @@ def test_each_kubernetes_object_has_its_own_registration_function() -> None:
     assert registered == {
         "namespace",
         "secret",
+        "existing_secret",
         "service_account",
         "priority_class",
         "settings_config_map",
@@ -267,7 +268,17 @@ def test_the_export_check_lists_what_still_needs_the_shims() -> None:
                 {"urn": "urn:old", "outputs": _old("components.rollout.RolloutKeyProvider", rollout_key="k")},
                 {"urn": "urn:new", "outputs": _new(RolloutKeyProvider(), rollout_key="k")},
                 {"urn": "urn:plain", "outputs": {"name": "x"}},
+                # As ``pulumi stack export --show-secrets`` writes the secret the engine stores.
+                {
+                    "urn": "urn:old-secret",
+                    "outputs": {
+                        moved_providers.PROVIDER_KEY: {
+                            moved_providers.SECRET_SIGNATURE: "1b47061264138c4ac30d75fd1eb44270",
+                            "plaintext": json.dumps(PRE_MOVE["components.cluster_guard.ClusterGuardProvider"]),
+                        }
+                    },
+                },
             ]
         }
     }
-    assert moved_providers.stored_at_old_paths(exported) == ["urn:old"]
+    assert moved_providers.stored_at_old_paths(exported) == ["urn:old", "urn:old-secret"]

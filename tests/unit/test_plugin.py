@@ -35,7 +35,7 @@ from components.package.plugin import (
     schema_text,
     stack_config,
 )
-from components.package.types import ApimCloud, ApimMode, Environment, LogLevel, SelfHostedGatewayPackageArgs
+from components.package.types import ApimCloud, ApimMode, EnvironmentRules, LogLevel, SelfHostedGatewayPackageArgs
 
 STALE = f"stale: run `{REGENERATE}`"
 TYPE = f"{PACKAGE_NAME}:index:SelfHostedGateway"
@@ -91,7 +91,16 @@ def test_every_config_key_is_a_schema_property_of_the_same_name() -> None:
         keys = {info.alias or field for field, info in model.model_fields.items()}
         assert set(types[f"{PACKAGE_NAME}:index:{name}"]["properties"]) == keys, f"{name}: {STALE}"
     inputs = _schema()["resources"][TYPE]["inputProperties"]
-    assert set(inputs) == {"environment", "apim", "gateway", "kubeconfig", "gatewayToken", "entraClientSecret"}
+    assert set(inputs) == {
+        "environment",
+        "environmentRules",
+        "apim",
+        "gateway",
+        "kubeconfig",
+        "gatewayToken",
+        "entraClientSecret",
+        "proxyCredentials",
+    }
     assert inputs["gateway"]["$ref"].endswith(":index:GatewayConfig")
     assert set(_schema()["resources"][TYPE]["requiredInputs"]) == {"environment", "apim", "gateway"}
 
@@ -142,7 +151,7 @@ def test_package_users_get_the_stack_users_error() -> None:
             }
         )
     args: SelfHostedGatewayPackageArgs = {
-        "environment": Environment.Prod,
+        "environment": "prod",
         "apim": {"mode": ApimMode.Managed, "resourceGroupName": "rg", "serviceName": "apim"},
         "gateway": BAD_GATEWAY,  # type: ignore[typeddict-item]
     }
@@ -159,7 +168,7 @@ def test_construct_reports_bad_config_as_invalid_inputs_before_building() -> Non
     inputs = {
         "environment": "prod",
         "apim": {"resourceGroupName": "rg", "serviceName": "apim"},
-        "gateway": {**BAD_GATEWAY, "replicas": 1.0, "rollout": {}},
+        "gateway": {**BAD_GATEWAY, "replicas": 1.0, "rollout": {}, "backup": {"storageClassName": "gateway-files"}},
     }
     with pytest.raises(InputPropertiesError) as raised:
         GatewayPackageProvider().construct("weu-gw", TYPE, inputs)
@@ -173,7 +182,7 @@ def test_construct_reports_bad_config_as_invalid_inputs_before_building() -> Non
 
 def test_strings_of_digits_are_integers_where_the_model_takes_int_or_percent() -> None:
     args: SelfHostedGatewayPackageArgs = {
-        "environment": Environment.Dev,
+        "environment": "dev",
         "apim": {"mode": ApimMode.Existing, "serviceName": "apim"},
         "gateway": {
             "name": "gw",
@@ -282,7 +291,7 @@ def test_the_package_passes_every_setting_the_stack_program_passes() -> None:
     )
     args = python_args(
         {
-            "environment": Environment.Dev,
+            "environment": "dev",
             "apim": {"mode": ApimMode.Existing, "serviceName": "contoso-apim", "cloud": ApimCloud.China},
             "gateway": {"name": "gw", "locationData": {"name": "here"}, "configurationEndpoint": "gw.example.cn"},
             "gatewayToken": "GatewayKey gw&299912312359&c2lnbmF0dXJl",
@@ -293,8 +302,8 @@ def test_the_package_passes_every_setting_the_stack_program_passes() -> None:
 
 def test_enum_members_are_their_values() -> None:
     assert all(isinstance(member, str) for member in LogLevel)
-    assert isinstance(Environment.Prod, Enum)
-    assert Environment("prod") is Environment.Prod
+    assert isinstance(EnvironmentRules.Prod, Enum)
+    assert EnvironmentRules("prod") is EnvironmentRules.Prod
 
 
 def _keys_in_schema(value: Any, ref: str, types: dict[str, Any], path: str) -> list[str]:

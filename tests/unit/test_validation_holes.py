@@ -86,7 +86,9 @@ def stack(environment: str = "dev", gateways: list[dict[str, Any]] | None = None
             id="toleration Exists with value",
         ),
         pytest.param(
-            {"scheduling": {"tolerations": [{"key": "k", "typo": 1}]}}, "typo: Extra inputs", id="toleration typo"
+            {"scheduling": {"tolerations": [{"key": "k", "typo": 1}]}},
+            "typo: unknown field of Kubernetes Toleration",
+            id="toleration typo",
         ),
         pytest.param(
             {"dns": {"policy": "None", "nameservers": ["dns.contoso.com"]}},
@@ -304,7 +306,9 @@ def test_prod_refuses_budgets_that_block_drains_or_allow_a_full_outage(gateway: 
     ],
 )
 def test_prod_accepts_budgets_that_keep_a_pod(gateway: dict[str, Any]) -> None:
-    assert parse_stack_config(stack("prod", **gateway)).gateways[0].replicas == 3
+    # A backup class that offers ReadWriteMany: prod's backup default on the default class is refused (issue 24).
+    files = {"storageClassName": "gateway-files"}
+    assert parse_stack_config(stack("prod", backup=files, **gateway)).gateways[0].replicas == 3
 
 
 def test_dev_accepts_a_blocking_budget_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:

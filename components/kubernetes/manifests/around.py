@@ -31,11 +31,19 @@ def traffic_service(gateway: GatewayConfig) -> Obj:
     if service.type != "ClusterIP":
         # Local keeps the caller's IP and avoids a second hop between nodes.
         spec["externalTrafficPolicy"] = service.external_traffic_policy
+    if service.allocate_load_balancer_node_ports is not None:
+        spec["allocateLoadBalancerNodePorts"] = service.allocate_load_balancer_node_ports
     metadata = service_metadata(gateway, object_names(gateway).traffic_service)
     annotations = {**traffic_service_wait(service.type), **service.annotations}
     if service.load_balancer_ip and service.type == "LoadBalancer":
-        # Not spec.loadBalancerIP: deprecated since Kubernetes 1.24; AKS reads this annotation.
-        annotations[rules.load_balancer_ip_annotation(service.load_balancer_ip)] = service.load_balancer_ip
+        if service.load_balancer_ip_in_spec:
+            # Deprecated since Kubernetes 1.24 (core/v1 ServiceSpec.loadBalancerIP), for load balancers
+            # that read nothing else.
+            spec["loadBalancerIP"] = service.load_balancer_ip
+        else:
+            # AKS's annotation of the address's family, or the one loadBalancerIPAnnotation names.
+            carrier = service.load_balancer_ip_annotation or rules.load_balancer_ip_annotation(service.load_balancer_ip)
+            annotations[carrier] = service.load_balancer_ip
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}

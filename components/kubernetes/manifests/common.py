@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ...config import BackupSettings, GatewayConfig, rules
+from ...config import BackupSettings, GatewayConfig, pod, rules
 from ..rollout import credentials_digest
 from ..settings import discovery_service_name
 from ..trust_store import ca_secret_name
@@ -22,8 +22,9 @@ this path stays because the chart, the portal's YAML and the production guidance
 (docs/gateway-settings.md, "Readiness path")."""
 BACKUP_MOUNT_PATH = "/apim/config"
 """Where the gateway keeps its configuration backup; mounting a volume here turns backup on."""
-GATEWAY_UID = 1001
-"""The gateway image runs as this user; the backup volume must be writable by its group."""
+GATEWAY_UID = pod.GATEWAY_UID
+"""The gateway image runs as this user; the backup volume must be writable by its group. A stack may
+choose others (``pod.runAsUser``/``runAsGroup``) or leave them to the platform (``pod.idsFromPlatform``)."""
 BACKUP_STORAGE_PROVISIONER = "file.csi.azure.com"
 """The Azure Files CSI driver, as in Microsoft's SMB StorageClass (Microsoft Learn, "Use
 mountOptions settings in Azure Files", troubleshoot/azure/azure-kubernetes/storage)."""
@@ -31,8 +32,6 @@ BACKUP_STORAGE_SKU = "Standard_LRS"
 """``skuName`` of the created class: the Standard tier; the article lists Premium_LRS, Premium_ZRS,
 Standard_LRS, Standard_GRS, Standard_ZRS, Standard_RAGRS, Standard_RAGZRS."""
 BACKUP_STORAGE_MOUNT_OPTIONS = (
-    f"uid={GATEWAY_UID}",
-    f"gid={GATEWAY_UID}",
     "dir_mode=0770",
     "file_mode=0770",
     "mfsymlinks",
@@ -48,7 +47,17 @@ here; the driver's own examples (kubernetes-sigs/azurefile-csi-driver
 CSIDriver's ``fsGroupPolicy`` is ``ReadWriteOnceWithFSType`` (azurefile-csi-driver PR 1017), so
 the pod's ``fsGroup`` changes nothing on a ReadWriteMany share, and a ``gid=`` mount option wins
 over ``fsGroup`` anyway (kubernetes PR 58316). So the owner is set here: user and group 1001, as
-the production guidance wants ``/apim/config`` writable by group 1001, and nobody else."""
+the production guidance wants ``/apim/config`` writable by group 1001, and nobody else: the
+``uid=``/``gid=`` options (``backup_storage_mount_options``) are the pod's user and group, 1001 by
+default."""
+
+
+def backup_storage_mount_options(gateway: GatewayConfig) -> list[str]:
+    """The created class's mount options: owned by the pod's user and group (``pod.runAsUser``,
+    ``pod.runAsGroup``; ``pod.idsFromPlatform`` refuses a created class, ``pod_rules``)."""
+    return [f"uid={gateway.pod.run_as_user}", f"gid={gateway.pod.run_as_group}", *BACKUP_STORAGE_MOUNT_OPTIONS]
+
+
 HTTP_PORT = 8080
 HTTPS_PORT = 8081
 RATE_LIMIT_SYNC_PORT = 4290
@@ -96,6 +105,7 @@ class ObjectNames:
     entra_secret: str
     autoscaler: str
     network_policy: str
+    proxy_secret: str
     ca_secret: str | None = None
     """The CA bundle Secret: the stack's own (named after its content) or ``customCa.secretName``."""
 
@@ -113,6 +123,7 @@ def object_names(gateway: GatewayConfig) -> ObjectNames:
         entra_secret=f"{gateway.name}-entra",
         autoscaler=gateway.name,
         network_policy=gateway.name,
+        proxy_secret=f"{gateway.name}-proxy",
         ca_secret=ca_secret_name(gateway),
     )
 
@@ -140,7 +151,9 @@ def selector_labels(gateway: GatewayConfig) -> dict[str, str]:
 
 
 def common_labels(gateway: GatewayConfig) -> dict[str, str]:
+    """Every object's labels: ``commonLabels`` (never a key of the stack's own, ``pod_rules``) and the stack's."""
     return {
+        **gateway.common_labels,
         **selector_labels(gateway),
         "app.kubernetes.io/component": "self-hosted-gateway",
         VERSION_LABEL: gateway.image.tag,

@@ -4,9 +4,9 @@ the priority class and the backup claim."""
 from __future__ import annotations
 
 from ...config import GatewayConfig
+from ...config.network import with_credentials
 from ..trust_store import CA_BUNDLE_FILE
 from .common import (
-    BACKUP_STORAGE_MOUNT_OPTIONS,
     BACKUP_STORAGE_PROVISIONER,
     BACKUP_STORAGE_SKU,
     CLIENT_SECRET_KEY,
@@ -16,6 +16,7 @@ from .common import (
     WORKLOAD_IDENTITY_LABEL,
     Obj,
     T,
+    backup_storage_mount_options,
     common_labels,
     object_metadata,
     object_names,
@@ -68,21 +69,48 @@ def entra_secret(gateway: GatewayConfig, client_secret: T) -> Obj:
     }
 
 
-def service_account(gateway: GatewayConfig, client_id: T) -> Obj | None:
-    """The workload-identity ServiceAccount, bound to the managed identity ``client_id``."""
+PROXY_SETTINGS = {"HTTP_PROXY": "http", "HTTPS_PROXY": "https"}
+"""The proxy variables the Secret holds, each from ``proxy.<field>``."""
+
+
+def proxy_urls(gateway: GatewayConfig, credentials: str) -> dict[str, str]:
+    """``HTTP_PROXY``/``HTTPS_PROXY`` with the proxy's credentials (``proxyCredentials``)."""
+    return {
+        variable: with_credentials(url, credentials)
+        for variable, field in PROXY_SETTINGS.items()
+        if (url := getattr(gateway.proxy, field))
+    }
+
+
+def proxy_secret(gateway: GatewayConfig, urls: T) -> Obj:
+    """The Secret holding the proxy URLs with their credentials (``proxyCredentials``): the container
+    reads each as a variable, which wins over the same name in the settings ConfigMap (core/v1
+    ``Container.envFrom``: "Values defined by an Env with a duplicate key will take precedence")."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": object_metadata(gateway, object_names(gateway).proxy_secret),
+        "type": "Opaque",
+        "stringData": urls,
+    }
+
+
+def service_account(gateway: GatewayConfig, client_id: T | None) -> Obj | None:
+    """The pods' ServiceAccount: workload identity's, bound to the managed identity ``client_id``,
+    or (``client_id`` None) one that only carries ``serviceAccount``'s annotations and labels."""
     name = gateway.service_account_name
     if name is None:
         return None
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {
-            **object_metadata(gateway, name),
-            "labels": {**common_labels(gateway), WORKLOAD_IDENTITY_LABEL: "true"},
-            "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: client_id},
-        },
-        "automountServiceAccountToken": False,
-    }
+    wanted = gateway.service_account
+    labels = {**wanted.labels, **common_labels(gateway)}
+    annotations: Obj = dict(wanted.annotations)
+    if client_id is not None:
+        labels[WORKLOAD_IDENTITY_LABEL] = "true"
+        annotations[WORKLOAD_IDENTITY_CLIENT_ID] = client_id
+    metadata = {**object_metadata(gateway, name), "labels": labels}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata, "automountServiceAccountToken": False}
 
 
 def ca_bundle_secret(gateway: GatewayConfig) -> Obj | None:
@@ -177,7 +205,7 @@ def backup_storage_class(gateway: GatewayConfig) -> Obj | None:
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
         "allowVolumeExpansion": True,
-        "mountOptions": list(BACKUP_STORAGE_MOUNT_OPTIONS),
+        "mountOptions": backup_storage_mount_options(gateway),
     }
 
 

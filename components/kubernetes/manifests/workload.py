@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...config import GatewayConfig
+from ...config.pod import ExtraVolume, ExtraVolumeMount
 from ..settings import ENTRA_CERTIFICATE_DIRECTORY
 from ..trust_store import trust_store
 from .common import (
@@ -11,7 +12,6 @@ from .common import (
     AUTOSCALED_FIELDS,
     BACKUP_MOUNT_PATH,
     CLIENT_SECRET_KEY,
-    GATEWAY_UID,
     HEARTBEAT_PORT,
     HTTP_PORT,
     HTTPS_PORT,
@@ -28,6 +28,7 @@ from .common import (
     object_names,
     selector_labels,
 )
+from .prerequisites import PROXY_SETTINGS
 
 
 def _probe(gateway: GatewayConfig, kind: str) -> Obj:
@@ -73,9 +74,9 @@ def _auth_env(gateway: GatewayConfig) -> list[Obj]:
     names = object_names(gateway)
     mode = gateway.auth.mode
     if mode == "token":
-        return [
-            {"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": names.token_secret, "key": TOKEN_SECRET_KEY}}}
-        ]
+        existing = gateway.token.existing_secret
+        name, key = (existing.name, existing.key) if existing else (names.token_secret, TOKEN_SECRET_KEY)
+        return [{"name": AUTH_SETTING, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
     env: list[Obj] = [{"name": AUTH_SETTING, "value": AUTH_MODE_SETTING[mode]}]
     if mode == "entraApp" and not gateway.auth.client_certificate_secret_name:
         env.append(
@@ -87,8 +88,70 @@ def _auth_env(gateway: GatewayConfig) -> list[Obj]:
     return env
 
 
+def _extra_volume(volume: ExtraVolume) -> Obj:
+    """One of ``pod.volumes`` as core/v1 ``Volume``."""
+    spec: Obj = {"name": volume.name}
+    if volume.secret:
+        spec["secret"] = {"secretName": volume.secret.secret_name, "optional": volume.secret.optional}
+        if volume.secret.items:
+            spec["secret"]["items"] = [{"key": item.key, "path": item.path} for item in volume.secret.items]
+    elif volume.config_map:
+        spec["configMap"] = {"name": volume.config_map.name, "optional": volume.config_map.optional}
+        if volume.config_map.items:
+            spec["configMap"]["items"] = [{"key": item.key, "path": item.path} for item in volume.config_map.items]
+    elif volume.empty_dir:
+        spec["emptyDir"] = {
+            **({"medium": volume.empty_dir.medium} if volume.empty_dir.medium else {}),
+            **({"sizeLimit": volume.empty_dir.size_limit} if volume.empty_dir.size_limit else {}),
+        }
+    elif volume.persistent_volume_claim:
+        claim = volume.persistent_volume_claim
+        spec["persistentVolumeClaim"] = {"claimName": claim.claim_name, "readOnly": claim.read_only}
+    elif volume.csi:
+        csi: Obj = {"driver": volume.csi.driver, "readOnly": volume.csi.read_only}
+        if volume.csi.volume_attributes:
+            csi["volumeAttributes"] = dict(volume.csi.volume_attributes)
+        if volume.csi.node_publish_secret_name:
+            csi["nodePublishSecretRef"] = {"name": volume.csi.node_publish_secret_name}
+        spec["csi"] = csi
+    return spec
+
+
+def _extra_mount(mount: ExtraVolumeMount) -> Obj:
+    spec: Obj = {"name": mount.name, "mountPath": mount.mount_path, "readOnly": mount.read_only}
+    if mount.sub_path:
+        spec["subPath"] = mount.sub_path
+    return spec
+
+
+def _extra_env(gateway: GatewayConfig) -> tuple[list[Obj], list[Obj]]:
+    """``pod.env`` (as ``env``) and ``pod.envFrom`` (as ``envFrom`` entries)."""
+    env: list[Obj] = []
+    for variable in gateway.pod.env:
+        ref = variable.secret_key_ref or variable.config_map_key_ref
+        assert ref is not None  # ExtraEnv: exactly one
+        source = "secretKeyRef" if variable.secret_key_ref else "configMapKeyRef"
+        env.append(
+            {"name": variable.name, "valueFrom": {source: {"name": ref.name, "key": ref.key, "optional": ref.optional}}}
+        )
+    env_from: list[Obj] = []
+    for entry in gateway.pod.env_from:
+        whole = entry.secret_ref or entry.config_map_ref
+        assert whole is not None  # ExtraEnvFrom: exactly one
+        item: Obj = {
+            "secretRef" if entry.secret_ref else "configMapRef": {"name": whole.name, "optional": whole.optional}
+        }
+        if entry.prefix:
+            item["prefix"] = entry.prefix
+        env_from.append(item)
+    return env, env_from
+
+
 def _volumes(gateway: GatewayConfig, names: ObjectNames) -> tuple[list[Obj], list[Obj], list[Obj]]:
-    """The pod's volumes, the container's mounts and the trust store's environment."""
+    """The pod's volumes, the container's mounts and the trust store's environment. The CA bundle
+    is a Secret volume whose files get mode 0644 (core/v1 ``SecretVolumeSource.defaultMode``,
+    "Defaults to 0644"): readable by whatever user the pod runs as (``pod.runAsUser``,
+    ``pod.idsFromPlatform``), so the trust store needs nothing of the pod's ids."""
     volumes: list[Obj] = []
     mounts: list[Obj] = []
     if gateway.backup.enabled:
@@ -102,11 +165,36 @@ def _volumes(gateway: GatewayConfig, names: ObjectNames) -> tuple[list[Obj], lis
             {"name": "entra-certificate", "secret": {"secretName": gateway.auth.client_certificate_secret_name}}
         )
         mounts.append({"name": "entra-certificate", "mountPath": ENTRA_CERTIFICATE_DIRECTORY, "readOnly": True})
+    volumes.extend(_extra_volume(volume) for volume in gateway.pod.volumes)
+    mounts.extend(_extra_mount(mount) for mount in gateway.pod.volume_mounts)
     return volumes, mounts, ca_env
 
 
-def _container(gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca_env: list[Obj]) -> Obj:
+def _proxy_env(gateway: GatewayConfig, names: ObjectNames) -> list[Obj]:
+    """The proxy variables from the stack's proxy Secret (``proxyCredentials``)."""
+    return [
+        {"name": variable, "valueFrom": {"secretKeyRef": {"name": names.proxy_secret, "key": variable}}}
+        for variable, field in PROXY_SETTINGS.items()
+        if getattr(gateway.proxy, field)
+    ]
+
+
+def _container(
+    gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca_env: list[Obj], proxy_secret: bool
+) -> Obj:
     """The gateway container: image, ports, settings, credentials, resources, probes."""
+    extra_env, extra_env_from = _extra_env(gateway)
+    if proxy_secret:
+        extra_env = _proxy_env(gateway, names) + extra_env
+    security: Obj = {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        # The gateway writes to its root filesystem; a read-only one is not supported.
+        "readOnlyRootFilesystem": False,
+    }
+    if not gateway.pod.ids_from_platform:
+        security["runAsUser"] = gateway.pod.run_as_user
     container: Obj = {
         "name": "gateway",
         "image": gateway.image.reference,
@@ -117,20 +205,14 @@ def _container(gateway: GatewayConfig, names: ObjectNames, mounts: list[Obj], ca
             {"name": "rate-limit", "containerPort": RATE_LIMIT_SYNC_PORT, "protocol": "UDP"},
             {"name": "heartbeat", "containerPort": HEARTBEAT_PORT, "protocol": "UDP"},
         ],
-        "env": _auth_env(gateway) + ca_env,
-        "envFrom": [{"configMapRef": {"name": names.settings_config_map}}],
+        "env": _auth_env(gateway) + ca_env + extra_env,
+        # The stack's settings come last: on a key both hold, the last source wins (core/v1 Container.envFrom).
+        "envFrom": [*extra_env_from, {"configMapRef": {"name": names.settings_config_map}}],
         "resources": _resources(gateway),
         "readinessProbe": _probe(gateway, "readiness"),
         "livenessProbe": _probe(gateway, "liveness"),
         "startupProbe": _probe(gateway, "startup"),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": GATEWAY_UID,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            # The gateway writes to its root filesystem; a read-only one is not supported.
-            "readOnlyRootFilesystem": False,
-        },
+        "securityContext": security,
     }
     if mounts:
         container["volumeMounts"] = mounts
@@ -161,23 +243,30 @@ def _scheduling(gateway: GatewayConfig) -> Obj:
     return placement
 
 
-def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
+def _pod_spec(gateway: GatewayConfig, names: ObjectNames, proxy_secret: bool) -> Obj:
     """The pod template's spec."""
     volumes, mounts, ca_env = _volumes(gateway, names)
+    security: Obj = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    if not gateway.pod.ids_from_platform:
+        # Makes the backup volume writable by the gateway's group (where the volume applies fsGroup).
+        # With idsFromPlatform all three are left to the platform: OpenShift's restricted-v2 SCC
+        # assigns them from the namespace's range and refuses pods that set others.
+        security |= {
+            "runAsUser": gateway.pod.run_as_user,
+            "runAsGroup": gateway.pod.run_as_group,
+            "fsGroup": gateway.pod.run_as_group,
+        }
     pod_spec: Obj = {
-        "containers": [_container(gateway, names, mounts, ca_env)],
+        "containers": [_container(gateway, names, mounts, ca_env, proxy_secret)],
         "terminationGracePeriodSeconds": gateway.termination_grace_period_seconds,
         "automountServiceAccountToken": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": GATEWAY_UID,
-            "runAsGroup": GATEWAY_UID,
-            # Makes the backup volume writable by the gateway's group.
-            "fsGroup": GATEWAY_UID,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": security,
         "dnsPolicy": gateway.dns.policy,
     }
+    if gateway.pod.host_aliases:
+        pod_spec["hostAliases"] = [
+            {"ip": alias.ip, "hostnames": list(alias.hostnames)} for alias in gateway.pod.host_aliases
+        ]
     if gateway.service_account_name:
         pod_spec["serviceAccountName"] = gateway.service_account_name
     dns_config = _dns_config(gateway)
@@ -190,7 +279,9 @@ def _pod_spec(gateway: GatewayConfig, names: ObjectNames) -> Obj:
     return {**pod_spec, **_scheduling(gateway)}
 
 
-def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None) -> Obj:
+def deployment(
+    gateway: GatewayConfig, settings_digest: T, credentials_digest: T | None, proxy_secret: bool = False
+) -> Obj:
     """The gateway Deployment.
 
     ``settings_digest`` and ``credentials_digest`` (token or client secret; None when the
@@ -202,10 +293,10 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
     the live count; without one, the provider forces it back (see docs/cluster-lifecycle.md).
     """
     names = object_names(gateway)
-    pod_labels = common_labels(gateway)
+    pod_labels = {**gateway.pod.labels, **common_labels(gateway)}
     if gateway.auth.mode == "workloadIdentity":
         pod_labels[WORKLOAD_IDENTITY_LABEL] = "true"
-    annotations: Obj = {"checksum/settings": settings_digest}
+    annotations: Obj = {**gateway.pod.annotations, "checksum/settings": settings_digest}
     if credentials_digest is not None:
         annotations["checksum/credentials"] = credentials_digest
     metadata = object_metadata(gateway, names.deployment)
@@ -228,7 +319,7 @@ def deployment(gateway: GatewayConfig, settings_digest: T, credentials_digest: T
             },
             "template": {
                 "metadata": {"labels": pod_labels, "annotations": annotations},
-                "spec": _pod_spec(gateway, names),
+                "spec": _pod_spec(gateway, names, proxy_secret),
             },
         },
     }
