@@ -1,4 +1,4 @@
-"""Entry point the Pulumi engine runs for ``--policy-pack policy``: serves the pack.
+"""Entry point ``policy/analyzer`` runs for ``--policy-pack policy/analyzer``: serves the pack.
 
 The engine runs this file with the pack directory, not the repository, on ``sys.path``,
 and the directory may have any name (a published pack is unpacked under its version), so

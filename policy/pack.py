@@ -2,7 +2,7 @@
 for ``pulumi_policy``. Importing this module starts nothing; ``__main__.py`` serves the pack.
 
 Enforcement levels below are the defaults; ``config/<stack>.json`` overrides them per stack
-(``pulumi preview --policy-pack policy --policy-pack-config policy/config/prod.json``).
+(``pulumi preview --policy-pack policy/analyzer --policy-pack-config policy/config/prod.json``).
 """
 
 from __future__ import annotations

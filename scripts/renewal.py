@@ -13,14 +13,26 @@ gateway's token expires within ``--min-days-left`` days.
 
 ``deployed --repository OWNER/REPO --stack STACK…``: prints ``{"STACK": "<sha>"}``, the commit
 each stack's renewal may run: the head commit of the newest ``deploy.yml`` run that was started
-by a push to ``main`` and whose deploy job of that stack succeeded (for prod: after an approval
-of the ``production`` environment in that run's review history), and which is an ancestor of
-``main``. It reads the workflow's own run history (GitHub REST API, "Workflow runs": ``GET
-/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs`` with ``branch`` and ``event``;
-"Workflow jobs": ``GET …/actions/runs/{run_id}/jobs``; "Review history for a workflow run":
-``GET …/actions/runs/{run_id}/approvals``), which only GitHub writes, never the Deployments API,
-whose records and statuses anyone with ``deployments: write`` (a pull request's job) can
-create. Anything else fails closed: no commit is printed and the exit status is 1.
+by a push to the branch ``main`` (the run's workflow ``path`` ends in ``@refs/heads/main``) and
+whose deploy job of that stack succeeded (for prod: after an approval of the ``production``
+environment in that run's review history), and which is on ``main``'s first-parent history
+(``git rev-list --first-parent``: the merge commits and squashed commits the repository's merge
+methods put there, never a commit inside a merged pull request). It reads the workflow's own run
+history (GitHub REST API, "Workflow runs": ``GET /repos/{owner}/{repo}/actions/workflows/
+{workflow_id}/runs`` with ``branch`` and ``event``; "Workflow jobs": ``GET
+…/actions/runs/{run_id}/jobs``; "Review history for a workflow run": ``GET
+…/actions/runs/{run_id}/approvals``), which only GitHub writes, never the Deployments API, whose
+records and statuses anyone with ``deployments: write`` (a pull request's job) can create.
+
+A run that claims to be a push to ``main`` but is not one is *refused*: its workflow came from
+another ref (a push of the tag ``refs/tags/main`` has ``head_branch`` "main", and the runs API's
+``branch`` filter matches it; the run object's ``path`` carries the ref the workflow file was
+read from, e.g. ``.github/workflows/deploy.yml@refs/heads/main``: GitHub REST API, "REST API
+endpoints for workflow runs", the workflow run object's ``path``, "The full path of the
+workflow"), or its commit is not on ``main``'s first-parent history. A refused run never blocks
+the renewal: the next older run is judged, and each refusal is written to ``--refused FILE`` (one
+a line) for the workflow's alert. No acceptable run fails closed: no commit is printed and the
+exit status is 1.
 
 The preview JSON is Pulumi's ``PreviewDigest`` (pulumi/pulumi
 ``sdk/go/common/display/json.go``: ``steps[]`` of ``{op, urn, detailedDiff, diffReasons}``).
@@ -174,6 +186,7 @@ def check_expiry(gateways: Mapping[str, Any], stack: str, min_left: timedelta, n
 
 DEPLOY_WORKFLOW = ".github/workflows/deploy.yml"
 MAIN = "main"
+MAIN_REF = f"refs/heads/{MAIN}"
 
 
 @dataclass(frozen=True)
@@ -196,9 +209,20 @@ Fetch = Callable[[str], Any]
 """GETs a GitHub REST API path (``repos/…``) and returns the decoded JSON."""
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What ``deployed`` found for one stack: the commit (None: fail closed), the problems that
+    fail the run, and the runs refused as not being pushes to main (they raise the alert)."""
+
+    sha: str | None
+    problems: list[str]
+    refused: list[str]
+
+
 def _is_main_push_run(run: Mapping[str, Any], repository: str) -> bool:
-    """A run of deploy.yml itself, started by a push to main of this repository (not a fork's,
-    not another workflow file's, not a pull request's)."""
+    """A run of deploy.yml itself that says it was started by a push to main of this repository
+    (not a fork's, not another workflow file's, not a pull request's); whether its workflow really
+    came from the branch is :func:`workflow_ref`'s to say."""
     path = str(run.get("path") or "").split("@", 1)[0]
     head_repository = run.get("head_repository")
     return (
@@ -210,19 +234,35 @@ def _is_main_push_run(run: Mapping[str, Any], repository: str) -> bool:
     )
 
 
-def deployed_commit(
-    stack: str, repository: str, fetch: Fetch, is_ancestor_of_main: Callable[[str], bool]
-) -> tuple[str | None, list[str]]:
-    """(the commit the stack's last successful, approved deploy from main ran; problems)."""
+def workflow_ref(run: Mapping[str, Any]) -> str | None:
+    """The ref the run's workflow file was read from: what follows ``@`` in the run's ``path``
+    (``.github/workflows/deploy.yml@refs/heads/main``); None when the path names none."""
+    path = str(run.get("path") or "")
+    return path.split("@", 1)[1] if "@" in path else None
+
+
+def deployed_commit(stack: str, repository: str, fetch: Fetch, on_main: Callable[[str], bool]) -> Selection:
+    """The commit the stack's last successful, approved deploy from main ran.
+
+    ``on_main`` says whether a commit is on main's first-parent history."""
     deploy = DEPLOYS.get(stack)
     if deploy is None:
-        return None, [f"stack {stack}: no deploy job is known for it (scripts/renewal.py DEPLOYS)"]
+        return Selection(None, [f"stack {stack}: no deploy job is known for it (scripts/renewal.py DEPLOYS)"], [])
     listing = fetch(f"repos/{repository}/actions/workflows/deploy.yml/runs?branch={MAIN}&event=push&per_page=50")
     runs = [run for run in listing.get("workflow_runs") or [] if isinstance(run, Mapping)]
+    refused: list[str] = []
     for run in sorted(runs, key=lambda run: int(run.get("run_number") or 0), reverse=True):
         if not _is_main_push_run(run, repository):
             continue
         run_id, sha = run.get("id"), str(run.get("head_sha") or "")
+        where = f"stack {stack}: deploy.yml run {run_id} ({sha})"
+        ref = workflow_ref(run)
+        if ref != MAIN_REF:
+            refused.append(
+                f"{where} says it is a push to {MAIN}, but its workflow came from {ref or 'no named ref'} "
+                f"(path {run.get('path')!r}), not {MAIN_REF}: refused"
+            )
+            continue
         jobs = fetch(f"repos/{repository}/actions/runs/{run_id}/jobs?per_page=100").get("jobs") or []
         succeeded = [
             job
@@ -231,7 +271,6 @@ def deployed_commit(
         ]
         if not succeeded:
             continue  # not deployed by this run (failed, pending approval, rejected, cancelled)
-        where = f"stack {stack}: deploy.yml run {run_id} ({sha})"
         if deploy.approved_environment is not None:
             reviews = fetch(f"repos/{repository}/actions/runs/{run_id}/approvals")
             approved = any(
@@ -241,30 +280,47 @@ def deployed_commit(
                 if isinstance(review, Mapping)
             )
             if not approved:
-                return None, [
-                    f"{where}: its job '{deploy.job_name}' succeeded without an approval of the "
-                    f"{deploy.approved_environment} environment; refusing to run it"
-                ]
-        if len(sha) != 40 or not is_ancestor_of_main(sha):
-            return None, [f"{where}: the commit is not an ancestor of {MAIN}; refusing to run it"]
-        return sha, []
-    return None, [
-        f"stack {stack}: no run of {DEPLOY_WORKFLOW} from a push to {MAIN} whose job '{deploy.job_name}' "
-        "succeeded among the last 50: deploy the stack first"
-    ]
+                return Selection(
+                    None,
+                    [
+                        f"{where}: its job '{deploy.job_name}' succeeded without an approval of the "
+                        f"{deploy.approved_environment} environment; refusing to run it"
+                    ],
+                    refused,
+                )
+        if len(sha) != 40 or not on_main(sha):
+            refused.append(
+                f"{where}: the commit is not on {MAIN}'s first-parent history (a commit inside a merged pull "
+                "request, or none of main's): refused"
+            )
+            continue
+        return Selection(sha, [], refused)
+    return Selection(
+        None,
+        [
+            f"stack {stack}: no run of {DEPLOY_WORKFLOW} from a push to {MAIN} whose job '{deploy.job_name}' "
+            "succeeded among the last 50: deploy the stack first"
+        ],
+        refused,
+    )
 
 
 def gh_api(path: str) -> Any:
     """``gh api PATH`` (authenticated by ``GH_TOKEN``)."""
-    result = subprocess.run(["gh", "api", path], check=True, capture_output=True, text=True)
+    result = subprocess.run(["gh", "api", path], check=True, capture_output=True, text=True, timeout=120)
     return json.loads(result.stdout)
 
 
-def git_is_ancestor(main_ref: str) -> Callable[[str], bool]:
-    def is_ancestor(sha: str) -> bool:
-        return subprocess.run(["git", "merge-base", "--is-ancestor", sha, main_ref], check=False).returncode == 0
-
-    return is_ancestor
+def git_first_parent(main_ref: str) -> Callable[[str], bool]:
+    """Whether a commit is on ``main_ref``'s first-parent history (``git rev-list --first-parent``):
+    with merge commits or squash merges only (docs/delivery.md, "Repository settings"), the commits
+    of a merged pull request sit on the merge's second parent, never on this line."""
+    listed = subprocess.run(
+        ["git", "rev-list", "--first-parent", main_ref], check=False, capture_output=True, text=True, timeout=120
+    )
+    # No such ref (an empty repository): no commit is on main, so every run is refused.
+    commits = frozenset(listed.stdout.split()) if listed.returncode == 0 else frozenset()
+    return commits.__contains__
 
 
 def main(argv: Sequence[str] | None = None, now: datetime | None = None, fetch: Fetch | None = None) -> int:
@@ -279,16 +335,23 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None, fetch: 
     deployed = commands.add_parser("deployed", help="print the commit each stack's last approved deploy ran")
     deployed.add_argument("--repository", required=True, help="OWNER/REPO")
     deployed.add_argument("--stack", action="append", required=True, choices=sorted(DEPLOYS))
-    deployed.add_argument("--main-ref", default="HEAD", help="a checkout of main (for the ancestry check)")
+    deployed.add_argument("--main-ref", default="HEAD", help="a checkout of main (its first-parent history)")
+    deployed.add_argument("--refused", type=Path, help="write the refused runs here, one a line (the alert's input)")
     args = parser.parse_args(argv)
 
     if args.command == "deployed":
-        shas, problems = {}, []
+        shas, problems, refused = {}, [], []
+        on_main = git_first_parent(args.main_ref)
         for stack in args.stack:
-            sha, found = deployed_commit(stack, args.repository, fetch or gh_api, git_is_ancestor(args.main_ref))
-            problems += found
-            if sha is not None:
-                shas[stack] = sha
+            selection = deployed_commit(stack, args.repository, fetch or gh_api, on_main)
+            problems += selection.problems
+            refused += selection.refused
+            if selection.sha is not None:
+                shas[stack] = selection.sha
+        for refusal in refused:
+            print(f"::warning::{refusal}", file=sys.stderr)
+        if args.refused is not None:
+            args.refused.write_text("".join(f"{refusal}\n" for refusal in refused))
         if not problems:
             print(json.dumps(shas, sort_keys=True))
     elif args.command == "plan":

@@ -17,13 +17,16 @@
 #                                  release the pulumi-kubernetes pin in requirements.txt names),
 #                                  installed into the toolchain's Pulumi home, and the YAML
 #                                  language host (pulumi-language-yaml)
-#   scripts/toolchain.sh all       all of the above
+#   scripts/toolchain.sh k8s-plugin  the Kubernetes plugin alone (needs the CLI: `pulumi` first)
+#   scripts/toolchain.sh all       all of the above, and act
 #   scripts/toolchain.sh env       print an `export PATH=...` line for the cached bin dirs
 #                                  (eval "$(scripts/toolchain.sh env)"), PULUMI_HOME=<the
 #                                  toolchain's Pulumi home, holding the Kubernetes plugin>, plus
 #                                  PULUMI_PYTHON_CMD=<repo>/.venv/bin/python if that exists
 #   scripts/toolchain.sh bindirs   print the cached bin dirs that exist, one per line
 #   scripts/toolchain.sh actionlint  build actionlint (GitHub workflow linter), print its path
+#   scripts/toolchain.sh act       build act (runs GitHub Actions workflows locally; the workflow
+#                                  tests under tests/integration run it in host mode), print its path
 #   scripts/toolchain.sh check-pulumi  smoke test: `pulumi up` of a trivial program with a
 #                                  pulumi.dynamic resource (python: $PULUMI_PYTHON_CMD)
 #
@@ -38,6 +41,7 @@
 #   K8S_PROVIDER_VERSION    default: the `pulumi-kubernetes==X` pin in requirements.txt; the Go
 #                           module version that is that release's tag is K8S_PROVIDER_MODULE
 #   PULUMI_YAML_VERSION     default 1.25.0 (github.com/pulumi/pulumi-yaml)
+#   ACT_VERSION             default 0.2.89 (github.com/nektos/act)
 #   GO_BUILD_JOBS           default 2 (go build -p)
 #
 # Running Python programs with this CLI: the 3.79 language host ignores Pulumi.yaml's
@@ -54,6 +58,7 @@ K8S_VERSION="${K8S_VERSION:-1.34.3}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-0.7.0}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-1.7.12}"
+ACT_VERSION="${ACT_VERSION:-0.2.89}"
 PULUMI_PYHOST_VERSION="${PULUMI_PYHOST_VERSION:-3.79.0}"
 PULUMI_YAML_VERSION="${PULUMI_YAML_VERSION:-1.25.0}"
 # The Go module proxy serves github.com/pulumi/pulumi-kubernetes/provider/v4 only as pseudo-
@@ -91,6 +96,7 @@ kube_dir() { echo "$CACHE/bin/kube-$K8S_VERSION"; }
 etcd_dir() { echo "$CACHE/bin/etcd-$ETCD_VERSION"; }
 kwok_dir() { echo "$CACHE/bin/kwok-$KWOK_VERSION"; }
 actionlint_dir() { echo "$CACHE/bin/actionlint-$ACTIONLINT_VERSION"; }
+act_dir() { echo "$CACHE/bin/act-$ACT_VERSION"; }
 k8s_provider_dir() { echo "$CACHE/bin/pulumi-resource-kubernetes-$(k8s_provider_version)"; }
 yaml_dir() { echo "$CACHE/bin/pulumi-language-yaml-$PULUMI_YAML_VERSION"; }
 # The toolchain's own Pulumi home: plugins installed here, never in the user's ~/.pulumi.
@@ -248,7 +254,8 @@ cmd_pulumi() {
   ver="$(pulumi_version)"
   dest="$(pulumi_dir)"
   local onpath=""
-  onpath="$(command -v pulumi 2>/dev/null || true)"
+  # APIMGW_IGNORE_PATH (scripts/install-pulumi-cli.sh): a delivery job never runs a CLI it did not build.
+  [[ -n "${APIMGW_IGNORE_PATH:-}" ]] || onpath="$(command -v pulumi 2>/dev/null || true)"
   if [[ -n "$onpath" && "$(dirname "$onpath")" != "$dest" ]]; then
     local have
     have="$(PULUMI_SKIP_UPDATE_CHECK=true pulumi version 2>/dev/null | head -n1 || true)"; have="${have#v}"
@@ -471,6 +478,29 @@ cmd_actionlint() {
   echo "$(actionlint_dir)/actionlint"
 }
 
+# act runs the repository's workflows on this machine, in host mode (no Docker); tests/integration
+# /test_workflows_under_act.py. Its go.mod has no replace directives, so `go install mod@version`
+# works; the version is stamped as upstream's Makefile does (-X main.version).
+build_act() {
+  local ver="$1" dest="$2"
+  local logf="$CACHE/logs/act-$ver.log"
+  local start=$SECONDS
+  mkdir -p "$CACHE/logs"; : >"$logf"
+  log "building act from github.com/nektos/act@v$ver (log: $logf)"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  CGO_ENABLED=0 GOBIN="$tmp" run_logged "$logf" go install -p "$GO_BUILD_JOBS" -trimpath \
+    -ldflags "-s -w -X main.version=$ver" "github.com/nektos/act@v$ver" || { rm -rf "$tmp"; return 1; }
+  finish_install act "$ver" "$tmp" "$dest" $((SECONDS - start))
+}
+
+# Prints the path of the act binary (built once), for `"$(scripts/toolchain.sh act)"`.
+cmd_act() {
+  go_setup
+  ensure act "$ACT_VERSION" "$(act_dir)" build_act act >&2
+  echo "$(act_dir)/act"
+}
+
 ensure() { # component version dest builder bins...
   local comp="$1" ver="$2" dest="$3" builder="$4"; shift 4
   if is_complete "$dest" "$@"; then
@@ -538,11 +568,6 @@ build_yaml_host() {
 # `pulumi plugin install --file`, so the engine uses it and never tries to download one.
 cmd_plugins() {
   go_setup
-  local ver dest home
-  ver="$(k8s_provider_version)"
-  dest="$(k8s_provider_dir)"
-  home="$(pulumi_home)"
-  ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
   ensure pulumi-language-yaml "$PULUMI_YAML_VERSION" "$(yaml_dir)" build_yaml_host pulumi-language-yaml
   # Next to the CLI, like the Python host: the engine treats `yaml` as a bundled language plugin
   # (pulumi sdk/go/common/workspace/plugins.go IsPluginBundled) and warns when it comes from $PATH.
@@ -551,6 +576,18 @@ cmd_plugins() {
     mv -f "$(pulumi_dir)/pulumi-language-yaml.tmp.$$" "$(pulumi_dir)/pulumi-language-yaml"
     log "installed pulumi-language-yaml $PULUMI_YAML_VERSION into $(pulumi_dir)"
   fi
+  cmd_k8s_plugin
+}
+
+# The Kubernetes plugin alone (what a delivery job needs), built once and installed into the
+# toolchain's Pulumi home.
+cmd_k8s_plugin() {
+  go_setup
+  local ver dest home
+  ver="$(k8s_provider_version)"
+  dest="$(k8s_provider_dir)"
+  home="$(pulumi_home)"
+  ensure pulumi-resource-kubernetes "$ver" "$dest" build_k8s_provider pulumi-resource-kubernetes
   local installed="$home/plugins/resource-kubernetes-v$ver/pulumi-resource-kubernetes"
   if cmp -s "$dest/pulumi-resource-kubernetes" "$installed"; then
     log "reusing the kubernetes plugin $ver installed in $home"
@@ -606,11 +643,13 @@ main() {
     pulumi) cmd_pulumi ;;
     cluster) cmd_cluster ;;
     plugins) cmd_pulumi; cmd_plugins ;;
-    all) cmd_pulumi; cmd_cluster; cmd_plugins ;;
+    k8s-plugin) cmd_k8s_plugin ;;
+    all) cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null ;;
     env) cmd_env ;;
     bindirs) cmd_bindirs ;;
     check-pulumi) cmd_check_pulumi ;;
     actionlint) cmd_actionlint ;;
+    act) cmd_act ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

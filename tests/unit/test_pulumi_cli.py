@@ -29,13 +29,19 @@ SCRIPT = ROOT / "scripts" / "install-pulumi-cli.sh"
 SUMS = ROOT / ".github" / "pulumi-cli.sum"
 VERSION = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
 PYHOST = re.search(r"PULUMI_PYHOST_VERSION:-([0-9.]+)", (ROOT / "scripts" / "toolchain.sh").read_text())
+K8S = re.search(r"^pulumi-kubernetes==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+K8S_MODULE = re.search(r'^  \[[0-9.]+\]="(v[^"]+)"$', (ROOT / "scripts" / "toolchain.sh").read_text(), re.MULTILINE)
 
 
-def verify(tmp_path: Path, sums: str) -> subprocess.CompletedProcess[str]:
+def verify(tmp_path: Path, sums: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "sums").write_text(sums)
-    env = {**os.environ, "PULUMI_CLI_SUM_FILE": str(tmp_path / "sums")}
     return subprocess.run(
-        ["bash", str(SCRIPT), "--verify-only"], capture_output=True, text=True, env=env, check=False, timeout=600
+        ["bash", str(SCRIPT), "--verify-only", "--sums", str(tmp_path / "sums")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+        timeout=600,
     )
 
 
@@ -53,19 +59,72 @@ def test_a_module_whose_content_differs_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_module_without_a_line_is_refused(tmp_path: Path) -> None:
-    missing = "\n".join(line for line in SUMS.read_text().splitlines() if "sdk/v3" not in line)
+    missing = "\n".join(line for line in SUMS.read_text().splitlines() if "pulumi/sdk/v3" not in line)
     result = verify(tmp_path, missing)
     assert result.returncode != 0 and "no line for github.com/pulumi/pulumi/sdk/v3" in result.stderr
 
 
+def test_the_kubernetes_plugins_module_is_verified_too(tmp_path: Path) -> None:
+    """Issue 22.4: the plugin the engine runs beside the credentials is built from a module the
+    repository's line checks, like the CLI."""
+    changed = re.sub(r"(provider/v4 \S+ h1:)\S+", r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", SUMS.read_text())
+    result = verify(tmp_path, changed)
+    assert result.returncode != 0 and "github.com/pulumi/pulumi-kubernetes/provider/v4" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # Issue 22.4: each of these steered the check before; the script now resets them. With
+        # GOPROXY=off nothing could be downloaded, with GOFLAGS=-mod=vendor nothing resolved, so
+        # a pass shows they were not read; PULUMI_PYHOST_VERSION and PULUMI_CLI_SUM_FILE would
+        # have named another module and another file.
+        {"GOPROXY": "off"},
+        {"GOFLAGS": "-mod=vendor", "GOWORK": "/nonexistent/go.work"},
+        {"GOSUMDB": "off", "GONOSUMDB": "*", "GOPRIVATE": "*", "GOINSECURE": "*"},
+        {"GOMODCACHE": "/nonexistent/mod"},
+        {"PULUMI_PYHOST_VERSION": "3.80.0", "PULUMI_CLI_SUM_FILE": "/nonexistent"},
+    ],
+    ids=lambda env: ",".join(env),
+)
+def test_the_environment_does_not_steer_the_check(tmp_path: Path, env: dict[str, str]) -> None:
+    result = verify(tmp_path, SUMS.read_text(), **env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_changed_module_is_refused_whatever_the_environment_says(tmp_path: Path) -> None:
+    env = {"GOSUMDB": "off", "GONOSUMDB": "*", "GOPRIVATE": "*", "GOFLAGS": "-mod=mod", "GOPROXY": "off"}
+    changed = re.sub(r"(pkg/v3 v\S+ h1:)\S+", r"\1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", SUMS.read_text())
+    result = verify(tmp_path, changed, **env)
+    assert result.returncode != 0 and "refusing to build it" in result.stderr
+
+
+def test_another_sum_file_is_for_the_check_alone(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--sums", str(tmp_path / "sums"), "--cache", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "--sums is for --verify-only" in result.stderr
+
+
+def test_the_cache_key_names_what_the_build_depends_on() -> None:
+    key = subprocess.run(["bash", str(SCRIPT), "--cache-key"], capture_output=True, text=True, check=True, timeout=60)
+    assert re.fullmatch(r"pulumi-toolchain-linux-(amd64|arm64)-[0-9a-f]{32}\n", key.stdout)
+
+
 def test_the_sum_file_names_exactly_the_pinned_modules() -> None:
-    assert VERSION and PYHOST
+    assert VERSION and PYHOST and K8S and K8S_MODULE
     lines = [line.split() for line in SUMS.read_text().splitlines() if line and not line.startswith("#")]
     assert sorted((module, version) for module, version, _ in lines) == sorted(
         [
             ("github.com/pulumi/pulumi/pkg/v3", f"v{VERSION.group(1)}"),
             ("github.com/pulumi/pulumi/sdk/v3", f"v{VERSION.group(1)}"),
             ("github.com/pulumi/pulumi/sdk/v3", f"v{PYHOST.group(1)}"),
+            ("github.com/pulumi/pulumi-kubernetes/provider/v4", K8S_MODULE.group(1)),
+            ("github.com/pulumi/pulumi-kubernetes/sdk/v4", f"v{K8S.group(1)}"),
         ]
     )
     assert all(re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=", digest) for _, _, digest in lines)
@@ -75,24 +134,35 @@ def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:
     return list(job.get("steps") or [])
 
 
-def test_every_pulumi_job_installs_the_verified_cli_before_pulumi_actions() -> None:
+def test_every_pulumi_job_runs_the_cli_the_install_script_built() -> None:
+    """Issue 22.4: no `sudo install` into /usr/local/bin (and no `/` installed when a same-version
+    `pulumi` on the runner made the old script print an empty directory), no pulumi/actions; the
+    build is restored only from the cache deploy.yml's `toolchain` job writes."""
     action = yaml.safe_load((ROOT / ".github" / "actions" / "prepare" / "action.yml").read_text())
-    runs = [str(step.get("run", "")) for step in action["runs"]["steps"]]
-    install = next(run for run in runs if "scripts/install-pulumi-cli.sh" in run)
-    assert any(str(step.get("uses", "")).startswith("actions/setup-go@") for step in action["runs"]["steps"])
-    assert "/usr/local/bin/" in install and 'pulumi version)" != "v$PULUMI_VERSION"' in install
-    assert "GITHUB_PATH" not in install  # zizmor github-env
+    steps = action["runs"]["steps"]
+    uses = [str(step.get("uses", "")) for step in steps]
+    install = next(
+        i for i, step in enumerate(steps) if 'scripts/install-pulumi-cli.sh --cache "$CACHE"' in str(step.get("run"))
+    )
+    restore = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))
+    go = next(i for i, u in enumerate(uses) if u.startswith("actions/setup-go@"))
+    assert go < restore < install and steps[install]["id"] == "cli"
+    assert steps[go]["with"]["go-version"] == "1.26.8"  # exact, not a floating "1.26"
+    assert not any("sudo" in str(step.get("run", "")) or "/usr/local/bin" in str(step.get("run", "")) for step in steps)
+    assert action["outputs"]["pulumi"]["value"] == "${{ steps.cli.outputs.pulumi }}"
+    assert not any(u.startswith("actions/cache@") or u.startswith("actions/cache/save@") for u in uses)
+    savers = []
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
-        for job_id, job in yaml.safe_load(path.read_text())["jobs"].items():
-            uses = [str(step.get("uses", "")) for step in steps_of(job)]
-            pulumi = [i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")]
-            if not pulumi:
-                continue
-            prepare = uses.index("./.github/actions/prepare") if "./.github/actions/prepare" in uses else None
-            assert prepare is not None and prepare < min(pulumi), f"{path.name}: {job_id}"
-            for index in pulumi:
-                version = steps_of(job)[index]["with"]["pulumi-version"]
-                assert version == "${{ steps.prepare.outputs.pulumi-version }}", f"{path.name}: {job_id}"
+        workflow = yaml.safe_load(path.read_text())
+        for job_id, job in workflow["jobs"].items():
+            job_uses = [str(step.get("uses", "")) for step in steps_of(job)]
+            assert not any(u.startswith("pulumi/actions@") for u in job_uses), f"{path.name}: {job_id}"
+            if any(u.startswith("actions/cache/save@") or u.startswith("actions/cache@") for u in job_uses):
+                savers.append((path.name, job_id, job))
+    ((name, job_id, job),) = savers
+    on = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())[True]
+    assert (name, job_id, on) == ("deploy.yml", "toolchain", {"push": {"branches": ["main"]}})
+    assert job["permissions"] == {"contents": "read"} and "environment" not in job
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / ".github").rglob("*.yml")), ids=lambda p: p.name)

@@ -165,7 +165,9 @@ def run(run_id: int, sha: str, **changes: Any) -> dict[str, Any]:
         "head_sha": sha,
         "head_branch": "main",
         "event": "push",
-        "path": ".github/workflows/deploy.yml",
+        # GitHub REST API, "REST API endpoints for workflow runs": the workflow run object's
+        # ``path``, "The full path of the workflow", carries the ref the file was read from.
+        "path": ".github/workflows/deploy.yml@refs/heads/main",
         "head_repository": {"full_name": REPO},
         **changes,
     }
@@ -205,12 +207,30 @@ def always_ancestor(_: str) -> bool:
     return True
 
 
+def selected(sha: str | None, problems: list[str] | None = None, refused: int = 0) -> Any:
+    """A matcher for :class:`renewal.Selection` with ``refused`` refusals."""
+
+    class Match:
+        def __eq__(self, other: object) -> bool:
+            return (
+                isinstance(other, renewal.Selection)
+                and other.sha == sha
+                and other.problems == (problems or [])
+                and len(other.refused) == refused
+            )
+
+        def __repr__(self) -> str:
+            return f"Selection({sha!r}, {problems!r}, {refused} refused)"
+
+    return Match()
+
+
 def test_dev_renews_the_newest_successful_dev_deploy_from_main() -> None:
     github = FakeGitHub(
         [run(1, OLD), run(2, NEW)],
         {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "failure")]},
     )
-    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == (OLD, [])
+    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == selected(OLD)
     assert not any("deployments" in path for path in github.paths)
 
 
@@ -221,47 +241,77 @@ def test_dev_renews_the_newest_successful_dev_deploy_from_main() -> None:
         {"event": "workflow_dispatch"},
         {"event": "pull_request"},
         {"head_repository": {"full_name": "attacker/apim-gateway"}},  # a fork
-        {"path": ".github/workflows/other.yml"},
+        {"path": ".github/workflows/other.yml@refs/heads/main"},
     ],
 )
 def test_runs_that_are_not_pushes_to_main_are_never_chosen(forged: dict[str, Any]) -> None:
     github = FakeGitHub(
         [run(1, OLD), run(2, FORGED, **forged)], {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "success")]}
     )
-    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == (OLD, [])
+    assert renewal.deployed_commit("dev", REPO, github, always_ancestor) == selected(OLD)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # A push of the tag ``main``: GitHub puts the tag's name in ``head_branch`` and the runs
+        # API's ``branch=main`` filter matches it; only the path tells the ref.
+        ".github/workflows/deploy.yml@refs/tags/main",
+        ".github/workflows/deploy.yml@main",  # a short name could be a tag as well
+        ".github/workflows/deploy.yml",  # no ref at all
+        f"{REPO}/.github/workflows/deploy.yml@refs/heads/feature",
+    ],
+)
+def test_a_run_whose_workflow_came_from_another_ref_is_refused_and_blocks_nothing(path: str) -> None:
+    """Issue 22.3: the forged newest run is refused (and reported for the alert); the renewal
+    goes on with the newest run that is a real push to main."""
+    github = FakeGitHub(
+        [run(1, OLD), run(2, FORGED, path=path)],
+        {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "success")]},
+    )
+    selection = renewal.deployed_commit("dev", REPO, github, always_ancestor)
+    assert selection == selected(OLD, refused=1)
+    assert f"run 2 ({FORGED})" in selection.refused[0] and "not refs/heads/main: refused" in selection.refused[0]
 
 
 def test_prod_needs_an_approval_of_production_in_the_run() -> None:
     jobs = {1: [(PROD_JOB, "success")], 2: [(PROD_JOB, "success")]}
     github = FakeGitHub([run(1, OLD), run(2, NEW)], jobs, {1: approved(), 2: approved()})
-    assert renewal.deployed_commit("prod", REPO, github, always_ancestor) == (NEW, [])
+    assert renewal.deployed_commit("prod", REPO, github, always_ancestor) == selected(NEW)
     # A prod job that succeeded without an approval (the environment's reviewers removed, or a
     # forged run): fail closed rather than fall back to an older run.
     for reviews in ([], approved(state="rejected"), approved(environment="dev")):
         github = FakeGitHub([run(1, OLD), run(2, NEW)], jobs, {1: approved(), 2: reviews})
-        sha, problems = renewal.deployed_commit("prod", REPO, github, always_ancestor)
-        assert sha is None
-        assert problems == [
+        selection = renewal.deployed_commit("prod", REPO, github, always_ancestor)
+        assert selection.sha is None
+        assert selection.problems == [
             f"stack prod: deploy.yml run 2 ({NEW}): its job '{PROD_JOB}' succeeded without an approval "
             "of the production environment; refusing to run it"
         ]
 
 
-def test_a_commit_that_is_not_on_main_fails_closed() -> None:
+def test_a_commit_that_is_not_on_mains_first_parent_history_is_refused_and_blocks_nothing() -> None:
     github = FakeGitHub(
         [run(1, OLD), run(2, FORGED)], {1: [("pulumi up dev", "success")], 2: [("pulumi up dev", "success")]}
     )
-    sha, problems = renewal.deployed_commit("dev", REPO, github, lambda sha: sha != FORGED)
-    assert sha is None
-    assert problems == [
-        f"stack dev: deploy.yml run 2 ({FORGED}): the commit is not an ancestor of main; refusing to run it"
+    selection = renewal.deployed_commit("dev", REPO, github, lambda sha: sha != FORGED)
+    assert selection == selected(OLD, refused=1)
+    assert selection.refused == [
+        f"stack dev: deploy.yml run 2 ({FORGED}): the commit is not on main's first-parent history "
+        "(a commit inside a merged pull request, or none of main's): refused"
     ]
+    # Every run refused: nothing is left to renew with, so the run fails closed.
+    alone = FakeGitHub([run(2, FORGED)], {2: [("pulumi up dev", "success")]})
+    selection = renewal.deployed_commit("dev", REPO, alone, lambda sha: sha != FORGED)
+    assert selection.sha is None and len(selection.refused) == 1 and selection.problems
 
 
 def test_no_successful_deploy_fails_closed() -> None:
     github = FakeGitHub([run(1, OLD)], {1: [("pulumi up dev", "cancelled"), (PROD_JOB, "success")]})
-    sha, problems = renewal.deployed_commit("dev", REPO, github, always_ancestor)
-    assert sha is None and "no run of .github/workflows/deploy.yml from a push to main" in problems[0]
+    selection = renewal.deployed_commit("dev", REPO, github, always_ancestor)
+    assert (
+        selection.sha is None and "no run of .github/workflows/deploy.yml from a push to main" in selection.problems[0]
+    )
 
 
 def test_main_prints_the_commits_as_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -287,3 +337,37 @@ def test_main_prints_the_commits_as_json(capsys: pytest.CaptureFixture[str], tmp
     finally:
         os.chdir(cwd)
     assert json.loads(capsys.readouterr().out) == {"dev": head.stdout.strip()}
+
+
+def test_a_commit_reverted_inside_a_merged_pull_request_is_an_ancestor_but_not_on_the_first_parent_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22.3: ``merge-base --is-ancestor`` accepted any commit reachable from main, such as a
+    throwaway commit a pull request added and reverted before it was merged with a merge commit;
+    ``git rev-list --first-parent`` (git docs, "git-rev-list", ``--first-parent``: "Follow only the
+    first parent commit upon seeing a merge commit") lists main's own commits only."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True, env=env)
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("commit", "-q", "--allow-empty", "-m", "base")
+    base = git("rev-parse", "HEAD")
+    git("checkout", "-q", "-b", "feature")
+    (tmp_path / "deploy.yml").write_text("jobs: {dev: {name: pulumi up dev, steps: [{run: 'true'}]}}\n")
+    git("add", "deploy.yml")
+    git("commit", "-q", "-m", "throwaway: a deploy.yml whose dev job just succeeds")
+    throwaway = git("rev-parse", "HEAD")
+    git("revert", "--no-edit", "HEAD")
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    merge = git("rev-parse", "HEAD")
+    ancestry = ["git", "-C", str(tmp_path), "merge-base", "--is-ancestor", throwaway, "main"]
+    assert subprocess.run(ancestry, check=False).returncode == 0
+    monkeypatch.chdir(tmp_path)
+    on_main = renewal.git_first_parent("main")
+    assert (on_main(merge), on_main(base), on_main(throwaway)) == (True, True, False)
+    assert renewal.git_first_parent("no-such-ref")(merge) is False

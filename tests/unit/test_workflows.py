@@ -28,6 +28,7 @@ Each check is also run on small bad workflows below, to show that it fails on th
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -351,15 +352,127 @@ def test_checkouts_do_not_persist_credentials(path: Path) -> None:
                 assert step.get("with", {}).get("persist-credentials") is False
 
 
+PULUMI_COMMAND = re.compile(r'"\$PULUMI" (\w+)')
+BARE_PULUMI = re.compile(r"(^|[\s;|&(])pulumi\s")
+PULUMI_JOB_ENV = {
+    # Issue 22.2: the toolchain's language host (pulumi sdk/v3@v3.79.0) ignores Pulumi.yaml's
+    # virtualenv and runs `python3` from PATH otherwise, which has no `pulumi`.
+    "PULUMI_PYTHON_CMD": "${{ github.workspace }}/.venv/bin/python",
+    # Issue 22.4: no plugin downloaded by the engine (pulumi/pulumi#9483: plugins are not
+    # verified), none taken from PATH (pulumi sdk/go/common/workspace/plugins.go GetPluginPath:
+    # a plugin on $PATH wins unless PULUMI_IGNORE_AMBIENT_PLUGINS is set).
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+}
+PULUMI_STEP_ENV = {
+    "PULUMI": "${{ steps.prepare.outputs.pulumi }}",
+    "PULUMI_HOME": "${{ steps.prepare.outputs.pulumi-home }}",
+}
+
+
+def pulumi_commands(job: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(Pulumi command, the step's run script) for every ``"$PULUMI" <command>`` of the job."""
+    return [
+        (command, str(step["run"]))
+        for step in job.get("steps") or []
+        for command in PULUMI_COMMAND.findall(str(step.get("run", "")))
+    ]
+
+
+def pulumi_step_problems(workflow: Mapping[str, Any], name: str) -> list[str]:
+    """Why a Pulumi step could run with the wrong interpreter, an unverified plugin or a CLI found
+    on PATH (empty: none can)."""
+    problems = []
+    for job_id, job in (workflow.get("jobs") or {}).items():
+        where = f"{name}: job {job_id}"
+        steps = job.get("steps") or []
+        for step in steps:
+            uses = str(step.get("uses", ""))
+            if uses.startswith("pulumi/actions@"):
+                problems.append(
+                    f"{where}: uses pulumi/actions (it runs the `pulumi` it finds on PATH or downloads one)"
+                )
+            if BARE_PULUMI.search(str(step.get("run", ""))):
+                problems.append(f'{where}: runs a bare `pulumi` (the one on PATH), not "$PULUMI" from prepare')
+        pulumi_steps = [step for step in steps if PULUMI_COMMAND.search(str(step.get("run", "")))]
+        if not pulumi_steps:
+            continue
+        env = job.get("env") or {}
+        problems += [
+            f"{where}: job env {key} is {env.get(key)!r}, not {value!r}"
+            for key, value in PULUMI_JOB_ENV.items()
+            if env.get(key) != value
+        ]
+        for step in pulumi_steps:
+            step_env = step.get("env") or {}
+            problems += [
+                f"{where}: step {step.get('name')!r}: env {key} is {step_env.get(key)!r}, not {value!r}"
+                for key, value in PULUMI_STEP_ENV.items()
+                if step_env.get(key) != value
+            ]
+    return problems
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_every_pulumi_step_runs_the_verified_cli_with_the_programs_python_and_no_plugin_download(path: Path) -> None:
+    workflow = load(path)
+    assert pulumi_step_problems(workflow, path.name) == []
+    assert path.name == "pull-request.yml" or any(pulumi_commands(job) for job in workflow["jobs"].values())
+
+
+def test_every_policy_pack_is_given_as_its_executable_analyzer() -> None:
+    """The toolchain's language host cannot run a pack given as a directory (policy/analyzer's
+    header says why); every --policy-pack of the workflows names the pack's executable."""
+    packs = [
+        pack
+        for path in WORKFLOW_FILES
+        for job in load(path)["jobs"].values()
+        for _, run in pulumi_commands(job)
+        for pack in re.findall(r"--policy-pack (\S+)", run)
+    ]
+    assert packs and all(pack.endswith("policy/analyzer") for pack in packs), packs
+    assert os.access(ROOT / "policy" / "analyzer", os.X_OK)
+
+
+def test_the_pulumi_step_check_fails_on_the_old_steps() -> None:
+    old = parse(
+        """
+on: push
+jobs:
+  dev:
+    steps:
+      - uses: pulumi/actions@8582a9e8cc630786854029b4e09281acd6794b58 # v6.6.1
+        with: {command: up, stack-name: dev}
+      - run: pulumi stack output gateways --json
+      - env: {PULUMI: "${{ steps.prepare.outputs.pulumi }}"}
+        run: '"$PULUMI" preview --stack dev'
+"""
+    )
+    assert pulumi_step_problems(old, "deploy.yml") == [
+        "deploy.yml: job dev: uses pulumi/actions (it runs the `pulumi` it finds on PATH or downloads one)",
+        'deploy.yml: job dev: runs a bare `pulumi` (the one on PATH), not "$PULUMI" from prepare',
+        "deploy.yml: job dev: job env PULUMI_PYTHON_CMD is None, not '${{ github.workspace }}/.venv/bin/python'",
+        "deploy.yml: job dev: job env PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION is None, not 'true'",
+        "deploy.yml: job dev: job env PULUMI_IGNORE_AMBIENT_PLUGINS is None, not 'true'",
+        "deploy.yml: job dev: step None: env PULUMI_HOME is None, not '${{ steps.prepare.outputs.pulumi-home }}'",
+    ]
+
+
 def test_pull_requests_are_judged_by_the_base_branchs_policy_pack() -> None:
     job = load(WORKFLOWS / "pull-request.yml")["jobs"]["preview-dev"]
-    base = next(step for step in job["steps"] if step.get("with", {}).get("path") == ".base-branch")
-    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    preview = next(step for step in job["steps"] if step.get("with", {}).get("command") == "preview")
-    assert preview["with"]["stack-name"] == "dev"
-    assert preview["with"]["refresh"] is False
-    assert preview["with"]["policyPacks"] == ".base-branch/policy"
-    assert preview["with"]["policyPackConfigs"] == ".base-branch/policy/config/dev.json"
+    steps = job["steps"]
+    base = next(i for i, step in enumerate(steps) if step.get("with", {}).get("path") == ".base-branch")
+    assert steps[base]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    prepare = next(i for i, step in enumerate(steps) if step.get("uses") == "./.github/actions/prepare")
+    # Issue 22.4: the pull request's own scripts/bootstrap.sh (in prepare) runs before the base
+    # branch's pack is checked out and installed, so it cannot plant `.base-branch/`.
+    assert prepare < base and steps[prepare]["with"]["policy-dir"] == ""
+    install = steps[base + 1]["run"]
+    assert ".base-branch/policy/.venv" in install and "--require-hashes -r .base-branch/" in install
+    ((command, run),) = pulumi_commands(job)
+    assert command == "preview" and '--stack "$STACK_NAME"' in run and "--refresh=false" in run
+    assert job["env"]["STACK_NAME"] == "${{ vars.PULUMI_STACK_NAME || 'dev' }}"
+    assert "--policy-pack .base-branch/policy/analyzer --policy-pack-config .base-branch/policy/config/dev.json" in run
 
 
 def test_the_renewal_runs_only_the_commit_deploy_yml_ran_from_main() -> None:
@@ -375,6 +488,15 @@ def test_the_renewal_runs_only_the_commit_deploy_yml_ran_from_main() -> None:
     stacks = [entry["stack"] for entry in renew["strategy"]["matrix"]["include"]]
     select_run = " ".join(step.get("run", "") for step in workflow["jobs"]["select"]["steps"])
     assert re.findall(r"--stack (\w+)", select_run) == stacks
+    # Issue 22.4: actions/checkout takes an empty ref as the run's own (main's head); the step
+    # right after the checkout stops the job unless HEAD is the selected commit.
+    steps = renew["steps"]
+    checkout = next(i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("actions/checkout@"))
+    guard = steps[checkout + 1]
+    assert (
+        guard["env"]["SHA"] == RENEWAL_REF.replace("${{ ", "${{ ") and 'git rev-parse HEAD)" != "$SHA"' in guard["run"]
+    )
+    assert "^[0-9a-f]{40}$" in guard["run"]
     assert set(workflow["jobs"]["alert"]["needs"]) == {"select", "renew"}
 
 
@@ -399,7 +521,10 @@ def test_the_deploy_job_names_the_renewal_trusts_are_deploy_yml_s() -> None:
     by_name = {job["name"]: job for job in jobs.values()}
     for stack, deploy in renewal.DEPLOYS.items():
         job = by_name[deploy.job_name]
-        assert any(step.get("with", {}).get("stack-name") == stack for step in job["steps"])
+        # The Pulumi stack: the environment's PULUMI_STACK_NAME variable (a test points it at a
+        # stack of its own), this one when unset.
+        assert job["env"]["STACK_NAME"] == f"${{{{ vars.PULUMI_STACK_NAME || '{stack}' }}}}"
+        assert all('--stack "$STACK_NAME"' in run for _, run in pulumi_commands(job))
         assert deploy.approved_environment in (None, job["environment"])
     assert renewal.DEPLOYS["prod"].approved_environment == jobs["prod"]["environment"] == "production"
     assert renewal.DEPLOY_WORKFLOW == ".github/workflows/deploy.yml"
@@ -471,17 +596,16 @@ def test_prod_runs_only_in_approved_environments_and_renewal_never_queues_behind
     deploy = load(WORKFLOWS / "deploy.yml")["jobs"]
     renew = load(WORKFLOWS / "renew-token.yml")["jobs"]
     assert deploy["prod"]["environment"] == "production"
-    assert [s["with"]["command"] for s in deploy["prod"]["steps"] if "command" in s.get("with", {})] == [
-        "preview",
-        "up",
-    ]
+    assert [command for command, _ in pulumi_commands(deploy["prod"])] == ["preview", "up"]
     assert {entry["environment"] for entry in renew["renew"]["strategy"]["matrix"]["include"]} == {"dev"}
     groups = {job["concurrency"]["group"] for job in deploy.values() if "concurrency" in job}
     assert groups == {"deploy-dev", "deploy-prod"}
     assert renew["renew"]["concurrency"] == {"group": "renew-token-${{ matrix.stack }}", "cancel-in-progress": False}
     assert all(not group.startswith("renew-token") for group in groups)
     assert all(job["concurrency"]["cancel-in-progress"] is False for job in deploy.values() if "concurrency" in job)
-    assert renew["alert"]["if"] == "failure() || cancelled()"
+    # Issue 22.3: forged runs the select job refused raise the alert without failing the renewal.
+    assert renew["alert"]["if"] == "failure() || cancelled() || needs.select.outputs.refused != '0'"
+    assert renew["select"]["outputs"]["refused"] == "${{ steps.deployed.outputs.refused }}"
 
 
 # --------------------------------------------------------------------------- the checks fail on bad workflows
