@@ -9,12 +9,18 @@ from components import (
     TokenExpiryAlertResources,
     read_pulumi_config,
 )
+from components.kubernetes.removal_guard import RemovalGuard, check_allowances
 
 try:
     stack_config = read_pulumi_config()
+    check_allowances(stack_config)
 except ConfigError as error:
     # RunError ends the program with this message only: no traceback, nothing registered.
     raise pulumi.RunError(str(error)) from None
+
+# The stack's record of the namespaces, claims and classes it owns: a change that would delete one
+# (a gateway removed from the list too, which registers nothing itself) fails here, in preview.
+RemovalGuard(stack_config.gateways, stack_config.allow_deleting, stack_config.retain)
 
 kubeconfig = stack_config.kubeconfig
 gateways = {}
@@ -32,6 +38,7 @@ for gateway in stack_config.gateways:
             token=pulumi.Output.secret(token.get_secret_value()) if token else None,
             entra_client_secret=pulumi.Output.secret(client_secret.get_secret_value()) if client_secret else None,
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
+            retain=frozenset(stack_config.retain),
         ),
     )
     gateways[gateway.name] = {

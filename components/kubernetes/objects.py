@@ -71,8 +71,8 @@ def service_account(at: Placement, spec: Spec) -> k8s.core.v1.ServiceAccount:
     )
 
 
-def priority_class(at: Placement, spec: Spec) -> k8s.scheduling.v1.PriorityClass:
-    """The pods' PriorityClass (cluster-scoped)."""
+def priority_class(at: Placement, spec: Spec, keep: bool = False) -> k8s.scheduling.v1.PriorityClass:
+    """The pods' PriorityClass (cluster-scoped); never deleted with ``keep`` (``apim-gateway:retain``)."""
     # value and preemptionPolicy are immutable (k8s.io/kubernetes pkg/apis/scheduling/validation
     # ValidatePriorityClassUpdate): a change is a replacement, and the name stays, so the old one goes first.
     immutable = pulumi.ResourceOptions(replace_on_changes=["value", "preemptionPolicy"], delete_before_replace=True)
@@ -83,7 +83,10 @@ def priority_class(at: Placement, spec: Spec) -> k8s.scheduling.v1.PriorityClass
         preemption_policy=spec["preemptionPolicy"],
         global_default=spec["globalDefault"],
         description=spec["description"],
-        opts=pulumi.ResourceOptions.merge(at.cluster, immutable),
+        opts=pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions.merge(at.cluster, immutable),
+            pulumi.ResourceOptions(retain_on_delete=True if keep else None),
+        ),
     )
 
 
@@ -94,10 +97,13 @@ def settings_config_map(at: Placement, spec: Spec) -> k8s.core.v1.ConfigMap:
     )
 
 
-def backup_storage(at: Placement, storage_class: Spec | None, claim: Spec, keep: bool) -> pulumi.CustomResource:
+def backup_storage(
+    at: Placement, storage_class: Spec | None, claim: Spec, keep: bool, keep_class: bool = False
+) -> pulumi.CustomResource:
     """The configuration-backup claim, and the StorageClass it needs when the stack creates one.
 
-    With ``keepOnDestroy`` the claim is a retained Patch resource, like ``namespace``.
+    With ``keepOnDestroy`` the claim is a retained Patch resource, like ``namespace``; with
+    ``keep_class`` (``apim-gateway:retain``) the StorageClass is never deleted.
     """
     opts = at.in_namespace
     if storage_class is not None:
@@ -111,7 +117,9 @@ def backup_storage(at: Placement, storage_class: Spec | None, claim: Spec, keep:
             volume_binding_mode=storage_class["volumeBindingMode"],
             allow_volume_expansion=storage_class["allowVolumeExpansion"],
             mount_options=storage_class["mountOptions"],
-            opts=at.cluster,
+            opts=pulumi.ResourceOptions.merge(
+                at.cluster, pulumi.ResourceOptions(retain_on_delete=True if keep_class else None)
+            ),
         )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[created]))
     name = f"{at.name}-config-backup"

@@ -42,7 +42,11 @@ def kubernetes_side(
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     cluster = pulumi.ResourceOptions(parent=component, provider=provider)
     keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
-    namespace = [objects.namespace(_at(name, cluster), owned["namespace"], keep_claim)] if "namespace" in owned else []
+    # A namespace holding a kept claim is kept too; so is anything apim-gateway:retain names.
+    keep_namespace = keep_claim or _retained(args, owned.get("namespace"))
+    namespace = (
+        [objects.namespace(_at(name, cluster), owned["namespace"], keep_namespace)] if "namespace" in owned else []
+    )
     at = _at(name, cluster, namespace)
 
     # What the pods need before they start. The CA bundle holds public certificates: created by the
@@ -53,11 +57,16 @@ def kubernetes_side(
     if "service-account" in owned:
         pod_needs.append(objects.service_account(at, owned["service-account"]))
     if "priority-class" in owned:
-        pod_needs.append(objects.priority_class(at, owned["priority-class"]))
+        priority = owned["priority-class"]
+        pod_needs.append(objects.priority_class(at, priority, keep=_retained(args, priority)))
     pod_needs.append(objects.settings_config_map(at, owned["settings"]))
     if "config-backup" in owned:
         storage_class = owned.get("backup-storage-class")
-        pod_needs.append(objects.backup_storage(at, storage_class, owned["config-backup"], keep_claim))
+        pod_needs.append(
+            objects.backup_storage(
+                at, storage_class, owned["config-backup"], keep_claim, keep_class=_retained(args, storage_class)
+            )
+        )
 
     # The pods also wait for everything they need in Azure (issue 17), and the wait covers it.
     deployment = objects.deployment(
@@ -129,6 +138,11 @@ def _credentials_digest(
     return pulumi.Output.all(rollout_key.rollout_key, credential).apply(
         lambda parts: manifests.credentials_checksum(parts[0], parts[1])
     )
+
+
+def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:
+    """Whether ``apim-gateway:retain`` names this (cluster-scoped) object: ``Kind/name``."""
+    return spec is not None and f"{spec['kind']}/{spec['metadata']['name']}" in args.retain
 
 
 def _owned(spec: Spec) -> Spec:

@@ -77,6 +77,7 @@ TOP_LEVEL = (
         secret=True,
         description_prefix="This gateway's `entraClientSecrets` entry:",
     ),
+    TopLevelInput("retain", "retain"),
 )
 
 
@@ -222,6 +223,8 @@ def _add_args(module: _Module) -> None:
             python_type = _python_type(annotation, StackConfig, entry.name, module, path)
             nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
             description = _text(info.description) or (_text(nested.__doc__) if nested else "")
+            if not info.is_required():
+                python_type = f"NotRequired[{python_type}]"
         description = f"{entry.description_prefix} {description}".strip()
         lines += [f"    {entry.name}: {python_type}", _docstring(description, "    ")]
     module.classes[ARGS_CLASS] = lines

@@ -86,6 +86,8 @@ def stack_config(args: SelfHostedGatewayPackageArgs) -> StackConfig:
         f"{ns}:apim": _plain(args["apim"]),
         f"{ns}:gateways": [gateway],
     }
+    if args.get("retain") is not None:
+        raw[f"{ns}:retain"] = _plain(args["retain"])
     name = str(gateway.get("name")) if isinstance(gateway, Mapping) else ""
     for input_name, stack_key in SECRET_INPUTS.items():
         value = args.get(input_name)
@@ -117,6 +119,7 @@ def python_args(args: SelfHostedGatewayPackageArgs) -> SelfHostedGatewayArgs:
         token=_secret(args.get("gatewayToken")),
         entra_client_secret=_secret(args.get("entraClientSecret")),
         kubeconfig=_secret(args.get("kubeconfig")),
+        retain=frozenset(config.retain),
     )
 
 

@@ -683,3 +683,5 @@ class SelfHostedGatewayPackageArgs(TypedDict):
     """This gateway's `gatewayTokens` entry: `existing` mode: gateway name → token (secret). Always treated as a secret."""
     entraClientSecret: NotRequired[pulumi.Input[str]]
     """This gateway's `entraClientSecrets` entry: `auth.mode: entraApp`: gateway name → client secret of the application (secret). Always treated as a secret."""
+    retain: NotRequired[list[str]]
+    """Objects the stack manages but never deletes (`Namespace/<name>`, `StorageClass/<name>`, `PriorityClass/<name>`): not on `pulumi destroy` and not when a later config change stops creating them, which then only makes the stack forget them."""
