@@ -42,11 +42,7 @@ def kubernetes_side(
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     cluster = pulumi.ResourceOptions(parent=component, provider=provider)
     keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
-    # A namespace holding a kept claim is kept too; so is anything apim-gateway:retain names.
-    keep_namespace = keep_claim or _retained(args, owned.get("namespace"))
-    namespace = (
-        [objects.namespace(_at(name, cluster), owned["namespace"], keep_namespace)] if "namespace" in owned else []
-    )
+    namespace = _namespace(name, args, cluster, owned, keep_claim)
     at = _at(name, cluster, namespace)
 
     # What the pods need before they start. The CA bundle holds public certificates: created by the
@@ -75,6 +71,7 @@ def kubernetes_side(
         depends_on=[*pod_needs, *credentials.azure_dependencies],
         ignore_changes=manifests.deployment_ignore_changes(gateway),
         timeout_minutes=manifests.deployment_timeout_minutes(gateway),
+        delete_minutes=manifests.deletion_timeout_minutes(gateway),
     )
     for key in ("traffic", "discovery"):
         objects.service(at, key, owned[key])
@@ -85,6 +82,18 @@ def kubernetes_side(
     if "network-policy" in owned:
         objects.network_policy(at, owned["network-policy"])
     return deployment
+
+
+def _namespace(
+    name: str, args: SelfHostedGatewayArgs, cluster: pulumi.ResourceOptions, owned: dict[str, Spec], keep_claim: bool
+) -> list[pulumi.Resource]:
+    """The namespace when the stack owns it: kept when it holds a kept claim, or when
+    ``apim-gateway:retain`` names it; its delete waits for the pods in it."""
+    if "namespace" not in owned:
+        return []
+    keep = keep_claim or _retained(args, owned["namespace"])
+    minutes = manifests.deletion_timeout_minutes(args.gateway)
+    return [objects.namespace(_at(name, cluster), owned["namespace"], keep, minutes)]
 
 
 def describe(

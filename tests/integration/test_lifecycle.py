@@ -371,3 +371,39 @@ def test_a_cluster_identifier_change_on_a_live_stack_is_refused(local_cluster: A
     assert cluster.get("apps/v1", "Deployment", gateway, gateway).metadata.uid == uid
     stack.update(kubernetes={"clusterIdentifier": None})
     stack.preview("--expect-no-changes")
+
+
+def test_an_incident_scale_and_image_change_are_reverted_by_the_next_update_of_the_deployment(
+    local_cluster: Any, tmp_path: Path
+) -> None:
+    """What ``pulumi.com/patchForce`` on the Deployment does to a ``kubectl scale`` and a ``kubectl set
+    image`` made during an incident (docs/cluster-lifecycle.md). The provider diffs the new inputs
+    against the state's last outputs, not the live object (4.25.0 ``provider/provider.go`` Diff,
+    :1304-1320), so without a refresh the change is invisible and a preview shows nothing; the next
+    update of the Deployment (a token renewal rolls the pods through ``checksum/credentials``) is a
+    forced server-side apply of the whole spec, which sets both back without a conflict."""
+    from kubernetes.client import AppsV1Api
+
+    gateway = "incident-gw"
+    cluster = Cluster(local_cluster.kubeconfig)
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, gateway, replicas=2, backup={"enabled": False})
+    stack.up()
+    image = cluster.get("apps/v1", "Deployment", gateway, gateway).spec.template.spec.containers[0].image
+    apps = AppsV1Api(cluster.api)
+    apps.patch_namespaced_deployment_scale(gateway, gateway, {"spec": {"replicas": 3}}, field_manager="kubectl")
+    apps.patch_namespaced_deployment(
+        gateway,
+        gateway,
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "example.com/incident:1"}],
+        field_manager="kubectl-set",
+    )
+    stack.preview("--expect-no-changes")  # no refresh: the state does not know
+    refreshed = stack.preview("--refresh", "--expect-no-changes", check=False)
+    # with a refresh (deploy.yml's), the Deployment shows as an update: the next deploy reverts it
+    assert refreshed.returncode != 0 and f"{gateway}-deployment" in refreshed.stdout, refreshed.stdout
+
+    stack.set_token(placeholder_token(gateway, serial=1))
+    stack.up()
+    deployment = cluster.get("apps/v1", "Deployment", gateway, gateway)
+    assert (deployment.spec.replicas, deployment.spec.template.spec.containers[0].image) == (2, image)
+    stack.destroy()
