@@ -17,9 +17,10 @@ and reads the cluster the provider will use (same kubeconfig, same context):
 - the provider's ``clusterIdentifier``: a change replaces the provider and every object
   create-before-delete (pulumi ``pkg/resource/deploy/step_generator.go`` providerChanged); the
   creates upsert the live objects and the deletes then remove them, so a change is refused;
-- each object the stack is about to create for the first time: absent, or carrying this
-  stack's ownership annotation (an object the stack created and kept, ``backup.keepOnDestroy``),
-  or it is refused, naming the object and the setting to change.
+- each object the stack registers, on every run: absent, or carrying this stack's ownership
+  annotation (an object the stack created, or created and kept, ``backup.keepOnDestroy``), or it is
+  refused, naming the object and the setting to change. What the guard recorded on an earlier run
+  proves nothing: it recorded the objects before they existed.
 
 It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
 provider's own copy) and is never part of its outputs.
@@ -215,15 +216,15 @@ class ClusterGuardProvider(ResourceProvider):
         try:
             identity = _read(client, "v1", "Namespace", IDENTITY_NAMESPACE, None)
             cluster = str(((identity or {}).get("metadata") or {}).get("uid") or "")
-            checked = {**news, "cluster": cluster}
             recorded = str(olds.get("cluster") or "")
+            # A 404 on kube-system never erases the recorded identity.
+            checked = {**news, "cluster": cluster or recorded or None}
             if recorded and cluster and recorded != cluster:
                 return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
-            known = {tuple(obj) for obj in olds.get("objects") or []}
             failures = []
             for obj in news.get("objects") or []:
-                if tuple(obj) in known:
-                    continue  # created by this stack on an earlier run
+                # Every object, every run: it is the stack's because the cluster says so (the annotation),
+                # not because an earlier run recorded it (which it did before the object existed).
                 found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
                 annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
                 if found is not None and annotations.get(OWNER_ANNOTATION) != news.get("owner"):

@@ -36,7 +36,10 @@ def kubernetes_side(
     """Registers the gateway's Kubernetes objects; returns the Deployment (the pods)."""
     gateway = args.gateway
     specs = describe(component, name, args, credentials, settings)
-    owned = {key: _owned(spec) for key, spec in specs.items() if spec is not None}
+    # Rendered files carry no ownership annotation: an apply-mode stack must never take an object
+    # a GitOps tool applied from them for its own (the cluster guard refuses it instead).
+    rendered = bool(gateway.kubernetes.render_yaml_to_directory)
+    owned = {key: spec if rendered else _owned(spec) for key, spec in specs.items() if spec is not None}
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
