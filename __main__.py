@@ -20,7 +20,9 @@ except ConfigError as error:
 
 # The stack's record of the namespaces, claims and classes it owns: a change that would delete one
 # (a gateway removed from the list too, which registers nothing itself) fails here, in preview.
-RemovalGuard(stack_config.gateways, stack_config.allow_deleting, stack_config.retain)
+# Every component waits for it (the SDK registers a resource only once its depends_on are
+# registered, and children only after their parent), so a refusal comes before anything changes.
+removal_guard = RemovalGuard(stack_config.gateways, stack_config.allow_deleting, stack_config.retain)
 
 kubeconfig = stack_config.kubeconfig
 gateways = {}
@@ -40,6 +42,7 @@ for gateway in stack_config.gateways:
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
             retain=frozenset(stack_config.retain),
         ),
+        opts=pulumi.ResourceOptions(depends_on=[removal_guard]),
     )
     gateways[gateway.name] = {
         "gatewayId": component.gateway_id,

@@ -205,3 +205,12 @@ def test_retain_registers_the_objects_with_retain_on_delete() -> None:
     without = run_main({**raw, f"{NS}:retain": []}, (f"{NS}:gatewayTokens",))
     assert not without.one("kubernetes:scheduling.k8s.io/v1:PriorityClass").retain_on_delete
     assert not without.one("kubernetes:core/v1:Namespace").retain_on_delete
+
+
+def test_every_gateway_waits_for_the_guard() -> None:
+    """A refusal must come before anything changes: the component (and so every child, registered
+    only after its parent) depends on the guard."""
+    raw = {**LOCAL, f"{NS}:gateways": [gateway()], f"{NS}:gatewayTokens": {"gw": token_of("gw")}}
+    recording = run_main(raw, (f"{NS}:gatewayTokens",))
+    component = recording.one("apim-gateway:index:SelfHostedGateway")
+    assert any(urn.endswith("::removal-guard") for urn in component.dependencies)
