@@ -318,8 +318,10 @@ class RemovalGuardProvider(ResourceProvider):
 
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
-    """What the guard keeps: the record and the allowances of the last run (the stored provider aside)."""
-    return {"gateways": props.get("gateways") or {}, "allow_deleting": list(props.get("allow_deleting") or [])}
+    """What the guard keeps: the record only. The allowances are read by ``check`` from the new inputs
+    and not kept, so adding or removing an entry is no change of the guard (no update step, which
+    a token renewal's plan check would refuse)."""
+    return {"gateways": props.get("gateways") or {}}
 
 
 class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="RemovalGuard"):

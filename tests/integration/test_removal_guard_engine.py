@@ -109,6 +109,7 @@ def test_a_gateway_removed_from_the_list_is_refused_until_allowed(local_cluster:
     assert deployment_available(cluster, "removed-gw", "removed-gw")
 
     _gateways(stack, lambda gateways: gateways[:1])
+    stack.run("config", "rm", "--path", "gatewayTokens.removed-gw")  # its token goes with it
     refused(
         stack,
         "apim-gateway:gateways: gateway 'removed-gw' is no longer in the list",

@@ -159,6 +159,11 @@ def test_the_provider_fails_check_only_against_a_record() -> None:
     assert provider.check({"gateways": old}, {"gateways": new, "allow_deleting": ["Namespace/gw"]}).failures == []
     assert provider.diff("removal-guard", {"gateways": old}, {"gateways": old}).changes is False
     assert provider.diff("removal-guard", {"gateways": old}, {"gateways": new}).changes is True
+    # The allowances are not recorded: removing them after the deleting run is no change.
+    allowed = {"gateways": new, "allow_deleting": ["Namespace/gw"]}
+    recorded = provider.create(allowed).outs or {}
+    assert "allow_deleting" not in recorded
+    assert provider.diff("removal-guard", recorded, {"gateways": new}).changes is False
 
 
 def test_an_allowance_for_what_the_config_still_owns_is_refused() -> None:
