@@ -22,7 +22,12 @@ except ConfigError as error:
 # (a gateway removed from the list too, which registers nothing itself) fails here, in preview.
 # Every component waits for it (the SDK registers a resource only once its depends_on are
 # registered, and children only after their parent), so a refusal comes before anything changes.
-removal_guard = RemovalGuard(stack_config.gateways, stack_config.allow_deleting, stack_config.retain)
+removal_guard = RemovalGuard(
+    stack_config.gateways,
+    stack_config.allow_deleting,
+    stack_config.retain,
+    kubeconfig=stack_config.kubeconfig.get_secret_value() if stack_config.kubeconfig else None,
+)
 
 kubeconfig = stack_config.kubeconfig
 gateways = {}

@@ -47,9 +47,11 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.runtime import rpc
 
 from ..config import ConfigError, GatewayConfig, StackConfig
-from . import manifests
+from . import cluster_guard, manifests
+from .cluster_guard import OWNER_ANNOTATION, stack_owner
 
 PREFIX = "apim-gateway:"
 GUARD_NAME = "removal-guard"
@@ -72,6 +74,8 @@ def record(gateway: GatewayConfig, retain: Iterable[str]) -> dict[str, Any]:
     priority = manifests.priority_class(gateway)
     namespace = names.namespace
     entry: dict[str, Any] = {
+        # Where the objects live (never the secret kubeconfig): to ask the cluster whether they are the stack's.
+        "access": {"kubeconfig_path": gateway.kubernetes.kubeconfig_path, "context": gateway.kubernetes.context},
         "namespace": None,
         "claim": None,
         "storageClass": None,
@@ -299,10 +303,12 @@ class RemovalGuardProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         recorded = (_olds or {}).get("gateways") or {}
-        failures = [
-            CheckFailure("gateways", message)
-            for _, message in refusals(recorded, news.get("gateways") or {}, news.get("allow_deleting") or ())
-        ]
+        failures = []
+        for entry, message in refusals(recorded, news.get("gateways") or {}, news.get("allow_deleting") or ()):
+            gateway = _gateway_of(recorded, entry)
+            if gateway is not None and not _still_owned(entry, recorded[gateway], news):
+                continue  # the cluster says it is not the stack's (never created, or gone): nothing to lose
+            failures.append(CheckFailure("allow_deleting", message))
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -315,6 +321,45 @@ class RemovalGuardProvider(ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=_recorded(news))
+
+
+def _gateway_of(recorded: Mapping[str, Any], entry: str) -> str | None:
+    """The gateway whose record lists this object (None for a whole gateway)."""
+    for gateway, record in recorded.items():
+        for key in ("namespace", "claim", "storageClass", "priorityClass"):
+            value = record.get(key)
+            if value and value["token"] == entry:
+                return str(gateway)
+    return None
+
+
+KINDS = {
+    "Namespace": ("v1", "Namespace"),
+    "PersistentVolumeClaim": ("v1", "PersistentVolumeClaim"),
+    "StorageClass": ("storage.k8s.io/v1", "StorageClass"),
+    "PriorityClass": ("scheduling.k8s.io/v1", "PriorityClass"),
+}
+
+
+def _still_owned(entry: str, record: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether the cluster holds the object with this stack's ownership annotation. The record
+    lists what the config described, written before the objects existed (a first ``up`` that the
+    cluster guard refused records a namespace it never created): the cluster decides. When the
+    cluster cannot be read, the refusal stands."""
+    kind, _, rest = entry.partition("/")
+    namespace, _, name = rest.rpartition("/")
+    api_version, kind = KINDS[kind]
+    access = {**(record.get("access") or {}), "kubeconfig": rpc.unwrap_rpc_secret(news.get("kubeconfig"))}
+    try:
+        client = cluster_guard._api_client(access)
+        try:
+            found = cluster_guard._read(client, api_version, kind, name, namespace or None)
+        finally:
+            client.close()
+    except Exception:  # unreachable, forbidden, unreadable kubeconfig: keep the refusal
+        return True
+    annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+    return found is not None and annotations.get(OWNER_ANNOTATION) == news.get("owner")
 
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,6 +378,7 @@ class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Removal
         allow_deleting: Sequence[str] = (),
         retain: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
+        kubeconfig: str | None = None,
     ) -> None:
         props = {
             "gateways": {
@@ -341,5 +387,8 @@ class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Removal
                 if not gateway.kubernetes.render_yaml_to_directory
             },
             "allow_deleting": list(allow_deleting),
+            "owner": stack_owner(),
+            # Read by check only, never kept (``_recorded``): a Pulumi secret like the provider's own copy.
+            "kubeconfig": pulumi.Output.secret(kubeconfig) if kubeconfig is not None else None,
         }
         super().__init__(RemovalGuardProvider(), GUARD_NAME, props, opts)

@@ -150,13 +150,57 @@ def test_a_kept_claim_left_in_a_namespace_that_is_no_longer_kept_is_refused() ->
     assert refusals(old, records(gateway(backup={"enabled": False}), retain=("Namespace/gw",)), ()) == []
 
 
-def test_the_provider_fails_check_only_against_a_record() -> None:
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], dict[str, Any]]:
+    """The cluster the guard asks, as (kind, name) → object; ``None`` as a value: unreadable."""
+    from components.kubernetes import cluster_guard
+
+    objects: dict[tuple[str, str], Any] = {}
+
+    class Client:
+        def close(self) -> None:
+            pass
+
+    def read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> Any:
+        if objects.get((kind, name), {}) is None:
+            raise ConnectionError("unreachable")
+        return objects.get((kind, name))
+
+    monkeypatch.setattr(cluster_guard, "_api_client", lambda access: Client())
+    monkeypatch.setattr(cluster_guard, "_read", read)
+    return objects
+
+
+OURS = {"metadata": {"annotations": {"apim-gateway/stack": "apim-gateway/local"}}}
+
+
+def test_the_cluster_decides_whether_a_recorded_object_is_the_stacks(live: dict[tuple[str, str], Any]) -> None:
+    """The record lists what the config described before the objects existed: a first ``up`` that the
+    cluster guard refused (an existing namespace of someone else's) had recorded that namespace, and
+    the next ``namespace.create: false`` was refused (found on the real engine). Only an object that
+    exists with this stack's annotation is refused; one the cluster cannot confirm stays refused."""
     provider = RemovalGuardProvider()
     old, new = records(gateway()), records(gateway(namespace={"create": False}))
-    assert provider.check({}, {"gateways": new, "allow_deleting": []}).failures == []  # first run
-    failures = provider.check({"gateways": old}, {"gateways": new, "allow_deleting": []}).failures
-    assert [failure.property for failure in failures] == ["gateways"]
-    assert provider.check({"gateways": old}, {"gateways": new, "allow_deleting": ["Namespace/gw"]}).failures == []
+    news = {"gateways": new, "allow_deleting": [], "owner": "apim-gateway/local"}
+    assert provider.check({"gateways": old}, news).failures == []  # absent: nothing to lose
+    live[("Namespace", "gw")] = {"metadata": {"annotations": {}}}
+    assert provider.check({"gateways": old}, news).failures == []  # someone else's: never the stack's
+    live[("Namespace", "gw")] = OURS
+    assert len(provider.check({"gateways": old}, news).failures) == 1
+    live[("Namespace", "gw")] = None
+    assert len(provider.check({"gateways": old}, news).failures) == 1  # unreadable: the refusal stands
+
+
+def test_the_provider_fails_check_only_against_a_record(live: dict[tuple[str, str], Any]) -> None:
+    live[("Namespace", "gw")] = OURS
+    provider = RemovalGuardProvider()
+    old, new = records(gateway()), records(gateway(namespace={"create": False}))
+    owner = {"owner": "apim-gateway/local"}
+    assert provider.check({}, {"gateways": new, "allow_deleting": [], **owner}).failures == []  # first run
+    failures = provider.check({"gateways": old}, {"gateways": new, "allow_deleting": [], **owner}).failures
+    assert [failure.property for failure in failures] == ["allow_deleting"]  # the engine prints its (short) value
+    allowed = {"gateways": new, "allow_deleting": ["Namespace/gw"], **owner}
+    assert provider.check({"gateways": old}, allowed).failures == []
     assert provider.diff("removal-guard", {"gateways": old}, {"gateways": old}).changes is False
     assert provider.diff("removal-guard", {"gateways": old}, {"gateways": new}).changes is True
     # The allowances are not recorded: removing them after the deleting run is no change.
