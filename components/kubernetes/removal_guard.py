@@ -35,9 +35,11 @@ A retained object that goes (``backup.keepOnDestroy``'s kept claim and namespace
 its namespace stays the stack's but is no longer retained would be deleted with that namespace on
 the next ``pulumi destroy``.
 
-The guard records only names from the config: no credential, no cluster access. Render mode
-deletes files, not live objects, so gateways rendered to a directory are not recorded. A stack
-deployed before the guard existed gets its first record on its next ``up``, which is not checked.
+The guard records names and where they live (kubeconfig path and context, never a credential);
+its ``check`` asks the cluster whether a recorded object exists with this stack's annotation. Render
+mode deletes files, not live objects, so a gateway rendered to a directory is recorded by name only
+(a switch to or from render mode is the delivery-mode guard's to refuse). A stack deployed before
+the guard existed gets its first record on its next ``up``, which is not checked.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ PREFIX = "apim-gateway:"
 GUARD_NAME = "removal-guard"
 GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:RemovalGuard"
 GATEWAY = "gateway"
+RENDERED = "rendered"
+"""A gateway in render mode is recorded by name only: it has no live objects to lose."""
 
 
 def token(kind: str, name: str, namespace: str | None = None) -> str:
@@ -175,6 +179,8 @@ def refusals(olds: Mapping[str, Any], news: Mapping[str, Any], allowed: Iterable
     for gateway, old in sorted(olds.items()):
         new = news.get(gateway)
         label = f"{PREFIX}gateways({gateway})"
+        if old.get(RENDERED) or (new is not None and new.get(RENDERED)):
+            continue  # rendered files are no live objects; a switch is the delivery-mode guard's to refuse
         if new is None:
             entry = token(GATEWAY, gateway)
             if entry in allow:
@@ -382,9 +388,10 @@ class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Removal
     ) -> None:
         props = {
             "gateways": {
-                gateway.name: record(gateway, retain)
+                gateway.name: {RENDERED: True}
+                if gateway.kubernetes.render_yaml_to_directory
+                else record(gateway, retain)
                 for gateway in gateways
-                if not gateway.kubernetes.render_yaml_to_directory
             },
             "allow_deleting": list(allow_deleting),
             "owner": stack_owner(),

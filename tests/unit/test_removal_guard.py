@@ -263,3 +263,13 @@ def test_every_gateway_waits_for_the_guard() -> None:
     recording = run_main(raw, (f"{NS}:gatewayTokens",))
     component = recording.one("apim-gateway:index:SelfHostedGateway")
     assert any(urn.endswith("::removal-guard") for urn in component.dependencies)
+
+
+def test_a_switch_to_render_mode_is_left_to_the_delivery_mode_guard() -> None:
+    """Found on the real engine: a gateway switched to render mode was not recorded and looked removed,
+    so this guard refused the switch with the wrong message before the delivery-mode guard could."""
+    old = records(gateway())
+    rendered = {"gw": {"rendered": True}}
+    assert refusals(old, rendered, ()) == []
+    assert refusals(rendered, old, ()) == []
+    assert refused_tokens(rendered, {}) == []  # a rendered gateway removed: nothing live to lose
