@@ -9,12 +9,25 @@ from components import (
     TokenExpiryAlertResources,
     read_pulumi_config,
 )
+from components.kubernetes.removal_guard import RemovalGuard, check_allowances
 
 try:
     stack_config = read_pulumi_config()
+    check_allowances(stack_config)
 except ConfigError as error:
     # RunError ends the program with this message only: no traceback, nothing registered.
     raise pulumi.RunError(str(error)) from None
+
+# The stack's record of the namespaces, claims and classes it owns: a change that would delete one
+# (a gateway removed from the list too, which registers nothing itself) fails here, in preview.
+# Every component waits for it (the SDK registers a resource only once its depends_on are
+# registered, and children only after their parent), so a refusal comes before anything changes.
+removal_guard = RemovalGuard(
+    stack_config.gateways,
+    stack_config.allow_deleting,
+    stack_config.retain,
+    kubeconfig=stack_config.kubeconfig.get_secret_value() if stack_config.kubeconfig else None,
+)
 
 kubeconfig = stack_config.kubeconfig
 gateways = {}
@@ -36,7 +49,9 @@ for gateway in stack_config.gateways:
                 pulumi.Output.secret(proxy_credentials.get_secret_value()) if proxy_credentials else None
             ),
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
+            retain=frozenset(stack_config.retain),
         ),
+        opts=pulumi.ResourceOptions(depends_on=[removal_guard]),
     )
     gateways[gateway.name] = {
         "gatewayId": component.gateway_id,

@@ -63,6 +63,10 @@ class SelfHostedGatewayArgs:
     (or its runs set ``PULUMI_K8S_ENABLE_SECRET_MUTABLE`` / ``PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE``):
     silences the warning that renewals would otherwise replace the Secret delete-first."""
 
+    retain: frozenset[str] = frozenset()
+    """``apim-gateway:retain``: ``Namespace/<name>``, ``StorageClass/<name>``, ``PriorityClass/<name>``
+    the component registers with ``retain_on_delete`` (``kubernetes/removal_guard.py``)."""
+
     now: datetime | None = None
     """Clock for the token renewal window; defaults to the current time (tests pin it)."""
 

@@ -147,6 +147,15 @@ class LocalStack:
         _merge(entry, settings)
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
+    def set_config(self, key: str, value: Any) -> None:
+        """Set a stack-level ``apim-gateway:<key>`` in the stack file (``None`` removes it)."""
+        document = yaml.safe_load(self.stack_file.read_text())
+        if value is None:
+            document["config"].pop(f"apim-gateway:{key}", None)
+        else:
+            document["config"][f"apim-gateway:{key}"] = value
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
     def run(
         self, *args: str, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:

@@ -143,6 +143,8 @@ def parse_stack_config(
     raw_client_secrets = _secret_map(values, "entraClientSecrets", "secret", problems)
     raw_proxy_credentials = _secret_map(values, "proxyCredentials", "proxy credentials ('user:password')", problems)
     kubeconfig = _kubeconfig(values, problems)
+    allow_deleting = _object_entries(values, "allowDeleting", DELETABLE_KINDS, problems)
+    retain = _object_entries(values, "retain", RETAINABLE_KINDS, problems)
     if problems or apim is None:
         raise ConfigError(problems)
 
@@ -156,6 +158,8 @@ def parse_stack_config(
         entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
         proxy_credentials={name: SecretStr(str(secret)) for name, secret in raw_proxy_credentials.items()},
         token_expiry_alert=token_expiry_alert,
+        allow_deleting=allow_deleting,
+        retain=retain,
     )
     secret_problems = _secret_problems(config, raw_tokens, raw_client_secrets, now)
     secret_problems += proxy_credential_problems(config)
@@ -177,7 +181,17 @@ def _sets(section: Mapping[str, Any], *path: str) -> bool:
 def _key_problems(values: Mapping[str, Any], secret_keys: set[str]) -> list[str]:
     """Unknown keys, and secret keys set in plain text."""
     problems = []
-    known = {"environment", "environmentRules", "apim", "defaults", "gateways", "tokenExpiryAlert", *SECRET_KEYS}
+    known = {
+        "environment",
+        "environmentRules",
+        "apim",
+        "defaults",
+        "gateways",
+        "tokenExpiryAlert",
+        "allowDeleting",
+        "retain",
+        *SECRET_KEYS,
+    }
     for key in sorted(set(values) - known):
         problems.append(f"{PREFIX}{key}: unknown setting (allowed: {', '.join(sorted(known))})")
     for key in SECRET_KEYS:
@@ -285,6 +299,39 @@ def _token_expiry_alert(
             "whose Event Grid events it subscribes to)"
         )
     return alert
+
+
+RETAINABLE_KINDS = ("Namespace", "StorageClass", "PriorityClass")
+"""What ``retain`` may name (the backup claim has ``backup.keepOnDestroy``)."""
+DELETABLE_KINDS = ("Namespace", "PersistentVolumeClaim", "StorageClass", "PriorityClass", "gateway")
+"""What ``allowDeleting`` may name."""
+OBJECT_NAME_PATTERN = r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?"
+"""A Kubernetes object name (DNS subdomain)."""
+
+
+def _object_entries(
+    values: Mapping[str, Any], key: str, kinds: tuple[str, ...], problems: list[str]
+) -> tuple[str, ...]:
+    """``allowDeleting`` or ``retain``: a list of ``Kind/name`` (``PersistentVolumeClaim/<namespace>/<name>``)."""
+    entries = values.get(key, [])
+    if not isinstance(entries, list):
+        problems.append(f"{PREFIX}{key} = {_show(entries, False)}: must be a list of 'Kind/name' entries")
+        return ()
+    shapes = [f"{kind}/<namespace>/<name>" if kind == "PersistentVolumeClaim" else f"{kind}/<name>" for kind in kinds]
+    valid = []
+    for index, entry in enumerate(entries):
+        kind, _, rest = str(entry).partition("/")
+        parts = rest.split("/") if kind == "PersistentVolumeClaim" else [rest]
+        if (
+            not isinstance(entry, str)
+            or kind not in kinds
+            or len(parts) != (2 if kind == "PersistentVolumeClaim" else 1)
+            or not all(re.fullmatch(OBJECT_NAME_PATTERN, part) for part in parts)
+        ):
+            problems.append(f"{PREFIX}{key}[{index}] = {_show(entry, False)}: allowed forms are {', '.join(shapes)}")
+        else:
+            valid.append(entry)
+    return tuple(valid)
 
 
 def _secret_map(values: Mapping[str, Any], key: str, what: str, problems: list[str]) -> Mapping[str, Any]:

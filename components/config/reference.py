@@ -163,6 +163,10 @@ def config_reference() -> str:
         )
     )
     rows += list(_rows(TokenExpiryAlert, f"{ns}:tokenExpiryAlert."))
+    for name in ("allow_deleting", "retain"):
+        field = StackConfig.model_fields[name]
+        description = " ".join((field.description or "").split()).replace("``", "`")
+        rows.append((f"{ns}:{field.alias or name}", "list of string", "`[]`", description))
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     lines += [f"| `{key}` | {kind} | {default} | {meaning} |" for key, kind, default, meaning in rows]
     return "\n".join(lines)

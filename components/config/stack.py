@@ -186,6 +186,16 @@ class StackConfig(Model):
     per gateway instance) delivered to a storage queue, and an Azure Monitor metric alert on the
     topic's matched events that tells an action group e-mailing these receivers
     (``components/azure/alerts.py``; needs ``apim.resourceGroupName`` and ``apim.serviceName``)."""
+    allow_deleting: tuple[str, ...] = ()
+    """Objects the next ``pulumi up`` may delete although a config change only stopped creating
+    them: ``Namespace/<name>``, ``PersistentVolumeClaim/<namespace>/<name>``, ``StorageClass/<name>``,
+    ``PriorityClass/<name>``, or ``gateway/<name>`` for a gateway removed from the list. Without an
+    entry such a change is refused in preview (``components/kubernetes/removal_guard.py``); an
+    entry naming what the config still owns is refused. Remove the entries after that ``up``."""
+    retain: tuple[str, ...] = ()
+    """Objects the stack manages but never deletes (``Namespace/<name>``, ``StorageClass/<name>``,
+    ``PriorityClass/<name>``): not on ``pulumi destroy`` and not when a later config change stops
+    creating them, which then only makes the stack forget them."""
 
     @property
     def rules(self) -> Literal["dev", "prod"]:

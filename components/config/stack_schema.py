@@ -25,8 +25,8 @@ from typing import Any
 from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
-from .parsing import SECRET_KEYS
-from .stack import GatewayConfig
+from .parsing import DELETABLE_KINDS, OBJECT_NAME_PATTERN, RETAINABLE_KINDS, SECRET_KEYS
+from .stack import GatewayConfig, StackConfig
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "pulumi-stack.schema.json"
 SCHEMA_ID = "https://apim-gateway.invalid/schema/pulumi-stack.schema.json"
@@ -62,6 +62,15 @@ def _secret_map(what: str) -> dict[str, Any]:
             {"type": "object", "propertyNames": {"pattern": "^[a-z0-9-]+$"}, "additionalProperties": SECURE_VALUE},
         ],
     }
+
+
+def _object_list(model: Any, field: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """``allowDeleting`` / ``retain``: a list of ``Kind/name`` entries (parsing.py ``_object_entries``)."""
+    name = OBJECT_NAME_PATTERN
+    shapes = [f"{kind}/{name}/{name}" if kind == "PersistentVolumeClaim" else f"{kind}/{name}" for kind in kinds]
+    pattern = f"^({'|'.join(shapes)})$"
+    description = " ".join((model.model_fields[field].description or "").split()).replace("``", "`")
+    return {"type": "array", "items": {"type": "string", "pattern": pattern}, "description": description}
 
 
 def stack_file_schema() -> dict[str, Any]:
@@ -102,6 +111,8 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
         f"{key}proxyCredentials": _secret_map("`user:password` of the gateway's outbound proxy"),
         f"{key}tokenExpiryAlert": {"$ref": "#/$defs/TokenExpiryAlert"},
+        f"{key}allowDeleting": _object_list(StackConfig, "allow_deleting", DELETABLE_KINDS),
+        f"{key}retain": _object_list(StackConfig, "retain", RETAINABLE_KINDS),
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

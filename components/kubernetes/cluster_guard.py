@@ -17,9 +17,10 @@ and reads the cluster the provider will use (same kubeconfig, same context):
 - the provider's ``clusterIdentifier``: a change replaces the provider and every object
   create-before-delete (pulumi ``pkg/resource/deploy/step_generator.go`` providerChanged); the
   creates upsert the live objects and the deletes then remove them, so a change is refused;
-- each object the stack is about to create for the first time: absent, or carrying this
-  stack's ownership annotation (an object the stack created and kept, ``backup.keepOnDestroy``),
-  or it is refused, naming the object and the setting to change.
+- each object the stack registers, on every run: absent, or carrying this stack's ownership
+  annotation (an object the stack created, or created and kept, ``backup.keepOnDestroy``), or it is
+  refused, naming the object and the setting to change. What the guard recorded on an earlier run
+  proves nothing: it recorded the objects before they existed.
 
 It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
 provider's own copy) and is never part of its outputs.
@@ -50,7 +51,53 @@ def stack_owner() -> str:
     return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
+class KubeconfigError(ValueError):
+    """A kubeconfig that cannot be read; the message never quotes its content."""
+
+
+def _kubeconfig_source(access: Mapping[str, Any]) -> str:
+    if access.get("kubeconfig"):
+        return "apim-gateway:kubeconfig (secret)"
+    if access.get("kubeconfig_path"):
+        return f"kubernetes.kubeconfigPath {access['kubeconfig_path']!r}"
+    return "the ambient kubeconfig (KUBECONFIG, else ~/.kube/config)"
+
+
+def _unquoted(error: Exception) -> str:
+    """What went wrong, without any of the kubeconfig's text.
+
+    PyYAML's message (``yaml/error.py`` MarkedYAMLError ``__str__``) quotes the offending line with a
+    caret under it, and a scanner problem may quote a character or alias of it: only the problem's
+    words before any quote, and the line and column, are kept. The Kubernetes client's own
+    ``ConfigException`` names keys and list entries, not values; anything else is named by type.
+    """
+    import yaml
+    from kubernetes.config.config_exception import ConfigException
+
+    if isinstance(error, yaml.MarkedYAMLError):
+        problem = (error.problem or "invalid YAML").split("'")[0].split('"')[0].strip().rstrip(":")
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return f"not valid YAML{where} ({problem})"
+    if isinstance(error, yaml.YAMLError):
+        return "not valid YAML"
+    if isinstance(error, ConfigException):
+        return str(error)
+    return f"not a usable kubeconfig ({type(error).__name__})"
+
+
 def _api_client(access: Mapping[str, Any]) -> Any:
+    """``_connect`` with every parse error turned into a ``KubeconfigError`` that quotes nothing."""
+    try:
+        return _connect(access)
+    except Exception as error:  # any parse error may carry the content: re-raised without it, or its cause
+        source = _kubeconfig_source(access)
+        raise KubeconfigError(
+            f"the kubeconfig ({source}) cannot be read: {_unquoted(error)}; its content is not shown"
+        ) from None
+
+
+def _connect(access: Mapping[str, Any]) -> Any:
     """A Kubernetes API client for the cluster the stack's provider uses: the kubeconfig content,
     else the path, else the ambient kubeconfig (``KUBECONFIG``, then ``~/.kube/config``), each with
     ``kubernetes.context`` or the current context (as the provider, ``provider.go`` ``Configure``)."""
@@ -162,19 +209,22 @@ class ClusterGuardProvider(ResourceProvider):
             value == rpc.UNKNOWN or not isinstance(value, (str, type(None))) for value in access.values()
         ):
             return CheckResult(news, [])  # unknown during preview (an Output of another resource)
-        client = _api_client(access)
+        try:
+            client = _api_client(access)
+        except KubeconfigError as error:
+            return CheckResult(news, [CheckFailure("access", f"apim-gateway:gateways({gateway}).kubernetes: {error}")])
         try:
             identity = _read(client, "v1", "Namespace", IDENTITY_NAMESPACE, None)
             cluster = str(((identity or {}).get("metadata") or {}).get("uid") or "")
-            checked = {**news, "cluster": cluster}
             recorded = str(olds.get("cluster") or "")
+            # A 404 on kube-system never erases the recorded identity.
+            checked = {**news, "cluster": cluster or recorded or None}
             if recorded and cluster and recorded != cluster:
                 return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
-            known = {tuple(obj) for obj in olds.get("objects") or []}
             failures = []
             for obj in news.get("objects") or []:
-                if tuple(obj) in known:
-                    continue  # created by this stack on an earlier run
+                # Every object, every run: it is the stack's because the cluster says so (the annotation),
+                # not because an earlier run recorded it (which it did before the object existed).
                 found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
                 annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
                 if found is not None and annotations.get(OWNER_ANNOTATION) != news.get("owner"):

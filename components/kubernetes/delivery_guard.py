@@ -50,6 +50,17 @@ def switch_refusal(gateway: str, old: str, new: str) -> str:
     )
 
 
+def identifier_refusal(gateway: str, directory: str, old: str, new: str) -> str:
+    """The message that stops a ``clusterIdentifier`` change in render mode."""
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.clusterIdentifier: changing it from {old!r} to {new!r} "
+        f"replaces the Kubernetes provider and with it every rendered object, create-before-delete: each file "
+        f"under {directory!r} is written again and then deleted as the old object (same path), so the "
+        "directory would be left empty. Keep the identifier; to change it, run 'pulumi destroy' first and "
+        "then 'pulumi up', or use a new stack."
+    )
+
+
 def directory_refusal(gateway: str, old: str, new: str) -> str:
     """The message that stops a change of the render directory."""
     return (
@@ -76,6 +87,12 @@ class DeliveryModeGuardProvider(ResourceProvider):
             return CheckResult(
                 news, [CheckFailure("directory", directory_refusal(gateway, old_directory, new_directory))]
             )
+        # Recorded in render mode only (the cluster guard refuses it in apply mode).
+        old_identifier = _olds.get("cluster_identifier") if _olds else None
+        new_identifier = news.get("cluster_identifier")
+        if old == RENDER and old_identifier and new_identifier and old_identifier != new_identifier:
+            refusal = identifier_refusal(gateway, str(new_directory), old_identifier, new_identifier)
+            return CheckResult(news, [CheckFailure("cluster_identifier", refusal)])
         return CheckResult(news, [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -112,6 +129,10 @@ class DeliveryModeGuard(pulumi.dynamic.Resource, module="apim-gateway", name="De
         mode: str,
         directory: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        cluster_identifier: str | None = None,
     ) -> None:
-        props = {"gateway": gateway, "mode": mode, "directory": directory}
+        props: dict[str, Any] = {"gateway": gateway, "mode": mode, "directory": directory}
+        if mode == RENDER and cluster_identifier:
+            # Only in render mode: an apply-mode guard keeps its recorded properties (no update).
+            props["cluster_identifier"] = cluster_identifier
         super().__init__(DeliveryModeGuardProvider(), name, props, opts)

@@ -28,7 +28,7 @@ class Placement:
     """``cluster`` plus a dependency on the namespace when the stack owns it."""
 
 
-def namespace(at: Placement, spec: Spec, keep: bool) -> pulumi.CustomResource:
+def namespace(at: Placement, spec: Spec, keep: bool, delete_minutes: int = 10) -> pulumi.CustomResource:
     """The namespace; kept on destroy, and adopted on the next ``up``, when it holds a kept claim.
 
     Deleting a namespace deletes every object in it, a kept claim too, so it must outlive the
@@ -40,11 +40,15 @@ def namespace(at: Placement, spec: Spec, keep: bool) -> pulumi.CustomResource:
     release its fields, ``await/await.go`` Deletion, lines 837-841, and may fail on a required
     field, ``provider/pkg/provider/provider.go`` Delete, lines 2318-2325). The alias makes a
     switch of ``keepOnDestroy`` an update of the same object, never a delete of the old one. See
-    docs/cluster-lifecycle.md.
+    docs/cluster-lifecycle.md. A plain namespace's delete waits for the pods in it to stop
+    (``delete_minutes``, ``manifests.deletion_timeout_minutes``).
     """
     name = f"{at.name}-namespace"
     if not keep:
         opts = pulumi.ResourceOptions.merge(at.cluster, _alias("core/v1:NamespacePatch"))
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(delete=f"{delete_minutes}m"))
+        )
         return k8s.core.v1.Namespace(name, metadata=spec["metadata"], opts=opts)
     kept = pulumi.ResourceOptions.merge(at.cluster, _kept("core/v1:Namespace"))
     return k8s.core.v1.NamespacePatch(name, metadata=manifests.adopting(spec)["metadata"], opts=kept)
@@ -76,8 +80,8 @@ def service_account(at: Placement, spec: Spec) -> k8s.core.v1.ServiceAccount:
     )
 
 
-def priority_class(at: Placement, spec: Spec) -> k8s.scheduling.v1.PriorityClass:
-    """The pods' PriorityClass (cluster-scoped)."""
+def priority_class(at: Placement, spec: Spec, keep: bool = False) -> k8s.scheduling.v1.PriorityClass:
+    """The pods' PriorityClass (cluster-scoped); never deleted with ``keep`` (``apim-gateway:retain``)."""
     # value and preemptionPolicy are immutable (k8s.io/kubernetes pkg/apis/scheduling/validation
     # ValidatePriorityClassUpdate): a change is a replacement, and the name stays, so the old one goes first.
     immutable = pulumi.ResourceOptions(replace_on_changes=["value", "preemptionPolicy"], delete_before_replace=True)
@@ -88,7 +92,10 @@ def priority_class(at: Placement, spec: Spec) -> k8s.scheduling.v1.PriorityClass
         preemption_policy=spec["preemptionPolicy"],
         global_default=spec["globalDefault"],
         description=spec["description"],
-        opts=pulumi.ResourceOptions.merge(at.cluster, immutable),
+        opts=pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions.merge(at.cluster, immutable),
+            pulumi.ResourceOptions(retain_on_delete=True if keep else None),
+        ),
     )
 
 
@@ -99,10 +106,13 @@ def settings_config_map(at: Placement, spec: Spec) -> k8s.core.v1.ConfigMap:
     )
 
 
-def backup_storage(at: Placement, storage_class: Spec | None, claim: Spec, keep: bool) -> pulumi.CustomResource:
+def backup_storage(
+    at: Placement, storage_class: Spec | None, claim: Spec, keep: bool, keep_class: bool = False
+) -> pulumi.CustomResource:
     """The configuration-backup claim, and the StorageClass it needs when the stack creates one.
 
-    With ``keepOnDestroy`` the claim is a retained Patch resource, like ``namespace``.
+    With ``keepOnDestroy`` the claim is a retained Patch resource, like ``namespace``; with
+    ``keep_class`` (``apim-gateway:retain``) the StorageClass is never deleted.
     """
     opts = at.in_namespace
     if storage_class is not None:
@@ -116,7 +126,9 @@ def backup_storage(at: Placement, storage_class: Spec | None, claim: Spec, keep:
             volume_binding_mode=storage_class["volumeBindingMode"],
             allow_volume_expansion=storage_class["allowVolumeExpansion"],
             mount_options=storage_class["mountOptions"],
-            opts=at.cluster,
+            opts=pulumi.ResourceOptions.merge(
+                at.cluster, pulumi.ResourceOptions(retain_on_delete=True if keep_class else None)
+            ),
         )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[created]))
     name = f"{at.name}-config-backup"
@@ -132,9 +144,15 @@ def backup_storage(at: Placement, storage_class: Spec | None, claim: Spec, keep:
 
 
 def deployment(
-    at: Placement, spec: Spec, depends_on: list[pulumi.Resource], ignore_changes: list[str], timeout_minutes: int
+    at: Placement,
+    spec: Spec,
+    depends_on: list[pulumi.Resource],
+    ignore_changes: list[str],
+    timeout_minutes: int,
+    delete_minutes: int = 10,
 ) -> k8s.apps.v1.Deployment:
-    """The gateway's Deployment; the engine waits until it is available, for up to ``timeout_minutes``."""
+    """The gateway's Deployment; the engine waits until it is available, for up to ``timeout_minutes``,
+    and until it is gone, pods included, for up to ``delete_minutes``."""
     timeout = f"{timeout_minutes}m"
     return k8s.apps.v1.Deployment(
         f"{at.name}-deployment",
@@ -145,7 +163,7 @@ def deployment(
             pulumi.ResourceOptions(
                 depends_on=depends_on,
                 ignore_changes=ignore_changes,
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout, delete=f"{delete_minutes}m"),
             ),
         ),
     )

@@ -84,6 +84,7 @@ def _guards(
             delivery_mode(settings.render_yaml_to_directory),
             settings.render_yaml_to_directory,
             opts=pulumi.ResourceOptions(parent=component),
+            cluster_identifier=settings.effective_cluster_identifier,
         )
     ]
     if not settings.render_yaml_to_directory:

@@ -40,13 +40,16 @@ def kubernetes_side(
     """Registers the gateway's Kubernetes objects; returns the Deployment (the pods)."""
     gateway = args.gateway
     specs = describe(component, name, args, credentials, settings)
-    owned = {key: _owned(spec) for key, spec in specs.items() if spec is not None}
+    # Rendered files carry no ownership annotation: an apply-mode stack must never take an object
+    # a GitOps tool applied from them for its own (the cluster guard refuses it instead).
+    rendered = bool(gateway.kubernetes.render_yaml_to_directory)
+    owned = {key: spec if rendered else _owned(spec) for key, spec in specs.items() if spec is not None}
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
     cluster = pulumi.ResourceOptions(parent=component, provider=provider)
     keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
-    namespace = [objects.namespace(_at(name, cluster), owned["namespace"], keep_claim)] if "namespace" in owned else []
+    namespace = _namespace(name, args, cluster, owned, keep_claim)
     at = _at(name, cluster, namespace)
     if gateway.token.existing_secret is not None and not gateway.kubernetes.render_yaml_to_directory:
         _existing_token(component, name, gateway, at, credentials, owned["deployment"])
@@ -59,11 +62,16 @@ def kubernetes_side(
     if "service-account" in owned:
         pod_needs.append(objects.service_account(at, owned["service-account"]))
     if "priority-class" in owned:
-        pod_needs.append(objects.priority_class(at, owned["priority-class"]))
+        priority = owned["priority-class"]
+        pod_needs.append(objects.priority_class(at, priority, keep=_retained(args, priority)))
     pod_needs.append(objects.settings_config_map(at, owned["settings"]))
     if "config-backup" in owned:
         storage_class = owned.get("backup-storage-class")
-        pod_needs.append(objects.backup_storage(at, storage_class, owned["config-backup"], keep_claim))
+        pod_needs.append(
+            objects.backup_storage(
+                at, storage_class, owned["config-backup"], keep_claim, keep_class=_retained(args, storage_class)
+            )
+        )
 
     # The pods also wait for everything they need in Azure (issue 17), and the wait covers it.
     deployment = objects.deployment(
@@ -72,6 +80,7 @@ def kubernetes_side(
         depends_on=[*pod_needs, *credentials.azure_dependencies],
         ignore_changes=manifests.deployment_ignore_changes(gateway),
         timeout_minutes=manifests.deployment_timeout_minutes(gateway),
+        delete_minutes=manifests.deletion_timeout_minutes(gateway),
     )
     for key in ("traffic", "discovery"):
         objects.service(at, key, owned[key])
@@ -82,6 +91,18 @@ def kubernetes_side(
     if "network-policy" in owned:
         objects.network_policy(at, owned["network-policy"])
     return deployment
+
+
+def _namespace(
+    name: str, args: SelfHostedGatewayArgs, cluster: pulumi.ResourceOptions, owned: dict[str, Spec], keep_claim: bool
+) -> list[pulumi.Resource]:
+    """The namespace when the stack owns it: kept when it holds a kept claim, or when
+    ``apim-gateway:retain`` names it; its delete waits for the pods in it."""
+    if "namespace" not in owned:
+        return []
+    keep = keep_claim or _retained(args, owned["namespace"])
+    minutes = manifests.deletion_timeout_minutes(args.gateway)
+    return [objects.namespace(_at(name, cluster), owned["namespace"], keep, minutes)]
 
 
 def describe(
@@ -212,6 +233,11 @@ def _existing_token(
 
     # The expiry field of a token is public (the portal shows it); the signature is not.
     credentials.token_expires_on = pulumi.Output.unsecret(token.apply(expiry))
+
+
+def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:
+    """Whether ``apim-gateway:retain`` names this (cluster-scoped) object: ``Kind/name``."""
+    return spec is not None and f"{spec['kind']}/{spec['metadata']['name']}" in args.retain
 
 
 def _owned(spec: Spec) -> Spec:

@@ -84,6 +84,7 @@ TOP_LEVEL = (
         secret=True,
         description_prefix="This gateway's `proxyCredentials` entry:",
     ),
+    TopLevelInput("retain", "retain"),
 )
 
 

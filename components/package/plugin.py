@@ -96,6 +96,8 @@ def stack_config(args: SelfHostedGatewayPackageArgs) -> StackConfig:
         f"{ns}:apim": _plain(args["apim"]),
         f"{ns}:gateways": [gateway],
     }
+    if args.get("retain") is not None:
+        raw[f"{ns}:retain"] = _plain(args["retain"])
     name = str(gateway.get("name")) if isinstance(gateway, Mapping) else ""
     for input_name, stack_key in SECRET_INPUTS.items():
         value = args.get(input_name)
@@ -128,6 +130,7 @@ def python_args(args: SelfHostedGatewayPackageArgs) -> SelfHostedGatewayArgs:
         entra_client_secret=_secret(args.get("entraClientSecret")),
         proxy_credentials=_secret(args.get("proxyCredentials")),
         kubeconfig=_secret(args.get("kubeconfig")),
+        retain=frozenset(config.retain),
     )
 
 

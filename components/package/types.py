@@ -897,3 +897,5 @@ class SelfHostedGatewayPackageArgs(TypedDict):
     """This gateway's `entraClientSecrets` entry: `auth.mode: entraApp`: gateway name → client secret of the application (secret). Always treated as a secret."""
     proxyCredentials: NotRequired[pulumi.Input[str]]
     """This gateway's `proxyCredentials` entry: Gateway name → `user:password` of its outbound proxy (secret). The stack then puts `proxy.http`/`proxy.https` with these credentials into a Secret `<gateway>-proxy` that the pods read as `HTTP_PROXY`/`HTTPS_PROXY`; the settings ConfigMap keeps the URLs without them. Always treated as a secret."""
+    retain: NotRequired[list[str]]
+    """Objects the stack manages but never deletes (`Namespace/<name>`, `StorageClass/<name>`, `PriorityClass/<name>`): not on `pulumi destroy` and not when a later config change stops creating them, which then only makes the stack forget them."""

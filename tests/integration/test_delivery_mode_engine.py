@@ -58,3 +58,21 @@ def test_a_new_render_directory_is_refused(tmp_path: Path) -> None:
         "changing the directory from 'rendered/a' to 'rendered/b' would render nothing there" in run.stdout + run.stderr
     )
     assert not (stack.directory / "rendered" / "b").exists()
+
+
+def test_a_cluster_identifier_change_in_render_mode_is_refused_and_the_files_stay(tmp_path: Path) -> None:
+    """Without the refusal the provider's replacement writes each file again and then deletes it as
+    the old object's (same path). Rendered objects carry no ownership annotation."""
+    stack = LocalStack(tmp_path, None, "render-id-gw", backup={"enabled": False})
+    stack.update(kubernetes={"renderYamlToDirectory": "rendered"})
+    stack.up()
+    files = sorted((stack.directory / "rendered").rglob("*.yaml"))
+    assert files
+    assert not [f for f in files if "apim-gateway/stack" in f.read_text()]
+    stack.update(kubernetes={"renderYamlToDirectory": "rendered", "clusterIdentifier": "another-name"})
+    for run in (stack.preview(check=False), stack.up(check=False)):
+        output = run.stdout + run.stderr
+        assert run.returncode != 0
+        assert "clusterIdentifier: changing it from 'apim-gateway' to 'another-name'" in output
+        assert "left empty" in output
+    assert sorted((stack.directory / "rendered").rglob("*.yaml")) == files

@@ -104,10 +104,31 @@ def test_keep_on_destroy_keeps_the_claim_and_its_volume_and_the_next_up_adopts_t
     stack.preview("--expect-no-changes")
 
 
-def test_switching_the_autoscaler_on_and_off_never_drops_below_the_floor(local_cluster: Any, tmp_path: Path) -> None:
-    """On: ``spec.replicas`` is left to the autoscaler (``ignore_changes``); off: the stack takes it
-    back with ``pulumi.com/patchForce`` (4.25.0 ``await/await.go`` patchForce). Availability is
-    polled through both updates and never goes below the two replicas."""
+def _replicas_managers(cluster: Cluster, name: str) -> set[str]:
+    """The field managers that own the Deployment's ``spec.replicas`` (its managedFields)."""
+    deployment = cluster.get("apps/v1", "Deployment", name, name).to_dict()
+    return {
+        entry["manager"]
+        for entry in deployment["metadata"].get("managedFields") or []
+        if "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+    }
+
+
+def test_switching_the_autoscaler_on_and_off_never_drops_below_the_floor_and_takes_replicas_back(
+    local_cluster: Any, tmp_path: Path
+) -> None:
+    """On: ``spec.replicas`` is left to the autoscaler (``ignore_changes``), and availability, polled
+    through the update, never goes below the two replicas. Then the autoscaler is made the owner of
+    ``replicas``: an incident-time scale to 1, below ``minReplicas``, which the HPA controller raises
+    back to the minimum without any metrics (k8s.io/kubernetes v1.34.3
+    ``pkg/controller/podautoscaler/horizontal.go`` reconcileAutoscaler: "Current number of replicas
+    below Spec.MinReplicas") through the scale subresource, as ``kube-controller-manager``. An
+    unforced apply by the provider's field manager then conflicts (shown with a dry run), so the
+    switch off with another count succeeds only because the Deployment carries
+    ``pulumi.com/patchForce`` (4.25.0 ``await/await.go`` patchForce)."""
+    from kubernetes.client import AppsV1Api
+    from kubernetes.client.exceptions import ApiException
+
     gateway = "scaled-gw"
     cluster = Cluster(local_cluster.kubeconfig)
     stack = LocalStack(tmp_path, local_cluster.kubeconfig, gateway, replicas=2, backup={"enabled": False})
@@ -128,14 +149,99 @@ def test_switching_the_autoscaler_on_and_off_never_drops_below_the_floor(local_c
         stack.up()
         assert cluster.find("autoscaling/v2", "HorizontalPodAutoscaler", gateway, gateway) is not None
         stack.preview("--expect-no-changes")
-        stack.update(autoscaling={"enabled": False})
-        stack.up()
     finally:
         stop.set()
         watcher.join(timeout=5)
-    assert cluster.find("autoscaling/v2", "HorizontalPodAutoscaler", gateway, gateway) is None
-    assert cluster.get("apps/v1", "Deployment", gateway, gateway).spec.replicas == 2
     assert len(lowest) > 5 and min(lowest) >= 2
+
+    # The autoscaler takes replicas over: scaled below its minimum, it raises the count again.
+    AppsV1Api(cluster.api).patch_namespaced_deployment_scale(
+        gateway, gateway, {"spec": {"replicas": 1}}, field_manager="incident-responder"
+    )
+    wait_for(
+        "the autoscaler to raise replicas to its minimum and own the field",
+        lambda: (
+            cluster.get("apps/v1", "Deployment", gateway, gateway).spec.replicas == 2
+            and "kube-controller-manager" in _replicas_managers(cluster, gateway)
+        ),
+        timeout=120,
+    )
+    managed = cluster.get("apps/v1", "Deployment", gateway, gateway).to_dict()["metadata"]["managedFields"]
+    provider_managers = sorted(e["manager"] for e in managed if e["manager"].startswith("pulumi-kubernetes"))
+    assert provider_managers, managed
+    provider_manager = provider_managers[0]
+    with pytest.raises(ApiException) as conflict:  # what the provider's apply would meet unforced
+        cluster.resource("apps/v1", "Deployment").server_side_apply(
+            body={
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": gateway},
+                "spec": {"replicas": 3},
+            },
+            name=gateway,
+            namespace=gateway,
+            field_manager=provider_manager,
+            force_conflicts=False,
+            dry_run="All",
+        )
+    assert conflict.value.status == 409 and "kube-controller-manager" in str(conflict.value.body)
+
+    stack.update(replicas=3, autoscaling={"enabled": False})
+    stack.up()
+    assert cluster.find("autoscaling/v2", "HorizontalPodAutoscaler", gateway, gateway) is None
+    assert cluster.get("apps/v1", "Deployment", gateway, gateway).spec.replicas == 3
+    assert "kube-controller-manager" not in _replicas_managers(cluster, gateway)
+    stack.preview("--expect-no-changes")
+
+
+def test_a_storage_class_change_gives_a_new_claim_beside_the_kept_one(local_cluster: Any, tmp_path: Path) -> None:
+    """A claim's class is immutable: the API server refuses the change in place (422, k8s.io/kubernetes
+    ``pkg/apis/core/validation/validation.go`` ValidatePersistentVolumeClaimUpdate), so the claim's
+    name follows its class (components/kubernetes/manifests/common.py object_names): a class change
+    is a new claim beside the kept one, and the Deployment mounts the new one."""
+    from kubernetes.client.exceptions import ApiException
+
+    gateway = "class-change-gw"
+    cluster = Cluster(local_cluster.kubeconfig)
+    for storage_class in ("class-change-a", "class-change-b"):
+        cluster.apply(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {"name": storage_class},
+                "provisioner": "kubernetes.io/no-provisioner",
+                "volumeBindingMode": "Immediate",
+            }
+        )
+        cluster.static_volume(f"{storage_class}-volume", storage_class=storage_class)
+    backup = {"enabled": True, "storageClassName": "class-change-a", "accessMode": "ReadWriteOnce"}
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, gateway, replicas=1, backup=backup)
+    stack.up()
+    (old,) = cluster.resource("v1", "PersistentVolumeClaim").get(namespace=gateway).items
+    changed = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": old.metadata.name, "namespace": gateway},
+        "spec": {"storageClassName": "class-change-b"},
+    }
+    with pytest.raises(ApiException) as refused:
+        cluster.apply(changed, dry_run=True)
+    assert refused.value.status == 422
+
+    stack.update(backup={**backup, "storageClassName": "class-change-b"})
+    stack.up()
+    claims = {c.metadata.name: c for c in cluster.resource("v1", "PersistentVolumeClaim").get(namespace=gateway).items}
+    assert old.metadata.name in claims and claims[old.metadata.name].metadata.uid == old.metadata.uid  # kept
+    (new_name,) = set(claims) - {old.metadata.name}
+    assert claims[new_name].spec.storageClassName == "class-change-b"
+    wait_for(
+        "the new claim to bind",
+        lambda: cluster.get("v1", "PersistentVolumeClaim", new_name, gateway).status.phase == "Bound",
+        timeout=60,
+    )
+    volumes = cluster.get("apps/v1", "Deployment", gateway, gateway).spec.template.spec.volumes
+    assert [v.persistentVolumeClaim.claimName for v in volumes if v.persistentVolumeClaim] == [new_name]
+    assert deployment_available(cluster, gateway, gateway)
     stack.preview("--expect-no-changes")
 
 
@@ -265,3 +371,39 @@ def test_a_cluster_identifier_change_on_a_live_stack_is_refused(local_cluster: A
     assert cluster.get("apps/v1", "Deployment", gateway, gateway).metadata.uid == uid
     stack.update(kubernetes={"clusterIdentifier": None})
     stack.preview("--expect-no-changes")
+
+
+def test_an_incident_scale_and_image_change_are_reverted_by_the_next_update_of_the_deployment(
+    local_cluster: Any, tmp_path: Path
+) -> None:
+    """What ``pulumi.com/patchForce`` on the Deployment does to a ``kubectl scale`` and a ``kubectl set
+    image`` made during an incident (docs/cluster-lifecycle.md). The provider diffs the new inputs
+    against the state's last outputs, not the live object (4.25.0 ``provider/provider.go`` Diff,
+    :1304-1320), so without a refresh the change is invisible and a preview shows nothing; the next
+    update of the Deployment (a token renewal rolls the pods through ``checksum/credentials``) is a
+    forced server-side apply of the whole spec, which sets both back without a conflict."""
+    from kubernetes.client import AppsV1Api
+
+    gateway = "incident-gw"
+    cluster = Cluster(local_cluster.kubeconfig)
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, gateway, replicas=2, backup={"enabled": False})
+    stack.up()
+    image = cluster.get("apps/v1", "Deployment", gateway, gateway).spec.template.spec.containers[0].image
+    apps = AppsV1Api(cluster.api)
+    apps.patch_namespaced_deployment_scale(gateway, gateway, {"spec": {"replicas": 3}}, field_manager="kubectl")
+    apps.patch_namespaced_deployment(
+        gateway,
+        gateway,
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "example.com/incident:1"}],
+        field_manager="kubectl-set",
+    )
+    stack.preview("--expect-no-changes")  # no refresh: the state does not know
+    refreshed = stack.preview("--refresh", "--expect-no-changes", check=False)
+    # with a refresh (deploy.yml's), the Deployment shows as an update: the next deploy reverts it
+    assert refreshed.returncode != 0 and f"{gateway}-deployment" in refreshed.stdout, refreshed.stdout
+
+    stack.set_token(placeholder_token(gateway, serial=1))
+    stack.up()
+    deployment = cluster.get("apps/v1", "Deployment", gateway, gateway)
+    assert (deployment.spec.replicas, deployment.spec.template.spec.containers[0].image) == (2, image)
+    stack.destroy()

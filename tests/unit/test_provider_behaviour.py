@@ -385,3 +385,63 @@ def test_version_label_only_where_an_update_awaits_nothing_costly() -> None:
         assert manifests.VERSION_LABEL not in build(gateway)["metadata"]["labels"]
     config_map = manifests.settings_config_map(gateway, {})
     assert config_map["metadata"]["labels"][manifests.VERSION_LABEL] == gateway.image.tag
+
+
+def test_a_cluster_identifier_change_in_render_mode_is_refused() -> None:
+    """In render mode no cluster guard exists, and a new ``clusterIdentifier`` replaces the provider
+    (``provider.go`` DiffConfig :412-414) and every rendered object create-before-delete: the
+    delete of the old object removes the file the new one just wrote (same path)."""
+    provider = DeliveryModeGuardProvider()
+    old = {"gateway": "gw", "mode": RENDER, "directory": "rendered", "cluster_identifier": "apim-gateway"}
+    (failure,) = provider.check(old, {**old, "cluster_identifier": "other"}).failures
+    assert failure.property == "cluster_identifier"
+    assert "from 'apim-gateway' to 'other'" in failure.reason and "left empty" in failure.reason
+    assert provider.check(old, dict(old)).failures == []
+    # Recorded in render mode only: an apply-mode guard's inputs are as before (no update on upgrade).
+    applied = run_main(stack_file_config("dev")).one(GUARD_TYPE)
+    assert "cluster_identifier" not in applied.inputs
+    rendered = run_main(render_config(kubernetes={"renderYamlToDirectory": "rendered", "renderSecrets": True}))
+    assert rendered.one(GUARD_TYPE).inputs["cluster_identifier"] == "apim-gateway"
+
+
+def test_rendered_objects_carry_no_ownership_annotation() -> None:
+    """An apply-mode stack adopts only objects with its ownership annotation: a rendered file that a
+    GitOps tool applies must not carry it, or a later apply-mode stack would take the object over."""
+    from components.kubernetes.cluster_guard import OWNER_ANNOTATION
+
+    rendered = run_main(render_config(kubernetes={"renderYamlToDirectory": "rendered", "renderSecrets": True}))
+    objects = [r for r in rendered.resources if r.type.startswith("kubernetes:") and "metadata" in r.inputs]
+    assert len(objects) >= 6
+    assert [r.name for r in objects if OWNER_ANNOTATION in (r.inputs["metadata"].get("annotations") or {})] == []
+    applied = run_main(stack_file_config("dev")).one("kubernetes:apps/v1:Deployment")
+    assert applied.inputs["metadata"]["annotations"][OWNER_ANNOTATION] == "apim-gateway/dev"
+
+
+def test_the_cluster_guard_reads_every_object_every_run_and_keeps_its_identity_on_a_404(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An object is the stack's because the cluster says so: one the guard recorded on an earlier run
+    (before it existed) but that now exists without the annotation is refused. A 404 on kube-system
+    keeps the recorded identity instead of erasing it."""
+    from components.kubernetes import cluster_guard
+
+    live: dict[tuple[str, str], dict[str, Any]] = {
+        ("Secret", "gw-token"): {"metadata": {"annotations": {}}},
+    }
+
+    class Client:
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(cluster_guard, "_api_client", lambda access: Client())
+    monkeypatch.setattr(
+        cluster_guard, "_read", lambda client, api_version, kind, name, namespace: live.get((kind, name))
+    )
+    obj = ["v1", "Secret", "gw", "gw-token"]
+    olds = {"gateway": "gw", "cluster": "uid-1", "cluster_identifier": "c", "objects": [obj], "owner": "p/s"}
+    news = {**olds, "cluster": None, "access": {"kubeconfig": None, "kubeconfig_path": None, "context": None}}
+    result = cluster_guard.ClusterGuardProvider().check(olds, news)
+    assert [f.property for f in result.failures] == ["objects"]  # recorded before, refused now
+    assert result.inputs["cluster"] == "uid-1"  # kube-system answered 404: the record stays
+    live[("Secret", "gw-token")] = {"metadata": {"annotations": {cluster_guard.OWNER_ANNOTATION: "p/s"}}}
+    assert cluster_guard.ClusterGuardProvider().check(olds, news).failures == []

@@ -28,9 +28,14 @@ ALERT = "apim-gateway:index:TokenExpiryAlert"
 
 Pin = tuple[str, str, str]
 
+# What every stack registers once, beside its gateways: the record of what it owns and could delete
+# (components/kubernetes/removal_guard.py; a removed gateway registers nothing of its own).
+STACK: list[Pin] = [("stack", "pulumi-python:dynamic/apim-gateway:RemovalGuard", "removal-guard")]
+
 # What every gateway registers, whatever its settings: the component, its APIM gateway resource (managed
 # mode), the two guards, the stack's own Kubernetes provider and the objects every gateway has.
 ALWAYS: list[Pin] = [
+    *STACK,
     ("stack", COMPONENT, "{gw}"),
     (COMPONENT, "azure-native:apimanagement:Gateway", "{gw}-gateway"),
     (COMPONENT, "pulumi-python:dynamic/apim-gateway:DeliveryModeGuard", "{gw}-delivery-mode"),

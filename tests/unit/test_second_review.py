@@ -92,8 +92,20 @@ def test_the_deployment_wait_covers_role_propagation_and_the_startup_window(mode
         raw, keys = with_client_secret(raw)
     deployment = run_main(raw, keys, stack="prod").one(DEPLOYMENT)
     minutes = 10 if mode == "token" else ROLE_PROPAGATION_MINUTES + 5 + 5
-    assert deployment.custom_timeouts == {"create": f"{minutes}m", "update": f"{minutes}m"}
+    assert deployment.custom_timeouts == {"create": f"{minutes}m", "update": f"{minutes}m", "delete": "10m"}
     assert minutes >= PROVIDER_AWAIT_MINUTES
+
+
+def test_a_delete_waits_out_the_pods_grace_period() -> None:
+    """The provider deletes with foreground propagation and waits 10 minutes unless ``customTimeouts``
+    say otherwise (4.25.0 ``provider/pkg/await/await.go`` Deletion); the Deployment and a namespace the
+    stack owns go only after their pods, which may take ``terminationGracePeriodSeconds``."""
+    raw = stack("dev", terminationGracePeriodSeconds=3600, backup={"enabled": False})
+    recording = run_main(raw, stack="dev")
+    assert recording.one(DEPLOYMENT).custom_timeouts["delete"] == "65m"  # 60 minutes of grace + 5
+    assert recording.one("kubernetes:core/v1:Namespace").custom_timeouts == {"delete": "65m"}
+    short = run_main(stack("dev", terminationGracePeriodSeconds=60, backup={"enabled": False}), stack="dev")
+    assert short.one(DEPLOYMENT).custom_timeouts["delete"] == "10m"  # never below the provider's default
 
 
 def test_a_longer_startup_window_lengthens_the_wait() -> None:

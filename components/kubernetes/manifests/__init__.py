@@ -70,6 +70,7 @@ from .prerequisites import (
     token_secret,
 )
 from .workload import (
+    deletion_timeout_minutes,
     deployment,
     deployment_ignore_changes,
     deployment_timeout_minutes,
@@ -107,6 +108,7 @@ __all__ = [
     "ca_bundle_secret",
     "common_labels",
     "credentials_checksum",
+    "deletion_timeout_minutes",
     "deployment",
     "deployment_ignore_changes",
     "deployment_timeout_minutes",

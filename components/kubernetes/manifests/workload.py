@@ -357,6 +357,17 @@ def deployment_timeout_minutes(gateway: GatewayConfig) -> int:
     return max(PROVIDER_AWAIT_MINUTES, propagation + _startup_window_minutes(gateway) + START_MARGIN_MINUTES)
 
 
+def deletion_timeout_minutes(gateway: GatewayConfig) -> int:
+    """How long a delete of the Deployment (and of a namespace the stack owns) may wait, never below
+    the provider's 10 minutes: the pods' grace period plus the margin. The provider deletes with
+    foreground propagation and waits until the object is gone (pulumi-kubernetes 4.25.0
+    ``provider/pkg/await/await.go`` Deletion, lines 835-870: ``timeout := 10 * time.Minute`` unless
+    ``customTimeouts.delete``), and the Deployment goes only after its pods, each of which may take
+    ``terminationGracePeriodSeconds`` (up to 3600 s here) to stop."""
+    grace_minutes = -(-gateway.termination_grace_period_seconds // 60)
+    return max(PROVIDER_AWAIT_MINUTES, grace_minutes + START_MARGIN_MINUTES)
+
+
 def deployment_ignore_changes(gateway: GatewayConfig) -> list[str]:
     """Deployment input paths Pulumi must leave to the autoscaler (``ignore_changes``)."""
     return list(AUTOSCALED_FIELDS) if gateway.autoscaling.enabled else []
