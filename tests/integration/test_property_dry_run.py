@@ -43,11 +43,25 @@ PROFILE = settings.get_profile(
     "long-dry-run" if os.environ.get("APIMGW_HYPOTHESIS_PROFILE") == "long" else "ci-dry-run"
 )
 OUTCOMES: Counter[str] = Counter()
+CREATED_NAMESPACES: set[str] = set()
+"""Namespaces this module created for real: removed when it ends, so that no later test of the session
+(which deploys gateways of the same names, tests/integration/test_workflows_under_act.py among them)
+meets a namespace it does not own and is refused by the cluster guard."""
 
 
 @pytest.fixture(scope="module")
 def cluster(local_cluster: Any, request: pytest.FixtureRequest) -> Iterator[cluster_client.Cluster]:
-    yield cluster_client.Cluster(local_cluster.kubeconfig)
+    client = cluster_client.Cluster(local_cluster.kubeconfig)
+    yield client
+    for name in sorted(CREATED_NAMESPACES):
+        client.resource("v1", "Namespace").delete(name=name)
+    # The namespace controller empties a namespace before it is gone (Kubernetes docs, "Namespaces").
+    cluster_client.wait_for(
+        "the dry run's namespaces deleted",
+        lambda: all(client.find("v1", "Namespace", name) is None for name in CREATED_NAMESPACES),
+        timeout=180,
+    )
+    CREATED_NAMESPACES.clear()
     if OUTCOMES:
         request.config.stash.setdefault(PROPERTY_SUMMARY, []).append(
             f"dry run on the local API server: {OUTCOMES['refused'] + OUTCOMES['deployed']} configurations tried, "
@@ -65,6 +79,7 @@ def test_the_server_refuses_two_of_the_issues_examples_and_accepts_the_third(clu
     from kubernetes.client.exceptions import ApiException
 
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dry-run-probe"}})
+    CREATED_NAMESPACES.add("dry-run-probe")
     container = {"name": "c", "image": "i", "resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}}
     refused = [
         {
@@ -109,6 +124,7 @@ def dry_run(cluster: cluster_client.Cluster, objects: list[dict[str, Any]]) -> i
     namespaces = {obj["metadata"].get("namespace") for obj in objects} - {None}
     for name in sorted(namespaces):
         cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        CREATED_NAMESPACES.add(name)
     for obj in objects:
         try:
             cluster.apply(obj, dry_run=True)
@@ -147,6 +163,7 @@ def test_the_pod_knobs_pass_the_servers_dry_run_under_restricted_pod_security(
         # After dry_run, whose plain namespace (same field manager) would drop the labels: the stack's
         # own, restricted enforced.
         cluster.apply(manifests.namespace(gateway))
+        CREATED_NAMESPACES.add(gateway.namespace_name)
         for account in (obj for obj in objects if obj["kind"] == "ServiceAccount"):
             cluster.apply(account)  # ServiceAccount admission looks the pod's account up
         template = next(obj for obj in objects if obj["kind"] == "Deployment")["spec"]["template"]
