@@ -171,12 +171,19 @@ def test_dev_and_prod_objects_are_accepted_by_the_api_server(local_cluster: Any,
     cluster = Cluster(local_cluster.kubeconfig)
     objects = kubernetes_objects(run_main(stack_config(environment)[0], (), environment))
     namespace = next(o for o in objects if o["kind"] == "Namespace")
+    name = namespace["metadata"]["name"]
     cluster.apply(namespace)  # namespaced dry runs need the namespace itself
-    for obj in objects:
-        if obj["kind"] != "Namespace":
-            cluster.apply(obj, dry_run=True)
-    deployments = cluster.resource("apps/v1", "Deployment").get(namespace=namespace["metadata"]["name"]).items
-    assert deployments == []  # dry run: nothing was persisted
+    try:
+        for obj in objects:
+            if obj["kind"] != "Namespace":
+                cluster.apply(obj, dry_run=True)
+        deployments = cluster.resource("apps/v1", "Deployment").get(namespace=name).items
+        assert deployments == []  # dry run: nothing was persisted
+    finally:
+        # Not left behind: a later test deploys this gateway for real (test_workflows_under_act.py), and
+        # the cluster guard refuses a namespace the deploying stack does not own.
+        cluster.resource("v1", "Namespace").delete(name=name)
+        wait_for(f"namespace {name} deleted", lambda: cluster.find("v1", "Namespace", name) is None, timeout=180)
 
 
 def test_bad_config_stops_the_engine_with_the_stacks_message_and_creates_nothing(
