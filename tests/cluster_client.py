@@ -9,7 +9,7 @@ recorded objects (``dryRun=All``) and for objects a test needs that the stack do
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,20 @@ class Cluster:
                 },
             }
         )
+
+
+def delete_namespaces(cluster: Cluster, names: Iterable[str], timeout: float = 180) -> None:
+    """Delete namespaces a test created for real and wait until they are gone (the namespace
+    controller empties a namespace before it disappears: Kubernetes docs, "Namespaces"), so that no
+    later test of the session meets one its stack does not own (the cluster guard refuses it)."""
+    names = sorted(names)
+    for name in names:
+        cluster.resource("v1", "Namespace").delete(name=name)
+    wait_for(
+        f"namespaces {', '.join(names)} deleted",
+        lambda: all(cluster.find("v1", "Namespace", name) is None for name in names),
+        timeout=timeout,
+    )
 
 
 def wait_for(what: str, condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster_client import Cluster, deployment_available, kubernetes_objects, stack_config, wait_for
+from cluster_client import (
+    Cluster,
+    delete_namespaces,
+    deployment_available,
+    kubernetes_objects,
+    stack_config,
+    wait_for,
+)
 from engine import TOKEN_SIGNATURE, LocalStack, placeholder_token
 from harness import run_main
 
@@ -182,8 +189,7 @@ def test_dev_and_prod_objects_are_accepted_by_the_api_server(local_cluster: Any,
     finally:
         # Not left behind: a later test deploys this gateway for real (test_workflows_under_act.py), and
         # the cluster guard refuses a namespace the deploying stack does not own.
-        cluster.resource("v1", "Namespace").delete(name=name)
-        wait_for(f"namespace {name} deleted", lambda: cluster.find("v1", "Namespace", name) is None, timeout=180)
+        delete_namespaces(cluster, [name])
 
 
 def test_bad_config_stops_the_engine_with_the_stacks_message_and_creates_nothing(

@@ -53,14 +53,7 @@ meets a namespace it does not own and is refused by the cluster guard."""
 def cluster(local_cluster: Any, request: pytest.FixtureRequest) -> Iterator[cluster_client.Cluster]:
     client = cluster_client.Cluster(local_cluster.kubeconfig)
     yield client
-    for name in sorted(CREATED_NAMESPACES):
-        client.resource("v1", "Namespace").delete(name=name)
-    # The namespace controller empties a namespace before it is gone (Kubernetes docs, "Namespaces").
-    cluster_client.wait_for(
-        "the dry run's namespaces deleted",
-        lambda: all(client.find("v1", "Namespace", name) is None for name in CREATED_NAMESPACES),
-        timeout=180,
-    )
+    cluster_client.delete_namespaces(client, CREATED_NAMESPACES)
     CREATED_NAMESPACES.clear()
     if OUTCOMES:
         request.config.stash.setdefault(PROPERTY_SUMMARY, []).append(
