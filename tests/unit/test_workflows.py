@@ -370,12 +370,22 @@ PULUMI_STEP_ENV = {
 }
 
 
+SHARED_SCRIPTS = ("scripts/renew-token.sh",)
+"""Scripts a step runs that other CI systems run too: their text counts as the step's own."""
+
+
+def step_script(step: Mapping[str, Any]) -> str:
+    """What a step runs: its ``run`` text, with the text of each shared script it calls appended."""
+    run = str(step.get("run", ""))
+    return "\n".join([run, *((ROOT / script).read_text() for script in SHARED_SCRIPTS if script in run)])
+
+
 def pulumi_commands(job: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(Pulumi command, the step's run script) for every ``"$PULUMI" <command>`` of the job."""
+    """(Pulumi command, what the step runs) for every ``"$PULUMI" <command>`` of the job."""
     return [
-        (command, str(step["run"]))
+        (command, step_script(step))
         for step in job.get("steps") or []
-        for command in PULUMI_COMMAND.findall(str(step.get("run", "")))
+        for command in PULUMI_COMMAND.findall(step_script(step))
     ]
 
 
@@ -392,9 +402,9 @@ def pulumi_step_problems(workflow: Mapping[str, Any], name: str) -> list[str]:
                 problems.append(
                     f"{where}: uses pulumi/actions (it runs the `pulumi` it finds on PATH or downloads one)"
                 )
-            if BARE_PULUMI.search(str(step.get("run", ""))):
+            if BARE_PULUMI.search(step_script(step)):
                 problems.append(f'{where}: runs a bare `pulumi` (the one on PATH), not "$PULUMI" from prepare')
-        pulumi_steps = [step for step in steps if PULUMI_COMMAND.search(str(step.get("run", "")))]
+        pulumi_steps = [step for step in steps if PULUMI_COMMAND.search(step_script(step))]
         if not pulumi_steps:
             continue
         env = job.get("env") or {}
@@ -858,3 +868,71 @@ def test_an_update_bot_watches_every_pin() -> None:
         "github-actions in /.github/actions/prepare",
         "pip in /policy",
     ]
+
+
+CLUSTER_RUNNER = "${{{{ vars.{0} && fromJSON(vars.{0}) || 'ubuntu-latest' }}}}"
+
+
+def test_jobs_that_reach_the_cluster_take_their_runner_from_a_variable() -> None:
+    """Issue 24.8: a private cluster needs a runner inside its network. Every job that names an
+    environment (the only jobs with a cloud identity, hence a cluster) takes its runner from a
+    repository variable, hosted `ubuntu-latest` when unset; the pull request's preview never shares
+    the deploy's variable (its code could persist on the runner: docs/delivery.md, "Runners")."""
+    runners = {
+        (path.name, job_id): job["runs-on"] for path in WORKFLOW_FILES for job_id, job in load(path)["jobs"].items()
+    }
+    environments = {
+        (path.name, job_id)
+        for path in WORKFLOW_FILES
+        for job_id, job in load(path)["jobs"].items()
+        if environment_name(job) is not None
+    }
+    assert environments == {
+        ("deploy.yml", "dev"),
+        ("deploy.yml", "prod"),
+        ("renew-token.yml", "renew"),
+        ("pull-request.yml", "preview-dev"),
+    }
+    for key, runner in runners.items():
+        if key == ("pull-request.yml", "preview-dev"):
+            assert runner == CLUSTER_RUNNER.format("PREVIEW_RUNNER"), key
+        elif key in environments:
+            assert runner == CLUSTER_RUNNER.format("DEPLOY_RUNNER"), key
+        else:
+            assert runner == "ubuntu-latest", key
+    delivery = (ROOT / "docs" / "delivery.md").read_text()
+    assert "`DEPLOY_RUNNER`" in delivery and "`PREVIEW_RUNNER`" in delivery
+
+
+def test_the_renewal_steps_run_the_script_other_ci_systems_run() -> None:
+    """Issue 24.8: the same renewal for another CI system is the same script, not a copy of the
+    workflow's commands that can drift from it."""
+    steps = load(WORKFLOWS / "renew-token.yml")["jobs"]["renew"]["steps"]
+    runs = [str(step.get("run", "")) for step in steps]
+    assert any(run.strip().endswith("scripts/renew-token.sh renew") for run in runs)
+    assert any(run.strip().endswith("scripts/renew-token.sh expiry") for run in runs)
+    assert not any("renewal.py plan" in run for run in runs)  # the plan check lives in the script only
+    delivery = (ROOT / "docs" / "delivery.md").read_text()
+    assert "STACK=prod scripts/renew-token.sh renew" in delivery
+    assert "STACK=prod scripts/renew-token.sh expiry" in delivery
+    script = (ROOT / "scripts" / "renew-token.sh").read_text()
+    assert "scripts/renewal.py plan" in script and "--target" in script
+
+
+def test_the_renewal_script_names_its_missing_setting() -> None:
+    import subprocess
+
+    env = {key: value for key, value in os.environ.items() if key != "STACK"}
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "renew-token.sh"), "renew"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    assert "STACK" in done.stderr and "dev, prod" in done.stderr
+    usage = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "renew-token.sh"), "rotate"],
+        env={**env, "STACK": "dev"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert usage.returncode == 2 and "renew|expiry" in usage.stderr
