@@ -27,6 +27,7 @@ removal_guard = RemovalGuard(
     stack_config.allow_deleting,
     stack_config.retain,
     kubeconfig=stack_config.kubeconfig.get_secret_value() if stack_config.kubeconfig else None,
+    owner_key=stack_config.owner_key.get_secret_value() if stack_config.owner_key else None,
 )
 
 kubeconfig = stack_config.kubeconfig
@@ -50,6 +51,7 @@ for gateway in stack_config.gateways:
             ),
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
             retain=frozenset(stack_config.retain),
+            owner_key=stack_config.owner_key.get_secret_value() if stack_config.owner_key else None,
         ),
         opts=pulumi.ResourceOptions(depends_on=[removal_guard]),
     )

@@ -13,9 +13,14 @@ Starts its own control plane on 127.0.0.1 and stops it at the end. Prints, for 1
 - the ratios the targets are stated in: no-op preview of 1 gateway / floor (target 1.2), the
   preview cost of each extra gateway (target 0.3 s), first ``up`` / the kubectl path (target 1.5);
 - where the time goes: the program's imports, the engine's per-resource step times from its
-  event log (the provider's awaits), and the program's evaluation under Pulumi's mocks.
+  event log (the provider's awaits), and the program's evaluation under Pulumi's mocks;
+- first, the no-op preview of one gateway before and after: the program as commit ``--baseline``
+  had it (default: the last commit before issue 21's guards, the figure that issue holds the
+  stack to) and as this checkout has it, each beside the floor, median of ``--runs`` (at least
+  5) each, the runs interleaved so that a slower moment of the machine hits both alike. Exits 1
+  when "after" is more than 10 % slower than "before" relative to the floor.
 
-    python benchmarks/bench.py [--runs 3]
+    python benchmarks/bench.py [--runs 5] [--baseline COMMIT] [--comparison-only]
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ from engine import LocalStack, engine_env, placeholder_token, plugin_home  # noq
 from harness import run_main  # noqa: E402
 
 from scripts import local_cluster as lc  # noqa: E402
+
+BASELINE_COMMIT = "e952e8c8c38f1d692ab5013366cac7c9af262113"
+"""The last commit before issue 21 ("Safe wherever it runs") was worked on, and before the layout move."""
+ALLOWED_SLOWDOWN = 1.10
+"""Issue 21, item 9: the no-op preview must not get worse than the baseline's by more than 10 %."""
 
 FLOOR_PROGRAM = """\
 import pulumi_kubernetes as k8s
@@ -131,8 +141,12 @@ def import_seconds() -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="runs per median (at least 5)")
+    parser.add_argument("--baseline", default=BASELINE_COMMIT, help="the commit whose program is 'before'")
+    parser.add_argument("--comparison-only", action="store_true", help="only the before/after no-op preview")
     args = parser.parse_args()
+    if args.runs < 5:
+        parser.error(f"--runs {args.runs}: the medians need at least 5 runs each")
     if not (shutil.which("pulumi") and shutil.which("pulumi-language-python") and plugin_home()):
         print('bench: the toolchain is needed: scripts/toolchain.sh all && eval "$(scripts/toolchain.sh env)"')
         return 1
@@ -141,27 +155,66 @@ def main() -> int:
         cluster = lc.LocalCluster(scratch / "cluster")
         kubeconfig = cluster.start(timeout=180)
         try:
-            report(scratch, kubeconfig, args.runs)
+            within = compare(scratch, kubeconfig, args.runs, args.baseline)
+            if not args.comparison_only:
+                report(scratch, kubeconfig, args.runs)
         finally:
             cluster.stop()
-    return 0
+    return 0 if within else 1
 
 
-def report(scratch: Path, kubeconfig: Path, runs: int) -> None:
-    floor_dir = scratch / "floor"
+def floor_stack(scratch: Path, kubeconfig: Path, name: str) -> tuple[Callable[..., None], float]:
+    """The floor program (one ConfigMap) deployed as its own stack: a CLI runner for it, and the
+    seconds of its first ``up``."""
+    floor_dir = scratch / name
     floor_dir.mkdir()
-    (floor_dir / "Pulumi.yaml").write_text("name: floor\nruntime: python\n")
-    (floor_dir / "__main__.py").write_text(FLOOR_PROGRAM)
-    (scratch / "floor-env").mkdir()
-    env = engine_env(scratch / "floor-env", KUBECONFIG=str(kubeconfig))
+    (floor_dir / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+    (floor_dir / "__main__.py").write_text(FLOOR_PROGRAM.replace('"floor"', f'"{name}"'))
+    (scratch / f"{name}-env").mkdir()
+    env = engine_env(scratch / f"{name}-env", KUBECONFIG=str(kubeconfig))
 
     def floor(*command: str) -> None:
         subprocess.run(
             ["pulumi", *command, "--non-interactive"], cwd=floor_dir, env=env, check=True, capture_output=True
         )
 
-    floor("stack", "init", "floor")
-    floor_up = timed(lambda: floor("up", "--yes", "--skip-preview"))
+    floor("stack", "init", name)
+    return floor, timed(lambda: floor("up", "--yes", "--skip-preview"))
+
+
+def compare(scratch: Path, kubeconfig: Path, runs: int, baseline: str) -> bool:
+    """The no-op preview of one gateway, before (``baseline``'s program) and after (this
+    checkout's), each against the floor; True when after/floor is within 10 % of before/floor."""
+    floor, _ = floor_stack(scratch, kubeconfig, "floor-compare")
+    settings: dict[str, Any] = {"replicas": 1, "backup": {"enabled": False}}
+    # Different gateway names: the two stacks share project and stack name, hence the owner.
+    (scratch / "before").mkdir()
+    (scratch / "after").mkdir()
+    before = LocalStack(scratch / "before", kubeconfig, "bench-before", commit=baseline, **settings)
+    after = LocalStack(scratch / "after", kubeconfig, "bench-after", **settings)
+    before.up()
+    after.up()
+    times: dict[str, list[float]] = {"floor": [], "before": [], "after": []}
+    for _ in range(runs):  # interleaved: a slow moment of the machine hits all three alike
+        times["floor"].append(timed(lambda: floor("preview", "--expect-no-changes")))
+        times["before"].append(timed(lambda: before.preview("--expect-no-changes")))
+        times["after"].append(timed(lambda: after.preview("--expect-no-changes")))
+    before.destroy()
+    after.destroy()
+    medians = {key: statistics.median(values) for key, values in times.items()}
+    ratio_before, ratio_after = medians["before"] / medians["floor"], medians["after"] / medians["floor"]
+    change = ratio_after / ratio_before
+    print(f"no-op preview, 1 gateway, median of {runs} interleaved runs each (floor: one ConfigMap):")
+    print(f"   floor                    {medians['floor']:6.2f} s")
+    print(f"   before ({baseline[:12]})  {medians['before']:6.2f} s ({ratio_before:.2f}x the floor)")
+    print(f"   after (this checkout)    {medians['after']:6.2f} s ({ratio_after:.2f}x the floor)")
+    verdict = "within" if change <= ALLOWED_SLOWDOWN else "NOT within"
+    print(f"   after / before, each against the floor: {change:.3f} ({verdict} the allowed {ALLOWED_SLOWDOWN:.2f})")
+    return change <= ALLOWED_SLOWDOWN
+
+
+def report(scratch: Path, kubeconfig: Path, runs: int) -> None:
+    floor, floor_up = floor_stack(scratch, kubeconfig, "floor")
     floor_preview = median(lambda: floor("preview", "--expect-no-changes"), runs)
     print(f"(a) floor, one ConfigMap: no-op preview {floor_preview:6.2f} s, first up {floor_up:6.2f} s")
 

@@ -63,6 +63,12 @@ class SelfHostedGatewayArgs:
     (or its runs set ``PULUMI_K8S_ENABLE_SECRET_MUTABLE`` / ``PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE``):
     silences the warning that renewals would otherwise replace the Secret delete-first."""
 
+    owner_key: str | None = field(default=None, repr=False)
+    """``apim-gateway:ownerKey`` (secret, at least 32 characters): makes the objects' ownership
+    annotation unique to this stack instance (``kubernetes/ownership.py``). Only an HMAC of the stack's
+    name under it is ever registered, never the key. Without it the annotation is ``<project>/<stack>``
+    and the component warns."""
+
     retain: frozenset[str] = frozenset()
     """``apim-gateway:retain``: ``Namespace/<name>``, ``StorageClass/<name>``, ``PriorityClass/<name>``
     the component registers with ``retain_on_delete`` (``kubernetes/removal_guard.py``)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -185,6 +186,19 @@ def prepare_stack(env: dict[str, str], config_file: Path, work: Path, context: t
         check=True,
         timeout=120,
         capture_output=True,  # the command would echo nothing secret, but keep the token off the screen
+    )
+    # A new stack instance gets its own ownership key (docs/cluster-lifecycle.md, "Ownership").
+    print(f'$ pulumi config set --secret apim-gateway:ownerKey "$(openssl rand -hex 32)" --config-file {config_file}')
+    subprocess.run(
+        [
+            *("pulumi", "config", "set", "--secret", "apim-gateway:ownerKey", secrets.token_hex(32)),
+            *("--stack", STACK, "--config-file", str(config_file), "--non-interactive"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
     )
 
 

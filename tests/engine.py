@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -118,8 +119,16 @@ class LocalStack:
     the real engine and Kubernetes plugin to the test's local API server."""
 
     def __init__(
-        self, tmp_path: Path, kubeconfig: Path | None, gateway: str, commit: str | None = None, **settings: Any
+        self,
+        tmp_path: Path,
+        kubeconfig: Path | None,
+        gateway: str,
+        commit: str | None = None,
+        keyless: bool = False,
+        **settings: Any,
     ) -> None:
+        """With ``keyless`` (and always with an older ``commit``, whose config has no such key) the
+        stack has no ``apim-gateway:ownerKey``; otherwise a new random one, as a new stack gets."""
         require_engine()
         self.directory = project_copy(tmp_path, commit)
         self.env = engine_env(tmp_path)
@@ -136,6 +145,17 @@ class LocalStack:
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
         self.update(**settings)
         self.set_token(placeholder_token(gateway))
+        self.owner_key: str | None = None
+        if commit is None and not keyless:
+            self.set_owner_key(secrets.token_hex(32))
+
+    def set_owner_key(self, key: str | None) -> None:
+        """Set (or with ``None`` remove) the stack's ``apim-gateway:ownerKey``."""
+        if key is None:
+            self.run("config", "rm", "apim-gateway:ownerKey")
+        else:
+            self.run("config", "set", "--secret", "apim-gateway:ownerKey", key)
+        self.owner_key = key
 
     def set_token(self, token: str) -> None:
         self.run("config", "set", "--secret", "--path", f"gatewayTokens.{self.gateway}", token)

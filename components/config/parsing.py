@@ -21,8 +21,10 @@ from .rules import ENVIRONMENT_DEFAULTS, _gateway_rules, _secret_problems, _stac
 from .safety import fleet_problems, gateway_problems, safety_problems, safety_warnings
 from .stack import GatewayConfig, StackConfig, environment_rules
 
-SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials")
+SECRET_KEYS = ("kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials", "ownerKey")
 """Top-level keys that must be set with ``pulumi config set --secret``."""
+OWNER_KEY_MIN_LENGTH = 32
+"""``ownerKey``: at least 128 bits when hex (``openssl rand -hex 32`` gives 64 characters)."""
 UNECHOED_FIELDS = {"certificates": "PEM text", "extraSettings": "values not shown"}
 """Fields whose value an error never repeats: PEM text pasted by mistake may be a private key,
 and a pass-through setting refused for its name may hold a credential."""
@@ -143,6 +145,7 @@ def parse_stack_config(
     raw_client_secrets = _secret_map(values, "entraClientSecrets", "secret", problems)
     raw_proxy_credentials = _secret_map(values, "proxyCredentials", "proxy credentials ('user:password')", problems)
     kubeconfig = _kubeconfig(values, problems)
+    owner_key = _owner_key(values, problems)
     allow_deleting = _object_entries(values, "allowDeleting", DELETABLE_KINDS, problems)
     retain = _object_entries(values, "retain", RETAINABLE_KINDS, problems)
     if problems or apim is None:
@@ -154,6 +157,7 @@ def parse_stack_config(
         apim=apim,
         gateways=tuple(gateways),
         kubeconfig=SecretStr(kubeconfig) if kubeconfig else None,
+        owner_key=SecretStr(owner_key) if owner_key else None,
         gateway_tokens={name: SecretStr(str(token)) for name, token in raw_tokens.items()},
         entra_client_secrets={name: SecretStr(str(secret)) for name, secret in raw_client_secrets.items()},
         proxy_credentials={name: SecretStr(str(secret)) for name, secret in raw_proxy_credentials.items()},
@@ -341,6 +345,20 @@ def _secret_map(values: Mapping[str, Any], key: str, what: str, problems: list[s
         problems.append(f"{PREFIX}{key} = [secret]: must be an object mapping gateway name to {what}")
         return {}
     return secrets
+
+
+def _owner_key(values: Mapping[str, Any], problems: list[str]) -> str | None:
+    """``ownerKey``: a string of at least ``OWNER_KEY_MIN_LENGTH`` characters without spaces; never echoed."""
+    key = values.get("ownerKey")
+    if key is None:
+        return None
+    if not isinstance(key, str) or len(key) < OWNER_KEY_MIN_LENGTH or any(c.isspace() for c in key):
+        problems.append(
+            f"{PREFIX}ownerKey = (secret, not shown): must be a string of at least {OWNER_KEY_MIN_LENGTH} characters "
+            'without spaces, e.g. pulumi config set --secret apim-gateway:ownerKey "$(openssl rand -hex 32)"'
+        )
+        return None
+    return key
 
 
 def _kubeconfig(values: Mapping[str, Any], problems: list[str]) -> str | None:

@@ -147,11 +147,11 @@ def config_reference() -> str:
     )
     rows.append((f"{ns}:gateways", "list of objects", "required", "The gateways of this stack (one or more)."))
     rows += list(_rows(GatewayConfig, f"{ns}:gateways[]."))
-    for name in ("kubeconfig", "gateway_tokens", "entra_client_secrets", "proxy_credentials"):
+    for name in ("kubeconfig", "owner_key", "gateway_tokens", "entra_client_secrets", "proxy_credentials"):
         field = StackConfig.model_fields[name]
         key = field.alias or name
         description = " ".join((field.description or "").split()).replace("``", "`")
-        kind = "string (secret)" if name == "kubeconfig" else "map of string (secret)"
+        kind = "string (secret)" if name in ("kubeconfig", "owner_key") else "map of string (secret)"
         rows.append((f"{ns}:{key}", kind, "–", f"{description} Set with `pulumi config set --secret`."))
     alert = StackConfig.model_fields["token_expiry_alert"]
     rows.append(

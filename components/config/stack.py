@@ -172,6 +172,12 @@ class StackConfig(Model):
     gateways: tuple[GatewayConfig, ...] = Field(min_length=1)
     kubeconfig: SecretStr | None = None
     """Kubeconfig content (secret), shared by every gateway."""
+    owner_key: SecretStr | None = None
+    """A secret of at least 32 characters (``openssl rand -hex 32``) that makes the ownership annotation on
+    the stack's Kubernetes objects unique to this stack instance: ``<project>/<stack>#<HMAC of it>``.
+    It survives ``pulumi destroy``, so objects kept on destroy stay this stack's; a stack of the same
+    name elsewhere never takes them. Unset: ``<project>/<stack>``, a warning, and kept objects are not
+    taken back (``components/kubernetes/ownership.py``; docs/cluster-lifecycle.md, "Ownership")."""
     gateway_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     """``existing`` mode: gateway name → token (secret)."""
     entra_client_secrets: dict[str, SecretStr] = Field(default_factory=dict)

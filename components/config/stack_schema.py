@@ -90,7 +90,7 @@ def stack_file_schema() -> dict[str, Any]:
     definitions["TokenExpiryAlert"] = alert
 
     key = f"{CONFIG_NAMESPACE}:"
-    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials"}, (
+    assert set(SECRET_KEYS) == {"kubeconfig", "gatewayTokens", "entraClientSecrets", "proxyCredentials", "ownerKey"}, (
         "update the secret keys below"
     )
     config_keys: dict[str, Any] = {
@@ -107,6 +107,11 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}defaults": {"$ref": "#/$defs/GatewayDefaults"},
         f"{key}gateways": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/GatewayConfig"}},
         f"{key}kubeconfig": {"$ref": "#/$defs/SecureValue", "description": "Kubeconfig content (secret)."},
+        f"{key}ownerKey": {
+            "$ref": "#/$defs/SecureValue",
+            "description": "Secret of at least 32 characters making the objects' ownership annotation unique to "
+            "this stack instance (`openssl rand -hex 32`).",
+        },
         f"{key}gatewayTokens": _secret_map("gateway token (`apim.mode: existing`)"),
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
         f"{key}proxyCredentials": _secret_map("`user:password` of the gateway's outbound proxy"),

@@ -17,10 +17,13 @@ and reads the cluster the provider will use (same kubeconfig, same context):
 - the provider's ``clusterIdentifier``: a change replaces the provider and every object
   create-before-delete (pulumi ``pkg/resource/deploy/step_generator.go`` providerChanged); the
   creates upsert the live objects and the deletes then remove them, so a change is refused;
-- each object the stack registers, on every run: absent, or carrying this stack's ownership
-  annotation (an object the stack created, or created and kept, ``backup.keepOnDestroy``), or it is
-  refused, naming the object and the setting to change. What the guard recorded on an earlier run
-  proves nothing: it recorded the objects before they existed.
+- each object the stack registers, on every run: absent, or carrying this stack instance's
+  ownership annotation (an object the stack created, or created and kept, ``backup.keepOnDestroy``;
+  ``ownership.py`` says what the value names), or it is refused, naming the object and the setting
+  to change. What the guard recorded on an earlier run proves nothing by itself: it recorded the
+  objects before they existed. Only an annotation without a key (``<project>/<stack>``, which
+  alike-named stacks share) needs both: the cluster's annotation and this stack's own record of the
+  object on this cluster (``owned``).
 
 It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
 provider's own copy) and is never part of its outputs.
@@ -38,17 +41,12 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from ..moved_providers import stored_at_old_path
+from .ownership import OWNER_ANNOTATION, has_key, keyless_owner, stack_owner
 
-OWNER_ANNOTATION = "apim-gateway/stack"
-"""On every object the stack creates: ``<project>/<stack>``. Lets a later ``up`` of the same stack
-adopt what ``keepOnDestroy`` kept, and nothing else."""
+__all__ = ["OWNER_ANNOTATION", "ClusterGuard", "ClusterGuardProvider", "owned"]
+
 IDENTITY_NAMESPACE = "kube-system"
 GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:ClusterGuard"
-
-
-def stack_owner() -> str:
-    """The ownership annotation's value for the running stack: ``<project>/<stack>``."""
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 class KubeconfigError(ValueError):
@@ -175,7 +173,29 @@ def identifier_refusal(gateway: str, old: str, new: str) -> str:
     )
 
 
-def ownership_refusal(gateway: str, obj: Sequence[str], stack_owner: str) -> str:
+def owned(annotation: str | None, obj: Sequence[str], olds: Mapping[str, Any], owner: str, cluster: str) -> bool:
+    """Whether an object whose ownership annotation is ``annotation`` is this stack instance's.
+
+    With a key, the annotation decides (no other instance can write that value). The keyless value
+    ``<project>/<stack>`` is shared by alike-named stacks, so it counts only for an object this stack's
+    own state (``olds``, written while the stack was keyless) lists on this same cluster: the stack's
+    live objects, before and while it takes on a key, and never another stack's.
+    """
+    if annotation is None:
+        return False
+    if has_key(owner) and annotation == owner:
+        return True
+    keyless = keyless_owner(owner)
+    return (
+        annotation == keyless
+        and olds.get("owner") == keyless
+        and bool(cluster)
+        and olds.get("cluster") == cluster
+        and list(obj) in [list(recorded) for recorded in olds.get("objects") or []]
+    )
+
+
+def ownership_refusal(gateway: str, obj: Sequence[str], owner: str, annotation: str | None = None) -> str:
     _, kind, namespace, name = obj
     where = f"{namespace}/{name}" if namespace else name
     setting = (
@@ -183,11 +203,26 @@ def ownership_refusal(gateway: str, obj: Sequence[str], stack_owner: str) -> str
         if kind == "Namespace"
         else "the gateway's name or namespace.name"
     )
-    return (
+    refusal = (
         f"apim-gateway:gateways({gateway}): {kind} {where} already exists and was not created by this "
-        f"stack ({stack_owner}); the stack never adopts, changes or deletes an object it does not own. "
+        f"stack ({keyless_owner(owner)}); the stack never adopts, changes or deletes an object it does not own. "
         f"Choose another {setting}, or remove the object yourself."
     )
+    if annotation is not None and annotation == keyless_owner(owner):
+        # Kept by this stack before it had a key, or made by another stack of the same name: only a person
+        # can tell, so only a person can take it over, one named object at a time.
+        namespace_flag = f" -n {namespace}" if namespace else ""
+        how = (
+            f"kubectl annotate --overwrite {kind.lower()} {name}{namespace_flag} '{OWNER_ANNOTATION}={owner}'"
+            if has_key(owner)
+            else "set apim-gateway:ownerKey first, then annotate it as this message then says"
+        )
+        refusal += (
+            f" It carries this stack's name without a key ({annotation}), which any stack of that name writes: "
+            f"if you know it is this stack's (kept by a destroy before apim-gateway:ownerKey was set), take it "
+            f"over explicitly: {how}"
+        )
+    return refusal
 
 
 class ClusterGuardProvider(ResourceProvider):
@@ -222,13 +257,16 @@ class ClusterGuardProvider(ResourceProvider):
             if recorded and cluster and recorded != cluster:
                 return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
             failures = []
+            owner = str(news.get("owner"))
             for obj in news.get("objects") or []:
                 # Every object, every run: it is the stack's because the cluster says so (the annotation),
                 # not because an earlier run recorded it (which it did before the object existed).
                 found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
-                annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
-                if found is not None and annotations.get(OWNER_ANNOTATION) != news.get("owner"):
-                    failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, str(news.get("owner")))))
+                if found is None:
+                    continue
+                annotation = (((found.get("metadata") or {}).get("annotations")) or {}).get(OWNER_ANNOTATION)
+                if not owned(annotation, obj, olds, owner, cluster):
+                    failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))
             return CheckResult(checked, failures)
         finally:
             client.close()
@@ -262,11 +300,12 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         objects: Sequence[tuple[str, str, str, str]],
         cluster_identifier: str,
         opts: pulumi.ResourceOptions | None = None,
+        owner: str | None = None,
     ) -> None:
         props = {
             "gateway": gateway,
             "cluster_identifier": cluster_identifier,
-            "owner": stack_owner(),
+            "owner": owner if owner is not None else stack_owner(None),
             "access": dict(access),
             "objects": [list(obj) for obj in objects],
             "cluster": None,

@@ -37,6 +37,7 @@ import pulumi_kubernetes as k8s
 from ..args import SelfHostedGatewayArgs
 from .cluster_guard import ClusterGuard
 from .delivery_guard import DeliveryModeGuard, delivery_mode
+from .ownership import stack_owner
 
 
 def stack_provider(
@@ -98,6 +99,7 @@ def _guards(
                 [_identity(obj) for obj in objects],
                 settings.effective_cluster_identifier,
                 opts=pulumi.ResourceOptions(parent=component),
+                owner=stack_owner(args.owner_key),
             )
         )
     return guards

@@ -53,7 +53,7 @@ from pulumi.runtime import rpc
 
 from ..config import ConfigError, GatewayConfig, StackConfig
 from . import cluster_guard, manifests
-from .cluster_guard import OWNER_ANNOTATION, stack_owner
+from .ownership import OWNER_ANNOTATION, keyless_owner, stack_owner
 
 PREFIX = "apim-gateway:"
 GUARD_NAME = "removal-guard"
@@ -365,7 +365,10 @@ def _still_owned(entry: str, record: Mapping[str, Any], news: Mapping[str, Any])
     except Exception:  # unreachable, forbidden, unreadable kubeconfig: keep the refusal
         return True
     annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
-    return found is not None and annotations.get(OWNER_ANNOTATION) == news.get("owner")
+    # This instance's value, or the keyless one it wrote before it had a key: when in doubt, the
+    # refusal stands (ownership.py).
+    owner = str(news.get("owner"))
+    return found is not None and annotations.get(OWNER_ANNOTATION) in (owner, keyless_owner(owner))
 
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -385,6 +388,7 @@ class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Removal
         retain: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
         kubeconfig: str | None = None,
+        owner_key: str | None = None,
     ) -> None:
         props = {
             "gateways": {
@@ -394,7 +398,7 @@ class RemovalGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Removal
                 for gateway in gateways
             },
             "allow_deleting": list(allow_deleting),
-            "owner": stack_owner(),
+            "owner": stack_owner(owner_key),
             # Read by check only, never kept (``_recorded``): a Pulumi secret like the provider's own copy.
             "kubeconfig": pulumi.Output.secret(kubeconfig) if kubeconfig is not None else None,
         }

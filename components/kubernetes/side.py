@@ -16,8 +16,8 @@ import pulumi_kubernetes as k8s
 from ..args import Credentials, SelfHostedGatewayArgs
 from ..config import GatewayConfig, token_expiry
 from . import manifests, objects
-from .cluster_guard import OWNER_ANNOTATION, stack_owner
 from .objects import Placement, Spec
+from .ownership import OWNER_ANNOTATION, missing_key_warning, stack_owner
 from .provider import stack_provider
 from .rollout import RolloutKey
 
@@ -43,7 +43,10 @@ def kubernetes_side(
     # Rendered files carry no ownership annotation: an apply-mode stack must never take an object
     # a GitOps tool applied from them for its own (the cluster guard refuses it instead).
     rendered = bool(gateway.kubernetes.render_yaml_to_directory)
-    owned = {key: spec if rendered else _owned(spec) for key, spec in specs.items() if spec is not None}
+    owner = stack_owner(args.owner_key)
+    if not rendered and args.owner_key is None and args.kubernetes_provider is None:
+        pulumi.log.warn(missing_key_warning(), resource=component)
+    owned = {key: spec if rendered else _owned(spec, owner) for key, spec in specs.items() if spec is not None}
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
@@ -240,10 +243,10 @@ def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:
     return spec is not None and f"{spec['kind']}/{spec['metadata']['name']}" in args.retain
 
 
-def _owned(spec: Spec) -> Spec:
-    """``spec`` with the stack's ownership annotation (``cluster_guard.OWNER_ANNOTATION``)."""
+def _owned(spec: Spec, owner: str) -> Spec:
+    """``spec`` with the stack instance's ownership annotation (``ownership.py``)."""
     metadata = spec["metadata"]
-    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: stack_owner()}
+    annotations = {**metadata.get("annotations", {}), OWNER_ANNOTATION: owner}
     return {**spec, "metadata": {**metadata, "annotations": annotations}}
 
 

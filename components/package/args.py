@@ -85,6 +85,7 @@ TOP_LEVEL = (
         description_prefix="This gateway's `proxyCredentials` entry:",
     ),
     TopLevelInput("retain", "retain"),
+    TopLevelInput("owner_key", "ownerKey", secret=True),
 )
 
 

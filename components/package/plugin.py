@@ -42,8 +42,11 @@ SECRET_INPUTS = {
     "gatewayToken": "gatewayTokens",
     "entraClientSecret": "entraClientSecrets",
     "proxyCredentials": "proxyCredentials",
+    "ownerKey": "ownerKey",
 }
 """Package input → the stack's secret config key it stands for."""
+TOP_LEVEL_SECRETS = ("kubeconfig", "ownerKey")
+"""Secret config keys that are one value for the stack, not a map by gateway."""
 
 UNKNOWN_SECRET = "not-known-before-deployment"  # noqa: S105 (a placeholder, not a secret)
 """Stands in for a secret input that is an Output (another resource's, or a secret) while the
@@ -105,11 +108,13 @@ def stack_config(args: SelfHostedGatewayPackageArgs) -> StackConfig:
             continue
         if isinstance(value, str):
             known = value
+        elif stack_key == "ownerKey":
+            continue  # not known yet: the owner is only ever computed from a known key (docs/reuse.md)
         elif stack_key == "gatewayTokens":
             known = f"{name}&999912312359&{UNKNOWN_SECRET}"  # the token format, never expiring
         else:
             known = UNKNOWN_SECRET
-        raw[f"{ns}:{stack_key}"] = known if stack_key == "kubeconfig" else {name: known}
+        raw[f"{ns}:{stack_key}"] = known if stack_key in TOP_LEVEL_SECRETS else {name: known}
     return parse_stack_config(raw, secret_keys=[f"{ns}:{key}" for key in SECRET_INPUTS.values()])
 
 
@@ -131,6 +136,7 @@ def python_args(args: SelfHostedGatewayPackageArgs) -> SelfHostedGatewayArgs:
         proxy_credentials=_secret(args.get("proxyCredentials")),
         kubeconfig=_secret(args.get("kubeconfig")),
         retain=frozenset(config.retain),
+        owner_key=config.owner_key.get_secret_value() if config.owner_key else None,
     )
 
 

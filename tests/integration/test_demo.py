@@ -13,14 +13,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cluster_client import Cluster, delete_namespaces
 from engine import ROOT, require_engine
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) -> None:
+def demo_project(tmp_path: Path) -> Path:
+    """A copy of the project as the demo needs it, with this test's Python as its ``.venv``."""
     require_engine()
     project = tmp_path / "project"
     for directory in ("components", "scripts"):
@@ -29,8 +32,12 @@ def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) 
         shutil.copy(ROOT / name, project / name)
     # Pulumi.yaml names .venv, and the dynamic-provider host insists that it exists: this test's own.
     (project / ".venv").symlink_to(Path(sys.prefix))
-    done = subprocess.run(
-        [sys.executable, str(project / "scripts" / "local_demo.py")],
+    return project
+
+
+def run_demo(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(project / "scripts" / "local_demo.py"), *args],
         capture_output=True,
         text=True,
         timeout=900,
@@ -38,6 +45,11 @@ def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) 
         env={**os.environ, "PULUMI_PYTHON_CMD": sys.executable},
         check=False,
     )
+
+
+def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) -> None:
+    project = demo_project(tmp_path)
+    done = run_demo(project)
     out = done.stdout
     assert done.returncode == 0, f"{out}\n{done.stderr}"
     # The engine's own output: the update, then a preview with nothing to do.
@@ -57,3 +69,22 @@ def test_the_demo_runs_the_engine_and_shows_what_kubectl_prints(tmp_path: Path) 
     assert "local-demo: local cluster stopped" in out
     assert "bG9jYWwtZGVtby1wbGFjZWhvbGRlcg" not in out + done.stderr  # the token never shows
     assert (ROOT / "Pulumi.local.yaml").read_text() == (project / "Pulumi.local.yaml").read_text()
+
+
+def test_the_demo_uses_a_cluster_the_user_names_by_its_context(local_cluster: Any, tmp_path: Path) -> None:
+    """Issue 24.7: ``--context`` deploys to a cluster the user already has (here the session's
+    local API server, reached through its kubeconfig's context) and starts no control plane."""
+    project = demo_project(tmp_path)
+    done = run_demo(project, "--context", "apimgw-local", "--kubeconfig", str(local_cluster.kubeconfig))
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    assert not (project / ".local-cluster" / "etcd").exists()  # no control plane of its own
+    assert "local cluster stopped" not in out
+    assert re.search(r"^Resources:\n +\+ \d+ created$", out, re.MULTILINE)
+    assert re.search(r"^local-gw +2/2 +2 +2 +\S+$", out, re.MULTILINE)
+    assert re.search(r"^ +\d+ unchanged$", out, re.MULTILINE)
+    assert re.search(r"^ +- \d+ deleted$", out, re.MULTILINE)
+    # Deployed to, and removed from, the named cluster: the Deployment is gone there after the destroy.
+    cluster = Cluster(local_cluster.kubeconfig)
+    assert cluster.find("apps/v1", "Deployment", "local-gw", "local-gw") is None
+    delete_namespaces(cluster, ["local-gw"])
