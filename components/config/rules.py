@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .adoption import adoption_problems, gateway_adoption_problems
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
@@ -108,6 +109,7 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
     problems.extend(_load_balancer_ip_rules(gateway, key))
     problems.extend(network_problems(gateway, key, production))
     problems.extend(pod_problems(gateway, key))
+    problems.extend(adoption_problems(gateway, key))
     return problems
 
 
@@ -361,6 +363,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 "source, so give the endpoint shown in the portal under Gateways > Deployment)"
             )
         problems.extend(_cloud_rules(apim, gateway, key))
+        problems.extend(gateway_adoption_problems(apim, gateway, key))
         for index, hostname in enumerate(gateway.hostnames):
             named = certificate_service(hostname.certificate_id or "")
             if named and not _of_instance(named, apim):

@@ -35,6 +35,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..args import SelfHostedGatewayArgs
+from ..config.adoption import adopted_identity
+from . import manifests
 from .cluster_guard import ClusterGuard
 from .delivery_guard import DeliveryModeGuard, delivery_mode
 
@@ -98,6 +100,8 @@ def _guards(
                 [_identity(obj) for obj in objects],
                 settings.effective_cluster_identifier,
                 opts=pulumi.ResourceOptions(parent=component),
+                adopt=[adopted_identity(args.gateway, entry) for entry in settings.adopt],
+                deployment_selector=manifests.selector_labels(args.gateway),
             )
         )
     return guards

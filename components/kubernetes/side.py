@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from ..args import Credentials, SelfHostedGatewayArgs
 from ..config import GatewayConfig, token_expiry
+from ..config.adoption import adopted_identity
 from . import manifests, objects
 from .cluster_guard import OWNER_ANNOTATION, stack_owner
 from .objects import Placement, Spec
@@ -44,6 +45,8 @@ def kubernetes_side(
     # a GitOps tool applied from them for its own (the cluster guard refuses it instead).
     rendered = bool(gateway.kubernetes.render_yaml_to_directory)
     owned = {key: spec if rendered else _owned(spec) for key, spec in specs.items() if spec is not None}
+    adopted = _adopted_keys(gateway, owned)
+    owned = {key: manifests.adopting(spec) if key in adopted else spec for key, spec in owned.items()}
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
@@ -83,7 +86,10 @@ def kubernetes_side(
         delete_minutes=manifests.deletion_timeout_minutes(gateway),
     )
     for key in ("traffic", "discovery"):
-        objects.service(at, key, owned[key])
+        # An adopted Service still selects the old pods: it switches to the stack's pods only once
+        # they are available (the Deployment's await), so that it never selects none that are ready.
+        after = [deployment] if key in adopted else []
+        objects.service(at, key, owned[key], depends_on=after)
     if "disruption-budget" in owned:
         objects.disruption_budget(at, owned["disruption-budget"])
     if "autoscaler" in owned:
@@ -233,6 +239,18 @@ def _existing_token(
 
     # The expiry field of a token is public (the portal shows it); the signature is not.
     credentials.token_expires_on = pulumi.Output.unsecret(token.apply(expiry))
+
+
+def _adopted_keys(gateway: GatewayConfig, owned: Mapping[str, Spec]) -> set[str]:
+    """Keys of the objects ``kubernetes.adopt`` names. Each is applied with ``pulumi.com/patchForce``
+    (``manifests.adopting``): the fields an earlier manager (kubectl, Helm) set become the stack's
+    instead of failing as apply conflicts (Kubernetes docs, "Server-Side Apply", Conflicts)."""
+    wanted = {adopted_identity(gateway, entry) for entry in gateway.kubernetes.adopt}
+    return {
+        key
+        for key, spec in owned.items()
+        if (spec["kind"], spec["metadata"].get("namespace") or "", spec["metadata"]["name"]) in wanted
+    }
 
 
 def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:
