@@ -53,31 +53,6 @@ ARM_GATEWAY_ID = re.compile(
 ``/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ApiManagement/service/{serviceName}/gateways/{gatewayId}``)."""
 
 
-def adoptable_names(gateway: GatewayConfig) -> dict[str, set[str]]:
-    """Per kind, the names the stack gives its own objects: the only names ``kubernetes.adopt`` accepts."""
-    # Imported here: the manifests import the config package (a cycle at import time otherwise).
-    from ..kubernetes.manifests.common import object_names
-
-    names = object_names(gateway)
-    secrets = {names.token_secret, names.entra_secret, names.proxy_secret}
-    if names.ca_secret and not gateway.custom_ca.secret_name:
-        secrets.add(names.ca_secret)
-    return {
-        "Namespace": {names.namespace} if gateway.namespace.create else set(),
-        "Secret": secrets,
-        "ConfigMap": {names.settings_config_map},
-        "ServiceAccount": {gateway.service_account_name} if gateway.service_account_name else set(),
-        "Service": {names.traffic_service, names.discovery_service},
-        "Deployment": {names.deployment},
-        "PersistentVolumeClaim": {names.backup_claim}
-        if gateway.backup.enabled and not gateway.backup.existing_claim
-        else set(),
-        "PodDisruptionBudget": {names.disruption_budget},
-        "HorizontalPodAutoscaler": {names.autoscaler},
-        "NetworkPolicy": {names.network_policy},
-    }
-
-
 def adopted_identity(gateway: GatewayConfig, entry: AdoptedObject) -> tuple[str, str, str]:
     """(kind, namespace or "", name) of an entry, its namespace defaulted to the gateway's."""
     namespace = "" if entry.kind == "Namespace" else entry.namespace or gateway.namespace_name
@@ -85,7 +60,9 @@ def adopted_identity(gateway: GatewayConfig, entry: AdoptedObject) -> tuple[str,
 
 
 def adoption_problems(gateway: GatewayConfig, key: str) -> list[str]:
-    """``kubernetes.adopt`` names only objects this gateway's stack registers, each once."""
+    """``kubernetes.adopt`` lists each object once, in the gateway's namespace, outside render mode.
+    That each names an object the stack registers is checked with the object names
+    (``components/kubernetes/adoption.py`` ``check_adoption``), and again by the cluster guard."""
     entries = gateway.kubernetes.adopt
     if not entries:
         return []
@@ -96,11 +73,9 @@ def adoption_problems(gateway: GatewayConfig, key: str) -> list[str]:
             "remove kubernetes.adopt (a GitOps tool applies the rendered files)"
         ]
     problems = []
-    allowed = adoptable_names(gateway)
     seen: set[tuple[str, str, str]] = set()
     for index, entry in enumerate(entries):
-        where = f"{setting}[{index}] = {{kind: {entry.kind}, name: {entry.name!r}"
-        where += f", namespace: {entry.namespace!r}}}" if entry.namespace else "}"
+        where = describe_entry(key, index, entry)
         identity = adopted_identity(gateway, entry)
         if identity in seen:
             problems.append(f"{where}: listed twice; list each object once")
@@ -112,13 +87,13 @@ def adoption_problems(gateway: GatewayConfig, key: str) -> list[str]:
                 f"{where}: the stack only registers objects in the gateway's namespace "
                 f"{gateway.namespace_name!r}; remove namespace (or set namespace.name)"
             )
-        elif entry.name not in allowed[entry.kind]:
-            choices = ", ".join(repr(name) for name in sorted(allowed[entry.kind])) or "none in this configuration"
-            problems.append(
-                f"{where}: the stack registers no {entry.kind} of that name, and adopts only objects it "
-                f"registers; allowed names for {entry.kind}: {choices}"
-            )
     return problems
+
+
+def describe_entry(key: str, index: int, entry: AdoptedObject) -> str:
+    """``<key>.kubernetes.adopt[i] = {kind: K, name: 'n'[, namespace: 'ns']}``: the setting and its value."""
+    where = f"{key}.kubernetes.adopt[{index}] = {{kind: {entry.kind}, name: {entry.name!r}"
+    return where + (f", namespace: {entry.namespace!r}}}" if entry.namespace else "}")
 
 
 def gateway_adoption_problems(apim: ApimSettings, gateway: GatewayConfig, key: str) -> list[str]:

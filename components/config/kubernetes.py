@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .adoption import AdoptedObject
 from .fields import (
     _IMAGE_DIGEST,
     _SETTING_KEY,
@@ -17,7 +18,6 @@ from .fields import (
     Model,
     Quantity,
 )
-from .adoption import AdoptedObject
 from .kubernetes_schema import Affinity, NetworkPolicyPeer
 from .network import DEFAULT_DNS_PEERS, EgressPeerRule, InClusterPeer, PeerPort
 from .values import (

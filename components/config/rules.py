@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .adoption import adoption_problems, gateway_adoption_problems
+from .adoption import gateway_adoption_problems
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
@@ -109,7 +109,6 @@ def _gateway_rules(gateway: GatewayConfig, key: str, production: bool) -> list[s
     problems.extend(_load_balancer_ip_rules(gateway, key))
     problems.extend(network_problems(gateway, key, production))
     problems.extend(pod_problems(gateway, key))
-    problems.extend(adoption_problems(gateway, key))
     return problems
 
 

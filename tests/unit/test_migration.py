@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from azure_fakes import GENERATE_TOKEN, ExampleArm, client_factory
-from harness import NS, SUBSCRIPTION_ID, refused, run_main, stack, stack_file_config
+from harness import NOW, NS, SUBSCRIPTION_ID, refused, run_main, stack, stack_file_config
 
 from components.azure.token import GatewayTokenProvider
+from components.config import ConfigError, parse_stack_config
 from components.kubernetes import cluster_guard
+from components.kubernetes.adoption import check_adoption
 from components.kubernetes.cluster_guard import OWNER_ANNOTATION, ClusterGuardProvider
 from components.kubernetes.manifests import PATCH_FORCE_ANNOTATION
 
@@ -33,8 +35,15 @@ def adopting(adopt: list[dict[str, Any]], **gateway: Any) -> dict[str, Any]:
 # --- kubernetes.adopt: only names the stack registers ------------------------------------------
 
 
+def names_refused(raw: dict[str, Any]) -> str:
+    """The error ``__main__`` raises, before registering anything, for entries naming no object of the gateway."""
+    with pytest.raises(ConfigError) as caught:
+        check_adoption(parse_stack_config(raw, (), now=NOW))
+    return str(caught.value)
+
+
 def test_an_entry_naming_an_object_the_stack_does_not_register_is_refused_with_the_allowed_names() -> None:
-    message = refused(adopting([{"kind": "Service", "name": "contoso-dev-gw"}]))
+    message = names_refused(adopting([{"kind": "Service", "name": "contoso-dev-gw"}]))
     assert "kubernetes.adopt[0] = {kind: Service, name: 'contoso-dev-gw'}" in message
     assert "allowed names for Service: 'contoso-dev-gw-instance-discovery', 'contoso-dev-gw-live-traffic'" in message
 
@@ -51,7 +60,9 @@ def test_an_entry_in_another_namespace_a_namespaced_namespace_and_a_duplicate_ar
         )
     )
     assert "adopt[0] = {kind: ConfigMap, name: 'contoso-dev-gw-env', namespace: 'elsewhere'}: the stack only" in message
-    assert "adopt[1] = {kind: Namespace, name: 'contoso-dev-gw', namespace: 'x'}: a Namespace has no namespace" in message
+    assert (
+        "adopt[1] = {kind: Namespace, name: 'contoso-dev-gw', namespace: 'x'}: a Namespace has no namespace" in message
+    )
     assert "adopt[3] = {kind: ConfigMap, name: 'contoso-dev-gw-env'}: listed twice" in message
 
 
@@ -67,7 +78,13 @@ def test_render_mode_adopts_nothing() -> None:
 
 def test_the_namespace_is_adoptable_only_when_the_stack_creates_it() -> None:
     raw = adopting([{"kind": "Namespace", "name": "default"}], namespace={"name": "default", "create": False})
-    assert "allowed names for Namespace: none in this configuration" in refused(raw)
+    assert "allowed names for Namespace: none in this configuration" in names_refused(raw)
+    check_adoption(parse_stack_config(adopting(PORTAL_ADOPT), (), now=NOW))  # the portal's names pass
+
+
+def test_the_program_refuses_it_too() -> None:
+    with pytest.raises(Exception, match="allowed names for Service"):
+        run_main(adopting([{"kind": "Service", "name": "contoso-dev-gw"}]))
 
 
 # --- what the program registers for the adopted objects ----------------------------------------
@@ -161,7 +178,9 @@ def test_the_guard_lets_through_exactly_the_listed_objects(monkeypatch: pytest.M
     live = {("ConfigMap", "gw-env"): portal_object(), ("Service", "gw-live-traffic"): portal_object()}
     unlisted = guard_check(monkeypatch, live)
     assert len(unlisted) == 2 and all("list it in kubernetes.adopt" in reason for reason in unlisted)
-    one_listed = guard_check(monkeypatch, live, adopt=[["ConfigMap", "default", "gw-env"]], deployment_selector=SELECTOR)
+    one_listed = guard_check(
+        monkeypatch, live, adopt=[["ConfigMap", "default", "gw-env"]], deployment_selector=SELECTOR
+    )
     (reason,) = one_listed
     assert "Service default/gw-live-traffic already exists and was not created by this stack" in reason
     both = [["ConfigMap", "default", "gw-env"], ["Service", "default", "gw-live-traffic"]]
@@ -169,7 +188,9 @@ def test_the_guard_lets_through_exactly_the_listed_objects(monkeypatch: pytest.M
 
 
 def test_an_entry_for_an_object_not_registered_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    (reason,) = guard_check(monkeypatch, {}, adopt=[["PodDisruptionBudget", "default", "gw"]], deployment_selector=SELECTOR)
+    (reason,) = guard_check(
+        monkeypatch, {}, adopt=[["PodDisruptionBudget", "default", "gw"]], deployment_selector=SELECTOR
+    )
     assert "names PodDisruptionBudget default/gw, which this configuration does not register" in reason
 
 
