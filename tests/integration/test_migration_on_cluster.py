@@ -46,6 +46,7 @@ class ReadyPods:
         self.namespace = namespace
         self.services = services
         self.samples: list[dict[str, int | None]] = []
+        self.times: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -71,7 +72,14 @@ class ReadyPods:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.samples.append({service: self.behind(service) for service in self.services})
+            self.times.append(time.monotonic())
             time.sleep(0.05)
+
+    def summary(self) -> str:
+        """What was measured, for the test's output (``pytest -s``)."""
+        span = self.times[-1] - self.times[0] if self.times else 0.0
+        lowest = {service: min((s[service] or 0) for s in self.samples) for service in self.services}
+        return f"{len(self.samples)} samples over {span:.1f} s; fewest ready pods seen per Service: {lowest}"
 
     def __enter__(self) -> ReadyPods:
         self._thread.start()
@@ -246,6 +254,8 @@ def test_a_gateway_from_the_portal_yaml_is_taken_over_with_ready_pods_behind_its
         )
         time.sleep(1)
     traffic = [sample[f"{PORTAL_GW}-live-traffic"] for sample in polled.samples]
+    switched = polled.times[traffic.index(2)] - polled.times[0]
+    print(f"portal: {polled.summary()}; the Service selected the new pods {switched:.1f} s after the cut-over began")
     assert len(traffic) > 20 and taken_over < len(traffic)
     assert min(count or 0 for count in traffic) >= 1, traffic
     # The old pod until the Service is taken over, after the new pods are available; then the new two.
@@ -471,6 +481,8 @@ def test_a_gateway_from_the_helm_chart_is_replaced_beside_it_and_only_the_named_
         time.sleep(1)
     old = [sample[RELEASE] for sample in polled.samples]
     new = [sample[f"{HELM_GW}-live-traffic"] for sample in polled.samples]
+    overlap = sum(1 for a, b in zip(old, new, strict=True) if a and b)
+    print(f"helm: {polled.summary()}; both Services had ready pods in {overlap} samples")
     assert len(old) > 20 and both_served < len(old)
     # The chart's Service kept its two ready pods until it was deleted. The stack's Service is made
     # beside its Deployment, so it may exist a moment before its pods are ready, one by one (no
