@@ -188,8 +188,11 @@ class ReadyPods:
     def summary(self) -> str:
         """What was measured, for the test's output (``pytest -s``)."""
         span = self.times[-1] - self.times[0] if self.times else 0.0
-        lowest = {service: min((s[service] or 0) for s in self.samples) for service in self.services}
-        return f"{len(self.samples)} samples over {span:.1f} s; fewest ready pods seen per Service: {lowest}"
+        lowest = {
+            service: min((s[service] for s in self.samples if s[service] is not None), default=None)
+            for service in self.services
+        }
+        return f"{len(self.samples)} samples over {span:.1f} s; fewest ready pods while each Service existed: {lowest}"
 
     def __enter__(self) -> ReadyPods:
         self._thread.start()
