@@ -189,7 +189,7 @@ class ReadyPods:
         """What was measured, for the test's output (``pytest -s``)."""
         span = self.times[-1] - self.times[0] if self.times else 0.0
         lowest = {
-            service: min((s[service] for s in self.samples if s[service] is not None), default=None)
+            service: min([count for s in self.samples if (count := s[service]) is not None], default=None)
             for service in self.services
         }
         return f"{len(self.samples)} samples over {span:.1f} s; fewest ready pods while each Service existed: {lowest}"
