@@ -9,11 +9,13 @@ from components import (
     TokenExpiryAlertResources,
     read_pulumi_config,
 )
+from components.kubernetes.adoption import check_adoption
 from components.kubernetes.removal_guard import RemovalGuard, check_allowances
 
 try:
     stack_config = read_pulumi_config()
     check_allowances(stack_config)
+    check_adoption(stack_config)
 except ConfigError as error:
     # RunError ends the program with this message only: no traceback, nothing registered.
     raise pulumi.RunError(str(error)) from None

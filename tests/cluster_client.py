@@ -8,6 +8,8 @@ recorded objects (``dryRun=All``) and for objects a test needs that the stack do
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -146,3 +148,75 @@ def deployment_available(cluster: Cluster, name: str, namespace: str) -> bool:
         and (status.get("replicas") or 0) == wanted
         and conditions.get("Available") == "True"
     )
+
+
+class ReadyPods:
+    """Samples, every 50 ms, the ready pods behind each named Service (its selector at that moment):
+    what a client of that Service can reach."""
+
+    def __init__(self, cluster: Cluster, namespace: str, services: list[str]) -> None:
+        from kubernetes.client import CoreV1Api
+
+        self.core: Any = CoreV1Api(cluster.api)
+        self.namespace = namespace
+        self.services = services
+        self.samples: list[dict[str, int | None]] = []
+        self.times: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def behind(self, service: str) -> int | None:
+        """Ready pods the Service selects; None while the Service does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            selector = self.core.read_namespaced_service(service, self.namespace).spec.selector or {}
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        labels = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=labels).items
+        return len([pod for pod in pods if _ready(pod)])
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append({service: self.behind(service) for service in self.services})
+            self.times.append(time.monotonic())
+            time.sleep(0.05)
+
+    def summary(self) -> str:
+        """What was measured, for the test's output (``pytest -s``)."""
+        span = self.times[-1] - self.times[0] if self.times else 0.0
+        lowest = {
+            service: min([count for s in self.samples if (count := s[service]) is not None], default=None)
+            for service in self.services
+        }
+        return f"{len(self.samples)} samples over {span:.1f} s; fewest ready pods while each Service existed: {lowest}"
+
+    def __enter__(self) -> ReadyPods:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _ready(pod: Any) -> bool:
+    """A pod that is not being deleted and whose Ready condition is True."""
+    conditions = pod.status.conditions or []
+    return pod.metadata.deletion_timestamp is None and any(c.type == "Ready" and c.status == "True" for c in conditions)

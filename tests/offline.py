@@ -70,6 +70,8 @@ class Registered:
     """The id the mocks answered with (for an Azure resource, its ARM resource id)."""
     outputs: dict[str, Any] = field(default_factory=dict)
     """The outputs the mocks answered with (for an Azure resource, ARM's answer in azure-native's shape)."""
+    import_id: str = ""
+    """The ``import_`` option: the id of an existing resource the engine reads instead of creating."""
 
 
 @dataclass
@@ -181,6 +183,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     aliases=[*request.aliasURNs, *(json.dumps(json_format.MessageToDict(a)) for a in request.aliases)],
                     custom_timeouts=json_format.MessageToDict(request.customTimeouts),
                     id=response.id,
+                    import_id=request.importId,
                     outputs=_strip_secrets(json_format.MessageToDict(response.object)),
                 )
             )

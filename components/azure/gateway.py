@@ -37,7 +37,7 @@ def gateway_resources(
             country_or_region=location.country_or_region,
         ),
         **apim,
-        opts=child,
+        opts=_adopting(child, gateway.adopt_gateway_resource_id),
     )
     gateway_id = gateway.name  # literal: see side.py, azure_side
     child = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[gateway_resource]))
@@ -76,6 +76,20 @@ def gateway_resources(
             )
         )
     return resources
+
+
+def _adopting(child: pulumi.ResourceOptions, resource_id: str | None) -> pulumi.ResourceOptions:
+    """``adoptGatewayResourceId``: the existing gateway is imported, not created (issue 24).
+
+    An ``import`` id makes the engine read the resource instead of creating it when the stack has
+    no state for it yet (pulumi v3.259.0 ``pkg/resource/deploy/step_generator.go`` lines 1102-1113,
+    ``isImport``), and then carry on with the usual diff against the program's inputs, so a changed
+    description or location is an update of that same gateway (lines 1241-1243). Once the stack
+    holds it (same id in state), the option does nothing more; the setting may stay or go.
+    """
+    if resource_id is None:
+        return child
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(import_=resource_id))
 
 
 def _hostname_certificate_id(

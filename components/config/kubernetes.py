@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .adoption import AdoptedObject
 from .fields import (
     _IMAGE_DIGEST,
     _SETTING_KEY,
@@ -62,6 +63,12 @@ class KubernetesSettings(Model):
     """With ``renderYamlToDirectory``: also render the token Secret, in plain text. Off by
     default: the rendered Deployment then expects the Secret ``<gateway>-token`` to be
     provided out of band (for example through Sealed Secrets or External Secrets)."""
+    adopt: tuple[AdoptedObject, ...] = ()
+    """Existing objects of an earlier install (the portal's YAML, the Helm chart) that the stack may
+    take over although it did not create them, each named by kind, name and namespace; only names
+    the stack gives its own objects. Every other existing object is refused as before. Once taken
+    over they carry the stack's ownership annotation, so the entries can be removed after the
+    migration. See docs/migration.md."""
 
     @property
     def effective_cluster_identifier(self) -> str:

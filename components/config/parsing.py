@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from .adoption import adoption_problems
 from .alerts import TokenExpiryAlert
 from .azure import ApimSettings
 from .fields import CONFIG_NAMESPACE
@@ -247,6 +248,7 @@ def _gateways(
         seen[gateway.name] = index
         labelled.setdefault(gateway.name, (label, gateway))
         problems.extend(_gateway_rules(gateway, label, production=production))
+        problems.extend(adoption_problems(gateway, label))
         if not _sets(entry, "backup", "enabled") and not _sets(defaults, "backup", "enabled"):
             # The environment's backup default (on in prod-like environments) must bind on stock AKS.
             problems.extend(backup_binding_problems(gateway, label, production))

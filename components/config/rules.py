@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .adoption import gateway_adoption_problems
 from .azure import ApimSettings, certificate_service
 from .fields import _GATEWAY_TOKEN, _PINNED_TAG, CONFIG_NAMESPACE, DEFAULT_GATEWAY_TAG
 from .network_rules import network_problems
@@ -361,6 +362,7 @@ def _stack_rules(apim: ApimSettings, gateways: Mapping[str, tuple[str, GatewayCo
                 "source, so give the endpoint shown in the portal under Gateways > Deployment)"
             )
         problems.extend(_cloud_rules(apim, gateway, key))
+        problems.extend(gateway_adoption_problems(apim, gateway, key))
         for index, hostname in enumerate(gateway.hostnames):
             named = certificate_service(hostname.certificate_id or "")
             if named and not _of_instance(named, apim):

@@ -57,6 +57,10 @@ class GatewayConfig(Model):
     stack then sets ``certificates.local.ca.enabled`` (azure-docs issue 116325)."""
     configuration_endpoint: EndpointHost | None = None
     """Custom domain of the configuration endpoint; default ``<service>.configuration.azure-api.net``."""
+    adopt_gateway_resource_id: str | None = None
+    """ARM id of this gateway's resource when it already exists in APIM (made in the portal, or by
+    another tool): with ``apim.mode: managed`` the stack imports it instead of creating it, and
+    manages it and renews its token from then on. See docs/migration.md."""
     token: TokenSettings = TokenSettings()
     auth: AuthSettings = AuthSettings()
     kubernetes: KubernetesSettings = KubernetesSettings()

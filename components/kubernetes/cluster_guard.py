@@ -23,7 +23,13 @@ and reads the cluster the provider will use (same kubeconfig, same context):
   to change. What the guard recorded on an earlier run proves nothing by itself: it recorded the
   objects before they existed. Only an annotation without a key (``<project>/<stack>``, which
   alike-named stacks share) needs both: the cluster's annotation and this stack's own record of the
-  object on this cluster (``owned``).
+  object on this cluster (``owned``);
+- the exception, a migration (issue 24): an object that ``kubernetes.adopt`` names (kind,
+  namespace, name) is let through unannotated or under another owner, and nothing else is. An
+  entry naming an object the stack does not register is refused, and so is an adopted Deployment
+  whose selector is not the stack's (``spec.selector`` is immutable in apps/v1,
+  k8s.io/kubernetes ``pkg/apis/apps/validation/validation.go`` ValidateDeploymentUpdate: the apply
+  would fail half-way; docs/migration.md shows the cut-over instead).
 
 It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
 provider's own copy) and is never part of its outputs.
@@ -206,7 +212,8 @@ def ownership_refusal(gateway: str, obj: Sequence[str], owner: str, annotation: 
     refusal = (
         f"apim-gateway:gateways({gateway}): {kind} {where} already exists and was not created by this "
         f"stack ({keyless_owner(owner)}); the stack never adopts, changes or deletes an object it does not own. "
-        f"Choose another {setting}, or remove the object yourself."
+        f"Choose another {setting}, or remove the object yourself; to take it over from an earlier install, "
+        "list it in kubernetes.adopt (docs/migration.md)."
     )
     if annotation is not None and annotation == keyless_owner(owner):
         # Kept by this stack before it had a key, or made by another stack of the same name: only a person
@@ -223,6 +230,37 @@ def ownership_refusal(gateway: str, obj: Sequence[str], owner: str, annotation: 
             f"over explicitly: {how}"
         )
     return refusal
+
+
+def unregistered_adoption_refusal(gateway: str, entry: Sequence[str]) -> str:
+    kind, namespace, name = entry
+    where = f"{namespace}/{name}" if namespace else name
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.adopt: names {kind} {where}, which this configuration "
+        "does not register, and the stack adopts only objects it registers; remove the entry"
+    )
+
+
+def selector_refusal(gateway: str, obj: Sequence[str], live: Any, wanted: Mapping[str, str]) -> str:
+    _, kind, namespace, name = obj
+    return (
+        f"apim-gateway:gateways({gateway}).kubernetes.adopt: {kind} {namespace}/{name} selects its pods with "
+        f"{live!r}, not the stack's {dict(wanted)!r}, and a Deployment's selector cannot change; remove the entry "
+        f"and cut over instead: 'kubectl delete deployment {name} -n {namespace} --cascade=orphan' leaves its pods "
+        "serving while the stack creates its own (docs/migration.md)"
+    )
+
+
+def adoption_failures(
+    gateway: str, obj: Sequence[str], found: Mapping[str, Any], deployment_selector: Mapping[str, str] | None
+) -> list[CheckFailure]:
+    """Why an adopted object cannot be taken over in place (none: it can)."""
+    if obj[1] != "Deployment":
+        return []
+    selector = (found.get("spec") or {}).get("selector") or {}
+    if selector == {"matchLabels": dict(deployment_selector or {})}:
+        return []
+    return [CheckFailure("adopt", selector_refusal(gateway, obj, selector, deployment_selector or {}))]
 
 
 class ClusterGuardProvider(ResourceProvider):
@@ -256,16 +294,26 @@ class ClusterGuardProvider(ResourceProvider):
             checked = {**news, "cluster": cluster or recorded or None}
             if recorded and cluster and recorded != cluster:
                 return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
-            failures = []
+            objects = news.get("objects") or []
+            adopted = {tuple(entry) for entry in news.get("adopt") or []}
+            registered = {(obj[1], obj[2], obj[3]) for obj in objects}
+            failures = [
+                CheckFailure("adopt", unregistered_adoption_refusal(gateway, entry))
+                for entry in sorted(adopted - registered)
+            ]
             owner = str(news.get("owner"))
-            for obj in news.get("objects") or []:
+            for obj in objects:
                 # Every object, every run: it is the stack's because the cluster says so (the annotation),
                 # not because an earlier run recorded it (which it did before the object existed).
                 found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
                 if found is None:
                     continue
                 annotation = (((found.get("metadata") or {}).get("annotations")) or {}).get(OWNER_ANNOTATION)
-                if not owned(annotation, obj, olds, owner, cluster):
+                if owned(annotation, obj, olds, owner, cluster):
+                    continue
+                if (obj[1], obj[2], obj[3]) in adopted:
+                    failures.extend(adoption_failures(gateway, obj, found, news.get("deployment_selector")))
+                else:
                     failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))
             return CheckResult(checked, failures)
         finally:
@@ -301,8 +349,10 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         cluster_identifier: str,
         opts: pulumi.ResourceOptions | None = None,
         owner: str | None = None,
+        adopt: Sequence[tuple[str, str, str]] = (),
+        deployment_selector: Mapping[str, str] | None = None,
     ) -> None:
-        props = {
+        props: dict[str, Any] = {
             "gateway": gateway,
             "cluster_identifier": cluster_identifier,
             "owner": owner if owner is not None else stack_owner(None),
@@ -310,4 +360,8 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
             "objects": [list(obj) for obj in objects],
             "cluster": None,
         }
+        if adopt:
+            # Only while a migration lists objects: the inputs of every other stack stay as they were.
+            props["adopt"] = [list(entry) for entry in adopt]
+            props["deployment_selector"] = dict(deployment_selector or {})
         super().__init__(ClusterGuardProvider(), name, props, opts)

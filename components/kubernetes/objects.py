@@ -169,9 +169,12 @@ def deployment(
     )
 
 
-def service(at: Placement, key: str, spec: Spec) -> k8s.core.v1.Service:
-    """The traffic or the discovery Service (``key``)."""
-    return k8s.core.v1.Service(f"{at.name}-{key}", metadata=spec["metadata"], spec=spec["spec"], opts=at.in_namespace)
+def service(
+    at: Placement, key: str, spec: Spec, depends_on: list[pulumi.Resource] | None = None
+) -> k8s.core.v1.Service:
+    """The traffic or the discovery Service (``key``); ``depends_on``: what it waits for (an adopted one, the pods)."""
+    opts = pulumi.ResourceOptions.merge(at.in_namespace, pulumi.ResourceOptions(depends_on=depends_on or []))
+    return k8s.core.v1.Service(f"{at.name}-{key}", metadata=spec["metadata"], spec=spec["spec"], opts=opts)
 
 
 def disruption_budget(at: Placement, spec: Spec) -> k8s.policy.v1.PodDisruptionBudget:

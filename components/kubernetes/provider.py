@@ -35,6 +35,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..args import SelfHostedGatewayArgs
+from ..config.adoption import adopted_identity
+from . import manifests
 from .cluster_guard import ClusterGuard
 from .delivery_guard import DeliveryModeGuard, delivery_mode
 from .ownership import stack_owner
@@ -100,6 +102,8 @@ def _guards(
                 settings.effective_cluster_identifier,
                 opts=pulumi.ResourceOptions(parent=component),
                 owner=stack_owner(args.owner_key),
+                adopt=[adopted_identity(args.gateway, entry) for entry in settings.adopt],
+                deployment_selector=manifests.selector_labels(args.gateway),
             )
         )
     return guards

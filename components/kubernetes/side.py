@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from ..args import Credentials, SelfHostedGatewayArgs
 from ..config import GatewayConfig, token_expiry
+from ..config.adoption import adopted_identity
 from . import manifests, objects
 from .objects import Placement, Spec
 from .ownership import OWNER_ANNOTATION, missing_key_warning, stack_owner
@@ -47,6 +48,7 @@ def kubernetes_side(
     if not rendered and args.owner_key is None and args.kubernetes_provider is None:
         pulumi.log.warn(missing_key_warning(), resource=component)
     owned = {key: spec if rendered else _owned(spec, owner) for key, spec in specs.items() if spec is not None}
+    owned, adopted = _adopting(gateway, owned)
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
         pulumi.log.warn(USER_PROVIDER_WARNING.format(gateway=gateway.name), resource=component)
@@ -54,7 +56,7 @@ def kubernetes_side(
     keep_claim = "config-backup" in owned and gateway.backup.keep_on_destroy
     namespace = _namespace(name, args, cluster, owned, keep_claim)
     at = _at(name, cluster, namespace)
-    if gateway.token.existing_secret is not None and not gateway.kubernetes.render_yaml_to_directory:
+    if gateway.token.existing_secret is not None and not rendered:
         _existing_token(component, name, gateway, at, credentials, owned["deployment"])
 
     # What the pods need before they start. The CA bundle holds public certificates: created by the
@@ -85,8 +87,7 @@ def kubernetes_side(
         timeout_minutes=manifests.deployment_timeout_minutes(gateway),
         delete_minutes=manifests.deletion_timeout_minutes(gateway),
     )
-    for key in ("traffic", "discovery"):
-        objects.service(at, key, owned[key])
+    _services(at, owned, adopted, deployment)
     if "disruption-budget" in owned:
         objects.disruption_budget(at, owned["disruption-budget"])
     if "autoscaler" in owned:
@@ -236,6 +237,27 @@ def _existing_token(
 
     # The expiry field of a token is public (the portal shows it); the signature is not.
     credentials.token_expires_on = pulumi.Output.unsecret(token.apply(expiry))
+
+
+def _services(at: Placement, owned: Mapping[str, Spec], adopted: set[str], deployment: pulumi.Resource) -> None:
+    """The traffic and discovery Services. An adopted one still selects the old pods: it switches to
+    the stack's pods only once they are available (the Deployment's await), never to none ready."""
+    for key in ("traffic", "discovery"):
+        objects.service(at, key, owned[key], depends_on=[deployment] if key in adopted else [])
+
+
+def _adopting(gateway: GatewayConfig, owned: dict[str, Spec]) -> tuple[dict[str, Spec], set[str]]:
+    """The specs, and the keys of the objects ``kubernetes.adopt`` names (issue 24). Each of those is
+    applied with ``pulumi.com/patchForce`` (``manifests.adopting``): the fields an earlier manager
+    (kubectl, Helm) set become the stack's instead of failing as apply conflicts (Kubernetes docs,
+    "Server-Side Apply", Conflicts)."""
+    wanted = {adopted_identity(gateway, entry) for entry in gateway.kubernetes.adopt}
+    adopted = {
+        key
+        for key, spec in owned.items()
+        if (spec["kind"], spec["metadata"].get("namespace") or "", spec["metadata"]["name"]) in wanted
+    }
+    return {key: manifests.adopting(spec) if key in adopted else spec for key, spec in owned.items()}, adopted
 
 
 def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:

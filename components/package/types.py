@@ -12,6 +12,21 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 
+class AdoptedObjectKind(StrEnum):
+    """Allowed values of `kind` in `AdoptedObject`."""
+
+    Namespace = "Namespace"
+    Secret = "Secret"
+    ConfigMap = "ConfigMap"
+    ServiceAccount = "ServiceAccount"
+    Service = "Service"
+    Deployment = "Deployment"
+    PersistentVolumeClaim = "PersistentVolumeClaim"
+    PodDisruptionBudget = "PodDisruptionBudget"
+    HorizontalPodAutoscaler = "HorizontalPodAutoscaler"
+    NetworkPolicy = "NetworkPolicy"
+
+
 class ApimCloud(StrEnum):
     """Allowed values of `cloud` in `ApimSettings`."""
 
@@ -284,6 +299,17 @@ class AuthSettings(TypedDict):
     """`auth.mode: workloadIdentity`: the managed identity the stack creates for the gateway (`oidcIssuerUrl`, `resourceGroupName`, `location`), or one that exists (`clientId` and `principalObjectId`: a managed identity or an app registration whose federated credential its owner keeps; docs/azure-identity.md)."""
 
 
+class AdoptedObject(TypedDict):
+    """One existing object the stack may take over (`kubernetes.adopt`)."""
+
+    kind: AdoptedObjectKind
+    """Kind of the object, as `kubectl get` shows it (`Service`, `ConfigMap`...)."""
+    name: str
+    """Its name: one of the names the stack gives its own objects (docs/migration.md lists them)."""
+    namespace: NotRequired[str]
+    """Its namespace; the gateway's namespace when left out. Never set for a `Namespace`."""
+
+
 class KubernetesSettings(TypedDict):
     """How the stack reaches the cluster. The kubeconfig content itself is the secret top-level key `kubeconfig`; without it and without `kubeconfigPath` the ambient kubeconfig (`KUBECONFIG` or `~/.kube/config`) is used."""
 
@@ -299,6 +325,8 @@ class KubernetesSettings(TypedDict):
     """DNS domain of the cluster (the kubelet's `clusterDomain`); `cluster.local` is the Kubernetes default ("DNS for Services and Pods"). `neighborhood.host` is the discovery Service's full name in it, so it resolves under every DNS policy the stack accepts. Default: `"cluster.local"`."""
     renderSecrets: NotRequired[bool]
     """With `renderYamlToDirectory`: also render the token Secret, in plain text. Off by default: the rendered Deployment then expects the Secret `<gateway>-token` to be provided out of band (for example through Sealed Secrets or External Secrets). Default: `false`."""
+    adopt: NotRequired[list[AdoptedObject]]
+    """Existing objects of an earlier install (the portal's YAML, the Helm chart) that the stack may take over although it did not create them, each named by kind, name and namespace; only names the stack gives its own objects. Every other existing object is refused as before. Once taken over they carry the stack's ownership annotation, so the entries can be removed after the migration. See docs/migration.md."""
 
 
 class NamespaceSettings(TypedDict):
@@ -822,6 +850,8 @@ class GatewayConfig(TypedDict):
     """APIM certificate entities the gateway trusts as CAs (`GatewayCertificateAuthority`); the stack then sets `certificates.local.ca.enabled` (azure-docs issue 116325)."""
     configurationEndpoint: NotRequired[str]
     """Custom domain of the configuration endpoint; default `<service>.configuration.azure-api.net`."""
+    adoptGatewayResourceId: NotRequired[str]
+    """ARM id of this gateway's resource when it already exists in APIM (made in the portal, or by another tool): with `apim.mode: managed` the stack imports it instead of creating it, and manages it and renews its token from then on. See docs/migration.md."""
     token: NotRequired[TokenSettings]
     """How the gateway access token is generated and renewed (`managed` mode)."""
     auth: NotRequired[AuthSettings]
