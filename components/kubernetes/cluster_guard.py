@@ -134,9 +134,9 @@ no API discovery round trips."""
 
 
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-"""The object's metadata only (Kubernetes docs, "API Concepts", "Receiving resources as metadata
-only"): what the guards need (uid, annotations), never a Secret's data. RBAC still authorizes it
-as ``get`` on the resource."""
+"""The object's metadata only, as client-go's metadata client asks for it (k8s.io/client-go v0.34.3
+``metadata/metadata.go`` line 186): what the guards need (uid, annotations), never a Secret's data.
+RBAC still authorizes it as ``get`` on the resource."""
 
 
 def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:

@@ -8,9 +8,10 @@ from typing import Any
 
 RBAC_COMMAND = "python -m components.kubernetes.rbac"
 SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
-"""Who the API server says we are: ``create`` on it is allowed for every authenticated user
-(Kubernetes 1.28+: the ``system:basic-user`` ClusterRole; Kubernetes docs, "Authenticating",
-"API access to authentication information for a client")."""
+"""Who the API server says we are: every authenticated user may create one (the
+``system:basic-user`` ClusterRole, kubernetes v1.34.3
+``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`` line 339; ``authentication.k8s.io/v1``
+since Kubernetes 1.28)."""
 
 
 class ForbiddenError(Exception):

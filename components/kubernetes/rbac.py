@@ -18,7 +18,8 @@ field selector):
   previews client-side (``provider/pkg/provider/provider.go`` Create line 1649, Update line 2152),
   so the preview identity gets no write verb;
 - deploy: creates are server-side applies, a PATCH (``await.go`` Creation lines 202-229), which
-  the API server authorizes as ``patch`` and, when it creates, as ``create`` too; every create,
+  the API server authorizes as ``patch`` and, when it creates, as ``create`` too (k8s.io/apiserver
+  v0.34.3 ``pkg/endpoints/handlers/patch.go`` lines 203 and 232); every create,
   update and delete waits with informers on the object's kind in its namespace, without a field
   selector (``await.go`` lines 280, 446, 866: ``Factories.ForNamespace``), hence ``list`` and
   ``watch`` on each kind; the Deployment's wait also watches its ReplicaSets, Pods and Events;

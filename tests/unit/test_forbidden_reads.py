@@ -4,7 +4,8 @@ client's traceback (before: ``ApiException: (403) Reason: Forbidden`` raised fro
 
 The fake transport answers as the API server does: 403 for a forbidden ``get``, and the
 ``SelfSubjectReview`` (``authentication.k8s.io/v1``) that every authenticated user may create
-(Kubernetes docs, "Authenticating", "API access to authentication information for a client")."""
+(``system:basic-user``: kubernetes v1.34.3 ``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``
+line 339)."""
 
 from __future__ import annotations
 
@@ -86,7 +87,8 @@ def test_a_forbidden_secret_read_names_the_secret(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_guard_reads_metadata_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Secret's data never reaches the guard (Kubernetes docs, "API Concepts", metadata only)."""
+    """A Secret's data never reaches the guard: metadata only, as client-go's metadata client asks
+    (k8s.io/client-go v0.34.3 ``metadata/metadata.go`` line 186)."""
     api = FakeApi(set())
     assert guard_check(monkeypatch, api) == []
     reads = [headers["Accept"] for method, _, headers in api.requests if method == "GET"]
@@ -119,7 +121,7 @@ def test_the_removal_guard_keeps_its_refusal_and_names_the_missing_right(monkeyp
         }
     }
     now = {"gw": {**recorded["gw"], "namespace": None, "settings": {"namespace.name": "gw", "namespace.create": False}}}
-    news = {"gateways": now, "allow_deleting": [], "owner": "apim-gateway/dev", "kubeconfig": None}
+    news: dict[str, Any] = {"gateways": now, "allow_deleting": [], "owner": "apim-gateway/dev", "kubeconfig": None}
     (failure,) = removal_guard.RemovalGuardProvider().check({"gateways": recorded}, news).failures
     assert "namespace.create: true → false would delete Namespace/gw" in failure.reason  # the refusal stands
     assert f"user '{USER}' may not get namespaces (core) gw, which the removal guard reads" in failure.reason
