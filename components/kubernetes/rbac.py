@@ -21,7 +21,7 @@ field selector):
   the API server authorizes as ``patch`` and, when it creates, as ``create`` too (k8s.io/apiserver
   v0.34.3 ``pkg/endpoints/handlers/patch.go`` lines 203 and 232); every create,
   update and delete waits with informers on the object's kind in its namespace, without a field
-  selector (``await.go`` lines 280, 446, 866: ``Factories.ForNamespace``), hence ``list`` and
+  selector (``await.go`` lines 280, 446, 863: ``Factories.ForNamespace``), hence ``list`` and
   ``watch`` on each kind; the Deployment's wait also watches its ReplicaSets, Pods and Events;
 - renewal: the preview above, then a targeted update of the token Secret and the Deployment
   (``get`` then ``patch``, ``await.go`` Update lines 419 and 584) and the Deployment's wait.
@@ -238,7 +238,7 @@ def gateway_manifests(
         local_rules += renewal_rules(gateway)
     namespace = gateway.namespace_name
     cluster_name = f"apim-gateway-{owner.replace('/', '-')}-{gateway.name}-{identity}"
-    local_name = f"apim-gateway-{identity}"
+    local_name = f"apim-gateway-{gateway.name}-{identity}"  # gateways may share a namespace
     found: list[dict[str, object]] = []
     if identity == "deploy" and gateway.namespace.create:
         found.append(

@@ -106,3 +106,19 @@ def test_a_bad_subject_is_one_error_naming_the_value_and_what_is_allowed(capsys:
         "ServiceAccount:<namespace>:<name>, User:<name> or Group:<name> (for AKS with Entra ID: "
         "User:<object id> or Group:<object id>)\n"
     )
+
+
+def test_two_gateways_in_one_namespace_get_roles_of_their_own() -> None:
+    """``kubectl apply`` of a second Role of the same name would replace the first one's rules."""
+    config, owner = rbac.load_stack("prod", ROOT)
+    shared = config.gateways[0].namespace.model_copy(update={"name": "gateways", "create": False})
+    first = config.gateways[0].model_copy(update={"namespace": shared})
+    second = first.model_copy(update={"name": "contoso-weu-gw2"})
+    assert first.namespace_name == second.namespace_name == "gateways"
+    subject = rbac.parse_subject("User:x")
+    names = [
+        (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"])
+        for gateway in (first, second)
+        for doc in rbac.gateway_manifests(gateway, owner, "preview", subject)
+    ]
+    assert len(names) == len(set(names)) == 8
