@@ -116,9 +116,8 @@ def test_two_gateways_in_one_namespace_get_roles_of_their_own() -> None:
     second = first.model_copy(update={"name": "contoso-weu-gw2"})
     assert first.namespace_name == second.namespace_name == "gateways"
     subject = rbac.parse_subject("User:x")
-    names = [
-        (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"])
-        for gateway in (first, second)
-        for doc in rbac.gateway_manifests(gateway, owner, "preview", subject)
+    documents: list[dict[str, Any]] = [
+        doc for gateway in (first, second) for doc in rbac.gateway_manifests(gateway, owner, "preview", subject)
     ]
+    names = [(doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]) for doc in documents]
     assert len(names) == len(set(names)) == 8
