@@ -47,6 +47,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from ..moved_providers import stored_at_old_path
+from .forbidden import ForbiddenError, forbidden_message, who_am_i
 from .ownership import OWNER_ANNOTATION, has_key, keyless_owner, stack_owner
 
 __all__ = ["OWNER_ANNOTATION", "ClusterGuard", "ClusterGuardProvider", "owned"]
@@ -136,8 +137,15 @@ PLURALS = {
 no API discovery round trips."""
 
 
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+"""The object's metadata only, as client-go's metadata client asks for it (k8s.io/client-go v0.34.3
+``metadata/metadata.go`` line 186): what the guards need (uid, annotations), never a Secret's data.
+RBAC still authorizes it as ``get`` on the resource."""
+
+
 def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
-    """The object as a dict, or None when the API server answers 404."""
+    """The object's metadata (``{"metadata": ...}``), or None when the API server answers 404; a 403
+    raises ``ForbiddenError`` naming the verb and object."""
     import json
 
     from kubernetes.client.exceptions import ApiException
@@ -147,13 +155,15 @@ def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | 
     method, url, headers, _, _ = client.param_serialize(
         "GET",
         f"{prefix}{scope}/{PLURALS[kind]}/{name}",
-        header_params={"Accept": "application/json"},
+        header_params={"Accept": METADATA_ONLY},
         auth_settings=["BearerToken"],
     )
     response = client.call_api(method, url, header_params=headers, _request_timeout=30)
     response.read()
     if response.status == 404:
         return None
+    if response.status == 403:
+        raise ForbiddenError("get", api_version.rpartition("/")[0], PLURALS[kind], namespace, name)
     if not 200 <= response.status < 300:
         raise ApiException(status=response.status, reason=response.reason)
     found: dict[str, Any] = json.loads(response.data)
@@ -316,6 +326,16 @@ class ClusterGuardProvider(ResourceProvider):
                 else:
                     failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))
             return CheckResult(checked, failures)
+        except ForbiddenError as error:
+            # One message naming the verb, the object and who we are, never the client's traceback.
+            reader = (
+                "the cluster guard reads to know which cluster this is"
+                if error.name == IDENTITY_NAMESPACE and error.resource == "namespaces"
+                else "the cluster guard reads to check that the object is this stack's"
+            )
+            label = f"apim-gateway:gateways({gateway}).kubernetes"
+            message = forbidden_message(label, error, who_am_i(client), str(news.get("owner")), reader)
+            return CheckResult(news, [CheckFailure("access", message)])
         finally:
             client.close()
 

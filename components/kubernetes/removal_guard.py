@@ -53,6 +53,7 @@ from pulumi.runtime import rpc
 
 from ..config import ConfigError, GatewayConfig, StackConfig
 from . import cluster_guard, manifests
+from .forbidden import ForbiddenError, forbidden_message, who_am_i
 from .ownership import OWNER_ANNOTATION, keyless_owner, stack_owner
 
 PREFIX = "apim-gateway:"
@@ -312,8 +313,13 @@ class RemovalGuardProvider(ResourceProvider):
         failures = []
         for entry, message in refusals(recorded, news.get("gateways") or {}, news.get("allow_deleting") or ()):
             gateway = _gateway_of(recorded, entry)
-            if gateway is not None and not _still_owned(entry, recorded[gateway], news):
-                continue  # the cluster says it is not the stack's (never created, or gone): nothing to lose
+            try:
+                if gateway is not None and not _still_owned(entry, recorded[gateway], news):
+                    continue  # the cluster says it is not the stack's (never created, or gone): nothing to lose
+            except (
+                ForbiddenReadError
+            ) as forbidden:  # the refusal stands; the one message also says which right is missing
+                message = f"{message} {forbidden}"
             failures.append(CheckFailure("allow_deleting", message))
         return CheckResult(news, failures)
 
@@ -347,6 +353,10 @@ KINDS = {
 }
 
 
+class ForbiddenReadError(Exception):
+    """The cluster refused the removal guard's read; the message names the right and who lacks it."""
+
+
 def _still_owned(entry: str, record: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """Whether the cluster holds the object with this stack's ownership annotation. The record
     lists what the config described, written before the objects existed (a first ``up`` that the
@@ -360,9 +370,17 @@ def _still_owned(entry: str, record: Mapping[str, Any], news: Mapping[str, Any])
         client = cluster_guard._api_client(access)
         try:
             found = cluster_guard._read(client, api_version, kind, name, namespace or None)
+        except ForbiddenError as error:
+            label = "(the removal guard could not ask the cluster whether the stack still holds it)"
+            reader = "the removal guard reads to know whether the stack still owns it"
+            raise ForbiddenReadError(
+                forbidden_message(label, error, who_am_i(client), str(news.get("owner")), reader)
+            ) from None
         finally:
             client.close()
-    except Exception:  # unreachable, forbidden, unreadable kubeconfig: keep the refusal
+    except ForbiddenReadError:
+        raise
+    except Exception:  # unreachable, unreadable kubeconfig: keep the refusal
         return True
     annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
     # This instance's value, or the keyless one it wrote before it had a key: when in doubt, the
