@@ -73,6 +73,13 @@ def _object_list(model: Any, field: str, kinds: tuple[str, ...]) -> dict[str, An
     return {"type": "array", "items": {"type": "string", "pattern": pattern}, "description": description}
 
 
+OWNER_KEY = {
+    "$ref": "#/$defs/SecureValue",
+    "description": "Secret of at least 32 characters making the objects' ownership annotation unique to this "
+    "stack instance (`openssl rand -hex 32`).",
+}
+
+
 def stack_file_schema() -> dict[str, Any]:
     """The schema of a whole stack file, deterministic for a given version of the models."""
     gateway = _without_titles(GatewayConfig.model_json_schema(by_alias=True, ref_template="#/$defs/{model}"))
@@ -107,11 +114,7 @@ def stack_file_schema() -> dict[str, Any]:
         f"{key}defaults": {"$ref": "#/$defs/GatewayDefaults"},
         f"{key}gateways": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/GatewayConfig"}},
         f"{key}kubeconfig": {"$ref": "#/$defs/SecureValue", "description": "Kubeconfig content (secret)."},
-        f"{key}ownerKey": {
-            "$ref": "#/$defs/SecureValue",
-            "description": "Secret of at least 32 characters making the objects' ownership annotation unique to "
-            "this stack instance (`openssl rand -hex 32`).",
-        },
+        f"{key}ownerKey": OWNER_KEY,
         f"{key}gatewayTokens": _secret_map("gateway token (`apim.mode: existing`)"),
         f"{key}entraClientSecrets": _secret_map("client secret of the Entra ID application (`auth.mode: entraApp`)"),
         f"{key}proxyCredentials": _secret_map("`user:password` of the gateway's outbound proxy"),

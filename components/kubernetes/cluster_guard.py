@@ -273,6 +273,34 @@ def adoption_failures(
     return [CheckFailure("adopt", selector_refusal(gateway, obj, selector, deployment_selector or {}))]
 
 
+def _object_failures(
+    client: Any, gateway: str, olds: Mapping[str, Any], news: Mapping[str, Any], cluster: str
+) -> list[CheckFailure]:
+    """Every object the stack registers that exists and is not this stack instance's (``owned``),
+    unless ``kubernetes.adopt`` lists it; and every ``adopt`` entry the stack does not register."""
+    objects = news.get("objects") or []
+    adopted = {tuple(entry) for entry in news.get("adopt") or []}
+    registered = {(obj[1], obj[2], obj[3]) for obj in objects}
+    failures = [
+        CheckFailure("adopt", unregistered_adoption_refusal(gateway, entry)) for entry in sorted(adopted - registered)
+    ]
+    owner = str(news.get("owner"))
+    for obj in objects:
+        # Every object, every run: it is the stack's because the cluster says so (the annotation),
+        # not because an earlier run recorded it (which it did before the object existed).
+        found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
+        if found is None:
+            continue
+        annotation = (((found.get("metadata") or {}).get("annotations")) or {}).get(OWNER_ANNOTATION)
+        if owned(annotation, obj, olds, owner, cluster):
+            continue
+        if (obj[1], obj[2], obj[3]) in adopted:
+            failures.extend(adoption_failures(gateway, obj, found, news.get("deployment_selector")))
+        else:
+            failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))
+    return failures
+
+
 class ClusterGuardProvider(ResourceProvider):
     """Refuses, in ``check``, another cluster and objects the stack does not own."""
 
@@ -304,27 +332,7 @@ class ClusterGuardProvider(ResourceProvider):
             checked = {**news, "cluster": cluster or recorded or None}
             if recorded and cluster and recorded != cluster:
                 return CheckResult(checked, [CheckFailure("cluster", cluster_refusal(gateway, recorded, cluster))])
-            objects = news.get("objects") or []
-            adopted = {tuple(entry) for entry in news.get("adopt") or []}
-            registered = {(obj[1], obj[2], obj[3]) for obj in objects}
-            failures = [
-                CheckFailure("adopt", unregistered_adoption_refusal(gateway, entry))
-                for entry in sorted(adopted - registered)
-            ]
-            owner = str(news.get("owner"))
-            for obj in objects:
-                # Every object, every run: it is the stack's because the cluster says so (the annotation),
-                # not because an earlier run recorded it (which it did before the object existed).
-                found = _read(client, obj[0], obj[1], obj[3], obj[2] or None)
-                if found is None:
-                    continue
-                annotation = (((found.get("metadata") or {}).get("annotations")) or {}).get(OWNER_ANNOTATION)
-                if owned(annotation, obj, olds, owner, cluster):
-                    continue
-                if (obj[1], obj[2], obj[3]) in adopted:
-                    failures.extend(adoption_failures(gateway, obj, found, news.get("deployment_selector")))
-                else:
-                    failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))
+            failures = _object_failures(client, gateway, olds, news, cluster)
             return CheckResult(checked, failures)
         except ForbiddenError as error:
             # One message naming the verb, the object and who we are, never the client's traceback.

@@ -40,14 +40,10 @@ def kubernetes_side(
 ) -> k8s.apps.v1.Deployment:
     """Registers the gateway's Kubernetes objects; returns the Deployment (the pods)."""
     gateway = args.gateway
-    specs = describe(component, name, args, credentials, settings)
     # Rendered files carry no ownership annotation: an apply-mode stack must never take an object
     # a GitOps tool applied from them for its own (the cluster guard refuses it instead).
     rendered = bool(gateway.kubernetes.render_yaml_to_directory)
-    owner = stack_owner(args.owner_key)
-    if not rendered and args.owner_key is None and args.kubernetes_provider is None:
-        pulumi.log.warn(missing_key_warning(), resource=component)
-    owned = {key: spec if rendered else _owned(spec, owner) for key, spec in specs.items() if spec is not None}
+    owned = _with_owner(component, args, rendered, describe(component, name, args, credentials, settings))
     owned, adopted = _adopting(gateway, owned)
     provider = args.kubernetes_provider or stack_provider(component, name, args, list(owned.values()))
     if args.kubernetes_provider is not None and not args.kubernetes_provider_updates_in_place:
@@ -263,6 +259,17 @@ def _adopting(gateway: GatewayConfig, owned: dict[str, Spec]) -> tuple[dict[str,
 def _retained(args: SelfHostedGatewayArgs, spec: Spec | None) -> bool:
     """Whether ``apim-gateway:retain`` names this (cluster-scoped) object: ``Kind/name``."""
     return spec is not None and f"{spec['kind']}/{spec['metadata']['name']}" in args.retain
+
+
+def _with_owner(
+    component: pulumi.ComponentResource, args: SelfHostedGatewayArgs, rendered: bool, specs: dict[str, Spec | None]
+) -> dict[str, Spec]:
+    """The specs that exist, each with the ownership annotation unless rendered; a warning when the
+    value is only the stack's name (``ownership.py``)."""
+    if not rendered and args.owner_key is None and args.kubernetes_provider is None:
+        pulumi.log.warn(missing_key_warning(), resource=component)
+    owner = stack_owner(args.owner_key)
+    return {key: spec if rendered else _owned(spec, owner) for key, spec in specs.items() if spec is not None}
 
 
 def _owned(spec: Spec, owner: str) -> Spec:

@@ -158,7 +158,7 @@ def test_values_given_as_json_strings_like_the_pulumi_runtime_does() -> None:
         ),
         pytest.param(
             {**minimal(), f"{NS}:gatways": []},
-            "apim-gateway:gatways: unknown setting (allowed: allowDeleting, apim, defaults, entraClientSecrets, environment, environmentRules, gatewayTokens, gateways, kubeconfig, proxyCredentials, retain, tokenExpiryAlert)",
+            "apim-gateway:gatways: unknown setting (allowed: allowDeleting, apim, defaults, entraClientSecrets, environment, environmentRules, gatewayTokens, gateways, kubeconfig, ownerKey, proxyCredentials, retain, tokenExpiryAlert)",
             id="unknown-top-level-key",
         ),
         pytest.param(

@@ -101,6 +101,7 @@ def test_every_config_key_is_a_schema_property_of_the_same_name() -> None:
         "entraClientSecret",
         "proxyCredentials",
         "retain",
+        "ownerKey",
     }
     assert inputs["gateway"]["$ref"].endswith(":index:GatewayConfig")
     assert set(_schema()["resources"][TYPE]["requiredInputs"]) == {"environment", "apim", "gateway"}

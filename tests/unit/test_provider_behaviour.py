@@ -437,11 +437,16 @@ def test_the_cluster_guard_reads_every_object_every_run_and_keeps_its_identity_o
     monkeypatch.setattr(
         cluster_guard, "_read", lambda client, api_version, kind, name, namespace: live.get((kind, name))
     )
+    from components.kubernetes.ownership import owner_for
+
     obj = ["v1", "Secret", "gw", "gw-token"]
-    olds = {"gateway": "gw", "cluster": "uid-1", "cluster_identifier": "c", "objects": [obj], "owner": "p/s"}
+    # A keyed owner: the annotation alone decides (a keyless one also needs kube-system's uid to
+    # match the record, which a 404 cannot give: test_ownership_key.py).
+    owner = owner_for("p/s", "k" * 32)
+    olds = {"gateway": "gw", "cluster": "uid-1", "cluster_identifier": "c", "objects": [obj], "owner": owner}
     news = {**olds, "cluster": None, "access": {"kubeconfig": None, "kubeconfig_path": None, "context": None}}
     result = cluster_guard.ClusterGuardProvider().check(olds, news)
     assert [f.property for f in result.failures] == ["objects"]  # recorded before, refused now
     assert result.inputs["cluster"] == "uid-1"  # kube-system answered 404: the record stays
-    live[("Secret", "gw-token")] = {"metadata": {"annotations": {cluster_guard.OWNER_ANNOTATION: "p/s"}}}
+    live[("Secret", "gw-token")] = {"metadata": {"annotations": {cluster_guard.OWNER_ANNOTATION: owner}}}
     assert cluster_guard.ClusterGuardProvider().check(olds, news).failures == []
