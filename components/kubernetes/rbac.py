@@ -309,24 +309,36 @@ the Namespace it prints must carry the stack instance's ownership value (``owner
 
 def load_stack(stack: str, directory: Path) -> tuple[StackConfig, str]:
     """The stack's parsed config (``Pulumi.<stack>.yaml``, names only: ``names_only``) and its owner,
-    the ownership annotation's value (``ownership.owner_for``)."""
+    the ownership annotation's value (``ownership.owner_for``) with the key from ``APIMGW_OWNER_KEY``;
+    ``<project>/<stack>`` when the variable is unset (``needs_owner_key`` says when that is wrong)."""
     from ..config import parse_stack_config
     from .ownership import owner_for
 
     project = yaml.safe_load((directory / "Pulumi.yaml").read_text())["name"]
-    document = yaml.safe_load((directory / f"Pulumi.{stack}.yaml").read_text()) or {}
-    raw = dict(document.get("config") or {})
-    key = None
-    if f"{PREFIX}ownerKey" in raw:
-        key = os.environ.get(OWNER_KEY_VARIABLE) or None
-        if key is None:
-            raise ValueError(
-                f"Pulumi.{stack}.yaml sets {PREFIX}ownerKey, so the Namespace printed for the deploy identity must "
-                f"carry this stack instance's ownership value: run with {OWNER_KEY_VARIABLE}="
-                f'"$(pulumi config get {PREFIX}ownerKey --stack {stack})"'
-            )
-    config, secret_keys = names_only(raw)
+    config, secret_keys = names_only(_stack_file(stack, directory))
+    key = os.environ.get(OWNER_KEY_VARIABLE) or None
     return parse_stack_config(config, secret_keys), owner_for(f"{project}/{stack}", key)
+
+
+def _stack_file(stack: str, directory: Path) -> dict[str, object]:
+    document = yaml.safe_load((directory / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def needs_owner_key(stack: str, directory: Path, identity: str, config: StackConfig) -> str | None:
+    """Why this run needs ``APIMGW_OWNER_KEY`` and lacks it (None: it does not): only the deploy
+    identity's manifests hold an object with the ownership annotation, the namespace the stack owns."""
+    if identity != "deploy" or os.environ.get(OWNER_KEY_VARIABLE):
+        return None
+    if f"{PREFIX}ownerKey" not in _stack_file(stack, directory):
+        return None
+    if not any(g.namespace.create and not g.kubernetes.render_yaml_to_directory for g in config.gateways):
+        return None
+    return (
+        f"Pulumi.{stack}.yaml sets {PREFIX}ownerKey, so the Namespace printed for the deploy identity must carry "
+        f"this stack instance's ownership value: run with {OWNER_KEY_VARIABLE}="
+        f'"$(pulumi config get {PREFIX}ownerKey --stack {stack})"'
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -341,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         subject = parse_subject(options.subject)
         config, owner = load_stack(options.stack, options.project_dir)
+        missing = needs_owner_key(options.stack, options.project_dir, options.identity, config)
+        if missing:
+            raise ValueError(missing)
         documents = stack_manifests(config, owner, options.identity, subject)
     except (ValueError, OSError) as error:
         print(f"{COMMAND}: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ would silently grant nothing (create) or need a field selector (list, watch)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,31 @@ def test_two_gateways_in_one_namespace_get_roles_of_their_own() -> None:
     ]
     names = [(doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]) for doc in documents]
     assert len(names) == len(set(names)) == 8
+
+
+def test_a_keyed_stacks_namespace_carries_the_instances_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deploy identity's Namespace is what the stack takes for its own, so it needs the stack
+    instance's value (ownership.py); the other identities print no owned object and need no key."""
+    import yaml
+
+    from components.kubernetes.ownership import OWNER_ANNOTATION, owner_for
+
+    (tmp_path / "Pulumi.yaml").write_text("name: apim-gateway\nruntime: python\n")
+    document = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
+    document["config"]["apim-gateway:ownerKey"] = {"secure": "v1:bm90LWRlY3J5cHRlZC1oZXJl"}
+    (tmp_path / "Pulumi.local.yaml").write_text(yaml.safe_dump(document))
+    monkeypatch.delenv(rbac.OWNER_KEY_VARIABLE, raising=False)
+    arguments = ["--stack", "local", "--subject", "User:ci", "--project-dir", str(tmp_path)]
+    assert rbac.main([*arguments, "--identity", "deploy"]) == 2
+    assert (
+        f'{rbac.OWNER_KEY_VARIABLE}="$(pulumi config get apim-gateway:ownerKey --stack local)"'
+        in capsys.readouterr().err
+    )
+    assert rbac.main([*arguments, "--identity", "preview"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv(rbac.OWNER_KEY_VARIABLE, "k" * 64)
+    assert rbac.main([*arguments, "--identity", "deploy"]) == 0
+    (namespace,) = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d["kind"] == "Namespace"]
+    assert namespace["metadata"]["annotations"][OWNER_ANNOTATION] == owner_for("apim-gateway/local", "k" * 64)
