@@ -40,6 +40,7 @@ import yaml
 
 from ..config import GatewayConfig, StackConfig
 from . import manifests
+from .cluster_guard import PLURALS
 
 IDENTITIES = ("preview", "deploy", "renewal")
 COMMAND = "python -m components.kubernetes.rbac"
@@ -65,20 +66,8 @@ class ObjectRef:
     name: str
 
 
-PLURAL = {
-    "Namespace": "namespaces",
-    "Secret": "secrets",
-    "ConfigMap": "configmaps",
-    "ServiceAccount": "serviceaccounts",
-    "PersistentVolumeClaim": "persistentvolumeclaims",
-    "Service": "services",
-    "Deployment": "deployments",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
-    "NetworkPolicy": "networkpolicies",
-    "PriorityClass": "priorityclasses",
-    "StorageClass": "storageclasses",
-}
+PLURAL = PLURALS
+"""Each kind's resource name: the one map the cluster guard reads objects with."""
 
 
 def ref(obj: dict[str, object]) -> ObjectRef:
