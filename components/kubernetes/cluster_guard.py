@@ -10,7 +10,7 @@ kubeconfig whose current context now names another cluster is only a provider up
 
 This dynamic resource is registered before the stack's Kubernetes provider, which depends on it,
 so every object waits for it. Its ``check`` runs in ``pulumi preview`` and ``pulumi up`` alike
-and reads the cluster the provider will use (same kubeconfig, same context):
+and reads the cluster the provider will use (the same pinned kubeconfig):
 
 - the cluster's identity, the uid of its ``kube-system`` namespace (created once per cluster by
   the API server and never renamed): a different uid than the one recorded is refused;
@@ -22,15 +22,17 @@ and reads the cluster the provider will use (same kubeconfig, same context):
   refused, naming the object and the setting to change. What the guard recorded on an earlier run
   proves nothing: it recorded the objects before they existed.
 
-It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
-provider's own copy) and is never part of its outputs.
+It reads the cluster with the very kubeconfig the provider gets, pinned once by the program
+(``kubeconfig.py``), so the two cannot reach different clusters. It records nothing secret: the
+kubeconfig content is an input (a Pulumi secret, like the provider's own copy) and is never part
+of its outputs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -38,6 +40,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pulumi.runtime import rpc
 
 from ..moved_providers import stored_at_old_path
+from .kubeconfig import KubeconfigError, pin, unquoted
 
 OWNER_ANNOTATION = "apim-gateway/stack"
 """On every object the stack creates: ``<project>/<stack>``. Lets a later ``up`` of the same stack
@@ -51,67 +54,26 @@ def stack_owner() -> str:
     return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
-class KubeconfigError(ValueError):
-    """A kubeconfig that cannot be read; the message never quotes its content."""
-
-
-def _kubeconfig_source(access: Mapping[str, Any]) -> str:
-    if access.get("kubeconfig"):
-        return "apim-gateway:kubeconfig (secret)"
-    if access.get("kubeconfig_path"):
-        return f"kubernetes.kubeconfigPath {access['kubeconfig_path']!r}"
-    return "the ambient kubeconfig (KUBECONFIG, else ~/.kube/config)"
-
-
-def _unquoted(error: Exception) -> str:
-    """What went wrong, without any of the kubeconfig's text.
-
-    PyYAML's message (``yaml/error.py`` MarkedYAMLError ``__str__``) quotes the offending line with a
-    caret under it, and a scanner problem may quote a character or alias of it: only the problem's
-    words before any quote, and the line and column, are kept. The Kubernetes client's own
-    ``ConfigException`` names keys and list entries, not values; anything else is named by type.
-    """
-    import yaml
-    from kubernetes.config.config_exception import ConfigException
-
-    if isinstance(error, yaml.MarkedYAMLError):
-        problem = (error.problem or "invalid YAML").split("'")[0].split('"')[0].strip().rstrip(":")
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        return f"not valid YAML{where} ({problem})"
-    if isinstance(error, yaml.YAMLError):
-        return "not valid YAML"
-    if isinstance(error, ConfigException):
-        return str(error)
-    return f"not a usable kubeconfig ({type(error).__name__})"
-
-
 def _api_client(access: Mapping[str, Any]) -> Any:
-    """``_connect`` with every parse error turned into a ``KubeconfigError`` that quotes nothing."""
-    try:
-        return _connect(access)
-    except Exception as error:  # any parse error may carry the content: re-raised without it, or its cause
-        source = _kubeconfig_source(access)
-        raise KubeconfigError(
-            f"the kubeconfig ({source}) cannot be read: {_unquoted(error)}; its content is not shown"
-        ) from None
+    """A Kubernetes API client for the cluster the stack's provider uses.
 
-
-def _connect(access: Mapping[str, Any]) -> Any:
-    """A Kubernetes API client for the cluster the stack's provider uses: the kubeconfig content,
-    else the path, else the ambient kubeconfig (``KUBECONFIG``, then ``~/.kube/config``), each with
-    ``kubernetes.context`` or the current context (as the provider, ``provider.go`` ``Configure``)."""
+    ``access`` holds the provider's pinned kubeconfig (``kubeconfig``) or, when none could be made,
+    the ``problem``; the removal guard's records hold ``kubeconfig_path`` and ``context`` instead,
+    resolved here the same way (``kubeconfig.py``, client-go's rules). Every error is a
+    ``KubeconfigError`` that quotes nothing of the kubeconfig."""
     from kubernetes import config as kube_config
 
-    context = access.get("context") or None
-    content = access.get("kubeconfig") or ""
-    if content:
-        import yaml
-
-        return kube_config.new_client_from_config_dict(yaml.safe_load(content), context=context)  # type: ignore[no-untyped-call]
-    path = access.get("kubeconfig_path") or os.environ.get("KUBECONFIG") or "~/.kube/config"
-    files = [str(Path(p).expanduser()) for p in path.split(os.pathsep) if p]
-    return kube_config.new_client_from_config(config_file=os.pathsep.join(files), context=context)  # type: ignore[no-untyped-call]
+    if access.get("problem"):
+        raise KubeconfigError(str(access["problem"]))
+    pinned = pin(access.get("kubeconfig") or None, access.get("kubeconfig_path"), access.get("context"), os.environ)
+    if pinned.kubeconfig is None:
+        raise KubeconfigError(str(pinned.problem))
+    try:
+        return kube_config.new_client_from_config_dict(json.loads(pinned.kubeconfig))  # type: ignore[no-untyped-call]
+    except Exception as error:  # the client's errors may carry the content: re-raised without it
+        raise KubeconfigError(
+            f"the kubeconfig cannot be used: {unquoted(error)}; its content is not shown"
+        ) from None
 
 
 PLURALS = {
