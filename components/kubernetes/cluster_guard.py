@@ -208,13 +208,15 @@ class ClusterGuardProvider(ResourceProvider):
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
     """What the guard keeps as outputs: never the kubeconfig."""
-    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects")}
+    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects", "endpoint")}
 
 
 class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="ClusterGuard"):
     """Records the cluster and the objects a gateway's stack owns; refuses anything else."""
 
     cluster: pulumi.Output[str]
+    endpoint: pulumi.Output[str | None]
+    """Where the kubeconfig this guard last checked leads (``kubeconfig.endpoint``)."""
 
     def __init__(
         self,
@@ -223,6 +225,7 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         access: Mapping[str, pulumi.Input[str] | None],
         objects: Sequence[tuple[str, str, str, str]],
         cluster_identifier: str,
+        endpoint: pulumi.Input[str | None] = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -232,5 +235,6 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
             "access": dict(access),
             "objects": [list(obj) for obj in objects],
             "cluster": None,
+            "endpoint": endpoint,
         }
         super().__init__(ClusterGuardProvider(), name, props, opts)

@@ -194,7 +194,8 @@ def _pinned(merged: Merged, context: str | None, environ: Mapping[str, str], ser
         return in_cluster(environ, service_account_dir)
     if selected not in merged.contexts:
         setting = "kubernetes.context" if context else "the current context"
-        raise KubeconfigError(f"{setting} {selected!r} is not among its contexts ({', '.join(sorted(merged.contexts))})")
+        known = ", ".join(sorted(merged.contexts))
+        raise KubeconfigError(f"{setting} {selected!r} is not among its contexts ({known})")
     entry = merged.contexts[selected]
     cluster_name, user_name = str(entry.get("cluster") or ""), str(entry.get("user") or "")
     if cluster_name not in merged.clusters:
@@ -255,3 +256,18 @@ def in_cluster(environ: Mapping[str, str], service_account_dir: Path = SERVICE_A
         "current-context": IN_CLUSTER,
     }
     return json.dumps(document, sort_keys=True)
+
+
+def endpoint(kubeconfig: str | None) -> str | None:
+    """A fingerprint of where a pinned kubeconfig leads: its cluster's server, CA and TLS settings,
+    not its credentials. The cluster guard records the one it checked; the provider takes the
+    content only while the two match (``provider.py``), so an ``up --target``, which does not check
+    the guard, cannot move the provider."""
+    import hashlib
+
+    if kubeconfig is None:
+        return None
+    (cluster,) = json.loads(kubeconfig)["clusters"]
+    keys = ("server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name", "proxy-url")
+    where = json.dumps({key: cluster["cluster"].get(key) for key in keys}, sort_keys=True)
+    return hashlib.sha256(where.encode()).hexdigest()

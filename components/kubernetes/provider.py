@@ -43,7 +43,7 @@ import pulumi_kubernetes as k8s
 from ..args import SelfHostedGatewayArgs
 from .cluster_guard import ClusterGuard
 from .delivery_guard import DeliveryModeGuard, delivery_mode
-from .kubeconfig import Pinned, pin
+from .kubeconfig import Pinned, endpoint, pin
 
 DELETE_UNREACHABLE_VARIABLE = "PULUMI_K8S_DELETE_UNREACHABLE"
 
@@ -53,9 +53,16 @@ def stack_provider(
 ) -> k8s.Provider:
     """The provider every object of the gateway is registered on; it waits for the guards."""
     settings = args.gateway.kubernetes
-    pinned = None if settings.render_yaml_to_directory else pinned_kubeconfig(args)
+    guards: list[pulumi.Resource] = [_delivery_mode_guard(component, name, args)]
     # Render mode reaches no cluster, and the provider refuses a kubeconfig there (CheckConfig).
-    kubeconfig: pulumi.Input[str] = "" if pinned is None else pinned.apply(lambda p: p.kubeconfig or "")
+    kubeconfig: pulumi.Input[str] = ""
+    if not settings.render_yaml_to_directory:
+        pinned = pinned_kubeconfig(args)
+        cluster_guard = _cluster_guard(component, name, args, objects, pinned)
+        guards.append(cluster_guard)
+        kubeconfig = pulumi.Output.all(cluster_guard.endpoint, pinned).apply(
+            lambda checked: checked_kubeconfig(args.gateway.name, checked[0], checked[1])
+        )
     with _hidden_from_the_sdk(DELETE_UNREACHABLE_VARIABLE):
         return k8s.Provider(
             f"{name}-kubernetes",
@@ -73,8 +80,27 @@ def stack_provider(
             suppress_deprecation_warnings=False,
             suppress_helm_hook_warnings=False,
             render_yaml_to_directory=settings.render_yaml_to_directory,
-            opts=pulumi.ResourceOptions(parent=component, depends_on=_guards(component, name, args, objects, pinned)),
+            opts=pulumi.ResourceOptions(parent=component, depends_on=guards),
         )
+
+
+def checked_kubeconfig(gateway: str, checked: str | None, pinned: Pinned) -> str:
+    """The pinned kubeconfig, once the cluster guard has checked where it leads.
+
+    Under ``up --target`` the engine targets every provider implicitly (pulumi v3.259.0
+    ``step_generator.go``:1286-1300) but not the guard, whose ``check`` it stubs with the old inputs
+    (:1313-1319) and whose outputs stay the old ones: the provider would take a kubeconfig that now
+    reaches another cluster unchecked, and every later ``refresh`` or ``destroy`` would go there. The
+    guard's outputs say which endpoint it checked (in preview too: a dynamic provider has no preview,
+    so its planned outputs are its checked inputs, pulumi ``provider_plugin.go``:1713-1714)."""
+    if pinned.kubeconfig is None or endpoint(pinned.kubeconfig) != checked:
+        raise pulumi.RunError(
+            f"apim-gateway:gateways({gateway}).kubernetes: the kubeconfig now leads to another API server or CA "
+            "than the one the cluster guard last checked, which an 'up --target' does not check; run 'pulumi "
+            "preview' or 'pulumi up' without --target first (the cluster guard then checks it), or point the "
+            "kubeconfig back at the cluster this stack deployed to."
+        )
+    return pinned.kubeconfig
 
 
 def pinned_kubeconfig(args: SelfHostedGatewayArgs) -> pulumi.Output[Pinned]:
@@ -102,40 +128,39 @@ def _hidden_from_the_sdk(variable: str) -> Iterator[None]:
             os.environ[variable] = saved
 
 
-def _guards(
+def _delivery_mode_guard(
+    component: pulumi.ComponentResource, name: str, args: SelfHostedGatewayArgs
+) -> pulumi.Resource:
+    """Registered first: a delivery-mode switch fails here, before the provider is diffed."""
+    settings = args.gateway.kubernetes
+    return DeliveryModeGuard(
+        f"{name}-delivery-mode",
+        args.gateway.name,
+        delivery_mode(settings.render_yaml_to_directory),
+        settings.render_yaml_to_directory,
+        opts=pulumi.ResourceOptions(parent=component),
+        cluster_identifier=settings.effective_cluster_identifier,
+    )
+
+
+def _cluster_guard(
     component: pulumi.ComponentResource,
     name: str,
     args: SelfHostedGatewayArgs,
     objects: list[dict[str, Any]],
-    pinned: pulumi.Output[Pinned] | None,
-) -> list[pulumi.Resource]:
-    """The delivery-mode guard and, when applying to a cluster, the cluster guard."""
-    settings = args.gateway.kubernetes
-    # Registered first: a delivery-mode switch fails here, before the provider is diffed.
-    guards: list[pulumi.Resource] = [
-        DeliveryModeGuard(
-            f"{name}-delivery-mode",
-            args.gateway.name,
-            delivery_mode(settings.render_yaml_to_directory),
-            settings.render_yaml_to_directory,
-            opts=pulumi.ResourceOptions(parent=component),
-            cluster_identifier=settings.effective_cluster_identifier,
-        )
-    ]
-    if pinned is not None:
-        # Another cluster, or an object the stack does not own, fails here; it reads the very
-        # content the provider gets, so it reads the cluster the provider writes to.
-        guards.append(
-            ClusterGuard(
-                f"{name}-cluster",
-                args.gateway.name,
-                {"kubeconfig": pinned.apply(lambda p: p.kubeconfig), "problem": pinned.apply(lambda p: p.problem)},
-                [_identity(obj) for obj in objects],
-                settings.effective_cluster_identifier,
-                opts=pulumi.ResourceOptions(parent=component),
-            )
-        )
-    return guards
+    pinned: pulumi.Output[Pinned],
+) -> ClusterGuard:
+    """Another cluster, or an object the stack does not own, fails here; it reads the very content
+    the provider gets, so it reads the cluster the provider writes to."""
+    return ClusterGuard(
+        f"{name}-cluster",
+        args.gateway.name,
+        {"kubeconfig": pinned.apply(lambda p: p.kubeconfig), "problem": pinned.apply(lambda p: p.problem)},
+        [_identity(obj) for obj in objects],
+        args.gateway.kubernetes.effective_cluster_identifier,
+        endpoint=pinned.apply(lambda p: endpoint(p.kubeconfig)),
+        opts=pulumi.ResourceOptions(parent=component),
+    )
 
 
 def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:

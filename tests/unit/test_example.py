@@ -6,7 +6,6 @@ import json
 import runpy
 
 import yaml
-
 from harness import FAKE_KUBECONFIG, ROOT, run_program
 
 
