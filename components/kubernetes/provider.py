@@ -93,14 +93,15 @@ def checked_kubeconfig(gateway: str, checked: str | None, pinned: Pinned) -> str
     reaches another cluster unchecked, and every later ``refresh`` or ``destroy`` would go there. The
     guard's outputs say which endpoint it checked (in preview too: a dynamic provider has no preview,
     so its planned outputs are its checked inputs, pulumi ``provider_plugin.go``:1713-1714)."""
-    if pinned.kubeconfig is None or endpoint(pinned.kubeconfig) != checked:
+    if endpoint(pinned.kubeconfig) != checked:
         raise pulumi.RunError(
             f"apim-gateway:gateways({gateway}).kubernetes: the kubeconfig now leads to another API server or CA "
             "than the one the cluster guard last checked, which an 'up --target' does not check; run 'pulumi "
             "preview' or 'pulumi up' without --target first (the cluster guard then checks it), or point the "
             "kubeconfig back at the cluster this stack deployed to."
         )
-    return pinned.kubeconfig
+    # No content (its problem fails the guard's check first, so the provider never gets to use it).
+    return pinned.kubeconfig or ""
 
 
 def pinned_kubeconfig(args: SelfHostedGatewayArgs) -> pulumi.Output[Pinned]:

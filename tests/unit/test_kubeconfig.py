@@ -25,7 +25,9 @@ def kubeconfig(current: str | None, *entries: tuple[str, str, dict[str, Any]]) -
     for context, server, user in entries:
         document["clusters"].append({"name": f"{context}-cluster", "cluster": {"server": server}})
         document["users"].append({"name": f"{context}-user", "user": user})
-        document["contexts"].append({"name": context, "context": {"cluster": f"{context}-cluster", "user": f"{context}-user"}})
+        document["contexts"].append(
+            {"name": context, "context": {"cluster": f"{context}-cluster", "user": f"{context}-user"}}
+        )
     return document
 
 
@@ -35,7 +37,9 @@ def write(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def pinned(environ: dict[str, str], context: str | None = None, path: str | None = None, **kwargs: Any) -> dict[str, Any]:
+def pinned(
+    environ: dict[str, str], context: str | None = None, path: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
     result = pin(None, path, context, environ, **kwargs)
     assert result.problem is None and result.kubeconfig is not None
     document: dict[str, Any] = json.loads(result.kubeconfig)
@@ -106,8 +110,13 @@ def test_relative_references_resolve_against_their_own_file_and_files_are_embedd
     document = kubeconfig("local", ("local", "https://a.invalid", user))
     document["clusters"][0]["cluster"]["certificate-authority"] = "pki/ca.crt"
     result = pinned({"KUBECONFIG": str(write(directory / "config", document))})
-    encoded = {name: base64.b64encode(f"{name} bytes".encode()).decode() for name in ("ca.crt", "client.crt", "client.key")}
-    assert result["clusters"][0]["cluster"] == {"server": "https://a.invalid", "certificate-authority-data": encoded["ca.crt"]}
+    encoded = {
+        name: base64.b64encode(f"{name} bytes".encode()).decode() for name in ("ca.crt", "client.crt", "client.key")
+    }
+    assert result["clusters"][0]["cluster"] == {
+        "server": "https://a.invalid",
+        "certificate-authority-data": encoded["ca.crt"],
+    }
     assert result["users"][0]["user"] == {
         "client-certificate-data": encoded["client.crt"],
         "client-key-data": encoded["client.key"],
@@ -125,7 +134,9 @@ def test_a_file_moved_with_the_same_content_pins_the_same(tmp_path: Path) -> Non
         (tmp_path / directory).mkdir()
         (tmp_path / directory / "key").write_text("the key")
         write(tmp_path / directory / "config", document)
-    assert pinned({"KUBECONFIG": str(tmp_path / "one" / "config")}) == pinned({"KUBECONFIG": str(tmp_path / "two" / "config")})
+    assert pinned({"KUBECONFIG": str(tmp_path / "one" / "config")}) == pinned(
+        {"KUBECONFIG": str(tmp_path / "two" / "config")}
+    )
 
 
 def test_pinning_pinned_content_changes_nothing(tmp_path: Path) -> None:
@@ -180,7 +191,9 @@ def test_a_kubeconfig_file_wins_over_the_service_account(tmp_path: Path) -> None
         ({"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}, "aks", "kubernetes.context 'aks'"),
     ],
 )
-def test_nowhere_to_go_is_one_clear_error(tmp_path: Path, environ: dict[str, str], context: str | None, expected: str) -> None:
+def test_nowhere_to_go_is_one_clear_error(
+    tmp_path: Path, environ: dict[str, str], context: str | None, expected: str
+) -> None:
     """No file and no complete in-cluster environment; a named context with no kubeconfig (client-go
     ``client_config.go``:441-445: a named context that does not exist is an error, not in-cluster)."""
     directory = service_account(tmp_path / "serviceaccount")
@@ -206,5 +219,25 @@ def test_errors_name_the_setting_and_never_quote_the_content(tmp_path: Path) -> 
     assert SECRET not in result.problem
     malformed = f"users:\n- name: a\n  user: {{token: {SECRET}: {SECRET}}}\n"
     problem = pin(malformed, None, None, {}).problem
-    assert problem is not None and problem.startswith("the kubeconfig (apim-gateway:kubeconfig (secret)) cannot be used: not valid YAML")
+    assert problem is not None and problem.startswith(
+        "the kubeconfig (apim-gateway:kubeconfig (secret)) cannot be used: not valid YAML"
+    )
     assert SECRET not in problem
+
+
+def test_the_provider_takes_only_a_kubeconfig_whose_endpoint_the_guard_checked(tmp_path: Path) -> None:
+    """``up --target`` targets the provider but not the guard (pulumi v3.259.0 ``step_generator.go``
+    :1286-1300, :1313-1319): the guard's outputs then still name the endpoint of the last check, and a
+    kubeconfig leading elsewhere is refused (tests/integration/test_cluster_pinning.py on the engine).
+    New credentials for the same server and CA are no other endpoint."""
+    from components.kubernetes.kubeconfig import endpoint
+    from components.kubernetes.provider import checked_kubeconfig
+
+    path = write(tmp_path / "config", kubeconfig("a", ("a", "https://a.invalid", {"token": "one"})))
+    checked = pin(None, str(path), None, {})
+    renewed = pin(None, str(write(path, kubeconfig("a", ("a", "https://a.invalid", {"token": "two"})))), None, {})
+    moved = pin(None, str(write(path, kubeconfig("a", ("a", "https://b.invalid", {"token": "one"})))), None, {})
+    recorded = endpoint(checked.kubeconfig)
+    assert checked_kubeconfig("gw", recorded, renewed) == renewed.kubeconfig
+    with pytest.raises(Exception, match=r"gateways\(gw\)\.kubernetes: the kubeconfig now leads to another API server"):
+        checked_kubeconfig("gw", recorded, moved)
