@@ -159,7 +159,8 @@ def _cluster_guard(
         {"kubeconfig": pinned.apply(lambda p: p.kubeconfig), "problem": pinned.apply(lambda p: p.problem)},
         [_identity(obj) for obj in objects],
         args.gateway.kubernetes.effective_cluster_identifier,
-        endpoint=pinned.apply(lambda p: endpoint(p.kubeconfig)),
+        # A digest of the server and CA, no credential: shown in diffs.
+        endpoint=pulumi.Output.unsecret(pinned.apply(lambda p: endpoint(p.kubeconfig))),
         opts=pulumi.ResourceOptions(parent=component),
     )
 

@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 import yaml
 from cluster_client import Cluster
-from engine import LocalStack
+from engine import LocalStack, install_program
 
 from scripts import local_cluster as lc
 
 pytestmark = pytest.mark.integration
 
+BEFORE_PINNING = "cb941dfab71595e06c9761e1bdfdbccb3f94557f"
+"""A commit whose program passed ``kubeconfig: ""`` and ``deleteUnreachable: false``."""
 COPIED_KINDS = ("Namespace", "ConfigMap", "Secret", "Deployment")
 """The stack's objects copied by name to the other cluster, where nothing may touch them."""
 
@@ -204,3 +206,28 @@ def test_a_deleted_cluster_is_left_with_the_providers_own_variable(
         "destroy", "--yes", "--skip-preview", "--non-interactive", env={**env, "PULUMI_K8S_DELETE_UNREACHABLE": "true"}
     )
     assert not [r for r in stack.resources() if r["type"].startswith("kubernetes:")]
+
+
+def test_a_stack_deployed_with_the_ambient_kubeconfig_gets_it_pinned_by_a_provider_update(
+    local_cluster: Any, tmp_path: Path
+) -> None:
+    """Its first preview shows two updates, the cluster guard's (the endpoint it checked) and the provider's (new ``kubeconfig``, no
+    ``deleteUnreachable``): with ``clusterIdentifier`` unchanged ``DiffConfig`` replaces nothing
+    (4.25.0 ``provider.go``:408-424), and a provider update changes no object."""
+    kubeconfig = reaching(tmp_path / "kubeconfig", Path(local_cluster.kubeconfig))
+    env = {"KUBECONFIG": str(kubeconfig)}
+    stack = LocalStack(tmp_path, None, "old-gw", commit=BEFORE_PINNING, replicas=1, backup={"enabled": False})
+    stack.up(env=env)
+    before = state_uids(stack)
+    install_program(stack.directory)
+    preview = stack.preview("--diff", env=env)
+    # The provider and the cluster guard (which now records the endpoint it checked); nothing else.
+    assert "~ 2 to update" in preview.stdout and "replace" not in preview.stdout
+    assert "~ pulumi-python:dynamic/apim-gateway:ClusterGuard: (update)" in preview.stdout
+    assert "~ pulumi:providers:kubernetes: (update)" in preview.stdout
+    assert '- deleteUnreachable: "false"' in preview.stdout and "kubeconfig       : [secret]" in preview.stdout
+    stack.up(env=env)
+    assert state_uids(stack) == before
+    assert provider_server(stack) == local_cluster.server
+    stack.preview("--expect-no-changes", env=env)
+    stack.run("destroy", "--yes", "--skip-preview", "--non-interactive", env=env)
