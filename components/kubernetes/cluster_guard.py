@@ -222,7 +222,7 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
         self,
         name: str,
         gateway: str,
-        access: Mapping[str, pulumi.Input[str] | None],
+        access: Mapping[str, pulumi.Input[str | None]],
         objects: Sequence[tuple[str, str, str, str]],
         cluster_identifier: str,
         endpoint: pulumi.Input[str | None] = None,
