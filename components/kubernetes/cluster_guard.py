@@ -71,9 +71,7 @@ def _api_client(access: Mapping[str, Any]) -> Any:
     try:
         return kube_config.new_client_from_config_dict(json.loads(pinned.kubeconfig))  # type: ignore[no-untyped-call]
     except Exception as error:  # the client's errors may carry the content: re-raised without it
-        raise KubeconfigError(
-            f"the kubeconfig cannot be used: {unquoted(error)}; its content is not shown"
-        ) from None
+        raise KubeconfigError(f"the kubeconfig cannot be used: {unquoted(error)}; its content is not shown") from None
 
 
 PLURALS = {

@@ -78,7 +78,8 @@ def test_the_provider_gets_the_pinned_kubeconfig_not_its_path(monkeypatch: pytes
         assert "kubeconfig" in recording.one(PROVIDER).secret_paths
     assert runs[0] == runs[1]
     pinned = json.loads(runs[0]["kubeconfig"])
-    assert [c["name"] for c in pinned["contexts"]] == ["aks-contoso-dev"] and pinned["current-context"] == "aks-contoso-dev"
+    assert [c["name"] for c in pinned["contexts"]] == ["aks-contoso-dev"]
+    assert pinned["current-context"] == "aks-contoso-dev"
     (cluster,) = pinned["clusters"]
     assert cluster["cluster"] == {
         "server": "https://dev.example.invalid",
@@ -111,7 +112,9 @@ def test_an_explicit_kubeconfig_path_is_read_whatever_kubeconfig_says(
     write_kubeconfig(tmp_path / ".kube", "https://aks-dev.example.invalid").rename(tmp_path / ".kube" / "aks-dev.yaml")
     runs = []
     for ambient in ("a", "b"):
-        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / ambient, f"https://{ambient}.example.invalid")))
+        monkeypatch.setenv(
+            "KUBECONFIG", str(write_kubeconfig(tmp_path / ambient, f"https://{ambient}.example.invalid"))
+        )
         config = stack_file_config("dev")
         config[f"{NS}:gateways"][0]["kubernetes"] = {"kubeconfigPath": "~/.kube/aks-dev.yaml"}
         runs.append(provider_inputs(run_main(config)))
