@@ -63,7 +63,8 @@ def test_in_a_kubeconfig_list_the_first_file_to_set_current_context_wins(tmp_pat
     assert document["current-context"] == "first" and server(document) == "https://a.invalid"
     from kubernetes.config.kube_config import KubeConfigMerger
 
-    assert KubeConfigMerger(listed).config.value["current-context"] == "second"  # why the guard may not use it
+    merged = KubeConfigMerger(listed).config  # type: ignore[no-untyped-call]
+    assert merged.value["current-context"] == "second"  # why the guard may not use the Python client
 
 
 def test_the_first_file_to_define_a_name_wins_and_missing_files_are_skipped(tmp_path: Path) -> None:
