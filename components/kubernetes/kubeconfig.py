@@ -104,7 +104,7 @@ def pin(
         if content:
             documents = [(_parse(content), Path.cwd())]
         elif kubeconfig_path:
-            path = Path(kubeconfig_path).expanduser()  # the provider expands "~/" too (util.go:146-156)
+            path = Path(kubeconfig_path).expanduser()  # the provider expands "~/" too (util.go:143-155)
             if not path.is_file():
                 raise KubeconfigError("no such file")
             documents = [(_parse(path.read_text()), path.resolve().parent)]

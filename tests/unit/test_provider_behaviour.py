@@ -107,7 +107,7 @@ def test_an_explicit_kubeconfig_path_is_read_whatever_kubeconfig_says(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """``kubeconfigPath`` wins over ``KUBECONFIG``; it is read by the program (``~`` expanded, as the
-    provider does, ``util.go``:146-156) and pinned like the ambient kubeconfig."""
+    provider does, ``util.go``:143-155) and pinned like the ambient kubeconfig."""
     monkeypatch.setenv("HOME", str(tmp_path))
     write_kubeconfig(tmp_path / ".kube", "https://aks-dev.example.invalid").rename(tmp_path / ".kube" / "aks-dev.yaml")
     runs = []
