@@ -50,7 +50,8 @@ class SelfHostedGatewayArgs:
 
     kubeconfig: pulumi.Input[str] | None = None
     """Kubeconfig content; may be another resource's output. Always treated as secret.
-    Without it, ``gateway.kubernetes.kubeconfigPath`` or the ambient kubeconfig is used."""
+    Without it, ``gateway.kubernetes.kubeconfigPath`` or the ambient kubeconfig is used. Either
+    way the provider gets it pinned to one context (``kubernetes/kubeconfig.py``)."""
 
     kubernetes_provider: k8s.Provider | None = None
     """An existing Kubernetes provider to deploy with; overrides ``kubeconfig``. It should set

@@ -37,7 +37,12 @@ APIM_PRINCIPAL_ID = instance("msi", SUBSCRIPTION_ID, "rg", "svc")["identity"]["p
 FAKE_ROLLOUT_KEY = "00" * 32
 """The rollout key (components/kubernetes/rollout.py) a stack's state holds, fixed: a real stack keeps the
 key its first ``pulumi up`` drew, so re-running the program changes no annotation."""
-FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
+FAKE_KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\ncurrent-context: aks\n"
+    "clusters:\n- name: aks\n  cluster: {server: 'https://aks.example.invalid:443'}\n"
+    "contexts:\n- name: aks\n  context: {cluster: aks, user: aks}\n"
+    "users:\n- name: aks\n  user: {token: aks-user-secret-token}\n"
+)
 
 
 def fake_token(gateway_id: str, expires_on: str, key_type: str) -> str:

@@ -40,11 +40,13 @@ ever makes the provider replace every object (pulumi-kubernetes ``provider.go`` 
 class KubernetesSettings(Model):
     """How the stack reaches the cluster. The kubeconfig content itself is the secret
     top-level key ``kubeconfig``; without it and without ``kubeconfigPath`` the ambient
-    kubeconfig (``KUBECONFIG`` or ``~/.kube/config``) is used."""
+    kubeconfig (``KUBECONFIG``, ``~/.kube/config`` or the in-cluster service account, resolved as
+    client-go does) is used, pinned to one context in the provider's state."""
 
     kubeconfig_path: str | None = None
-    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content), passed to the
-    provider as written here; it must exist at this path wherever the stack runs."""
+    """Path of a kubeconfig file (instead of the secret ``kubeconfig`` content), read by the program,
+    which gives the provider the selected context's content as a secret (files embedded); it must
+    exist at this path wherever the stack runs."""
     context: str | None = None
     """Context to use from the kubeconfig (its current context by default)."""
     cluster_identifier: str | None = Field(default=None, min_length=1)

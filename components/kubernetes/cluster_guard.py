@@ -10,7 +10,7 @@ kubeconfig whose current context now names another cluster is only a provider up
 
 This dynamic resource is registered before the stack's Kubernetes provider, which depends on it,
 so every object waits for it. Its ``check`` runs in ``pulumi preview`` and ``pulumi up`` alike
-and reads the cluster the provider will use (same kubeconfig, same context):
+and reads the cluster the provider will use (the same pinned kubeconfig):
 
 - the cluster's identity, the uid of its ``kube-system`` namespace (created once per cluster by
   the API server and never renamed): a different uid than the one recorded is refused;
@@ -31,15 +31,17 @@ and reads the cluster the provider will use (same kubeconfig, same context):
   k8s.io/kubernetes ``pkg/apis/apps/validation/validation.go`` ValidateDeploymentUpdate: the apply
   would fail half-way; docs/migration.md shows the cut-over instead).
 
-It records nothing secret: the kubeconfig content is an input (a Pulumi secret, like the
-provider's own copy) and is never part of its outputs.
+It reads the cluster with the very kubeconfig the provider gets, pinned once by the program
+(``kubeconfig.py``), so the two cannot reach different clusters. It records nothing secret: the
+kubeconfig content is an input (a Pulumi secret, like the provider's own copy) and is never part
+of its outputs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -48,6 +50,7 @@ from pulumi.runtime import rpc
 
 from ..moved_providers import stored_at_old_path
 from .forbidden import ForbiddenError, forbidden_message, who_am_i
+from .kubeconfig import KubeconfigError, pin, unquoted
 from .ownership import OWNER_ANNOTATION, has_key, keyless_owner, stack_owner
 
 __all__ = ["OWNER_ANNOTATION", "ClusterGuard", "ClusterGuardProvider", "owned"]
@@ -56,67 +59,24 @@ IDENTITY_NAMESPACE = "kube-system"
 GUARD_TYPE = "pulumi-python:dynamic/apim-gateway:ClusterGuard"
 
 
-class KubeconfigError(ValueError):
-    """A kubeconfig that cannot be read; the message never quotes its content."""
-
-
-def _kubeconfig_source(access: Mapping[str, Any]) -> str:
-    if access.get("kubeconfig"):
-        return "apim-gateway:kubeconfig (secret)"
-    if access.get("kubeconfig_path"):
-        return f"kubernetes.kubeconfigPath {access['kubeconfig_path']!r}"
-    return "the ambient kubeconfig (KUBECONFIG, else ~/.kube/config)"
-
-
-def _unquoted(error: Exception) -> str:
-    """What went wrong, without any of the kubeconfig's text.
-
-    PyYAML's message (``yaml/error.py`` MarkedYAMLError ``__str__``) quotes the offending line with a
-    caret under it, and a scanner problem may quote a character or alias of it: only the problem's
-    words before any quote, and the line and column, are kept. The Kubernetes client's own
-    ``ConfigException`` names keys and list entries, not values; anything else is named by type.
-    """
-    import yaml
-    from kubernetes.config.config_exception import ConfigException
-
-    if isinstance(error, yaml.MarkedYAMLError):
-        problem = (error.problem or "invalid YAML").split("'")[0].split('"')[0].strip().rstrip(":")
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        return f"not valid YAML{where} ({problem})"
-    if isinstance(error, yaml.YAMLError):
-        return "not valid YAML"
-    if isinstance(error, ConfigException):
-        return str(error)
-    return f"not a usable kubeconfig ({type(error).__name__})"
-
-
 def _api_client(access: Mapping[str, Any]) -> Any:
-    """``_connect`` with every parse error turned into a ``KubeconfigError`` that quotes nothing."""
-    try:
-        return _connect(access)
-    except Exception as error:  # any parse error may carry the content: re-raised without it, or its cause
-        source = _kubeconfig_source(access)
-        raise KubeconfigError(
-            f"the kubeconfig ({source}) cannot be read: {_unquoted(error)}; its content is not shown"
-        ) from None
+    """A Kubernetes API client for the cluster the stack's provider uses.
 
-
-def _connect(access: Mapping[str, Any]) -> Any:
-    """A Kubernetes API client for the cluster the stack's provider uses: the kubeconfig content,
-    else the path, else the ambient kubeconfig (``KUBECONFIG``, then ``~/.kube/config``), each with
-    ``kubernetes.context`` or the current context (as the provider, ``provider.go`` ``Configure``)."""
+    ``access`` holds the provider's pinned kubeconfig (``kubeconfig``) or, when none could be made,
+    the ``problem``; the removal guard's records hold ``kubeconfig_path`` and ``context`` instead,
+    resolved here the same way (``kubeconfig.py``, client-go's rules). Every error is a
+    ``KubeconfigError`` that quotes nothing of the kubeconfig."""
     from kubernetes import config as kube_config
 
-    context = access.get("context") or None
-    content = access.get("kubeconfig") or ""
-    if content:
-        import yaml
-
-        return kube_config.new_client_from_config_dict(yaml.safe_load(content), context=context)  # type: ignore[no-untyped-call]
-    path = access.get("kubeconfig_path") or os.environ.get("KUBECONFIG") or "~/.kube/config"
-    files = [str(Path(p).expanduser()) for p in path.split(os.pathsep) if p]
-    return kube_config.new_client_from_config(config_file=os.pathsep.join(files), context=context)  # type: ignore[no-untyped-call]
+    if access.get("problem"):
+        raise KubeconfigError(str(access["problem"]))
+    pinned = pin(access.get("kubeconfig") or None, access.get("kubeconfig_path"), access.get("context"), os.environ)
+    if pinned.kubeconfig is None:
+        raise KubeconfigError(str(pinned.problem))
+    try:
+        return kube_config.new_client_from_config_dict(json.loads(pinned.kubeconfig))  # type: ignore[no-untyped-call]
+    except Exception as error:  # the client's errors may carry the content: re-raised without it
+        raise KubeconfigError(f"the kubeconfig cannot be used: {unquoted(error)}; its content is not shown") from None
 
 
 PLURALS = {
@@ -360,21 +320,24 @@ class ClusterGuardProvider(ResourceProvider):
 
 def _recorded(props: Mapping[str, Any]) -> dict[str, Any]:
     """What the guard keeps as outputs: never the kubeconfig."""
-    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects")}
+    return {key: props.get(key) for key in ("gateway", "owner", "cluster", "cluster_identifier", "objects", "endpoint")}
 
 
 class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="ClusterGuard"):
     """Records the cluster and the objects a gateway's stack owns; refuses anything else."""
 
     cluster: pulumi.Output[str]
+    endpoint: pulumi.Output[str | None]
+    """Where the kubeconfig this guard last checked leads (``kubeconfig.endpoint``)."""
 
     def __init__(
         self,
         name: str,
         gateway: str,
-        access: Mapping[str, pulumi.Input[str] | None],
+        access: Mapping[str, pulumi.Input[str | None]],
         objects: Sequence[tuple[str, str, str, str]],
         cluster_identifier: str,
+        endpoint: pulumi.Input[str | None] = None,
         opts: pulumi.ResourceOptions | None = None,
         owner: str | None = None,
         adopt: Sequence[tuple[str, str, str]] = (),
@@ -387,6 +350,7 @@ class ClusterGuard(pulumi.dynamic.Resource, module="apim-gateway", name="Cluster
             "access": dict(access),
             "objects": [list(obj) for obj in objects],
             "cluster": None,
+            "endpoint": endpoint,
         }
         if adopt:
             # Only while a migration lists objects: the inputs of every other stack stay as they were.

@@ -311,10 +311,10 @@ class AdoptedObject(TypedDict):
 
 
 class KubernetesSettings(TypedDict):
-    """How the stack reaches the cluster. The kubeconfig content itself is the secret top-level key `kubeconfig`; without it and without `kubeconfigPath` the ambient kubeconfig (`KUBECONFIG` or `~/.kube/config`) is used."""
+    """How the stack reaches the cluster. The kubeconfig content itself is the secret top-level key `kubeconfig`; without it and without `kubeconfigPath` the ambient kubeconfig (`KUBECONFIG`, `~/.kube/config` or the in-cluster service account, resolved as client-go does) is used, pinned to one context in the provider's state."""
 
     kubeconfigPath: NotRequired[str]
-    """Path of a kubeconfig file (instead of the secret `kubeconfig` content), passed to the provider as written here; it must exist at this path wherever the stack runs."""
+    """Path of a kubeconfig file (instead of the secret `kubeconfig` content), read by the program, which gives the provider the selected context's content as a secret (files embedded); it must exist at this path wherever the stack runs."""
     context: NotRequired[str]
     """Context to use from the kubeconfig (its current context by default)."""
     clusterIdentifier: NotRequired[str]
@@ -857,7 +857,7 @@ class GatewayConfig(TypedDict):
     auth: NotRequired[AuthSettings]
     """How the gateway authenticates to its configuration endpoint."""
     kubernetes: NotRequired[KubernetesSettings]
-    """How the stack reaches the cluster. The kubeconfig content itself is the secret top-level key `kubeconfig`; without it and without `kubeconfigPath` the ambient kubeconfig (`KUBECONFIG` or `~/.kube/config`) is used."""
+    """How the stack reaches the cluster. The kubeconfig content itself is the secret top-level key `kubeconfig`; without it and without `kubeconfigPath` the ambient kubeconfig (`KUBECONFIG`, `~/.kube/config` or the in-cluster service account, resolved as client-go does) is used, pinned to one context in the provider's state."""
     namespace: NotRequired[NamespaceSettings]
     """The `namespace` settings."""
     image: NotRequired[ImageSettings]

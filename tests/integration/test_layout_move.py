@@ -93,6 +93,9 @@ def test_the_first_up_after_the_move_re_records_the_providers_and_changes_nothin
     assert {urn.rsplit("::", 1)[1]: op for urn, op in changes.items()} == {
         **{f"{gateway}{suffix}": "update" for suffix in DYNAMIC},
         "removal-guard": "create",  # the stack-level record (issue 21): new, and touches no cluster object
+        # The pinned kubeconfig replaces the stored path (components/kubernetes/kubeconfig.py): a provider
+        # update under a constant clusterIdentifier (provider.go DiffConfig :408-424), no object changes.
+        f"{gateway}-kubernetes": "update",
     }
     stack.up()
     assert _stored_at_old_paths(stack) == []

@@ -1,6 +1,6 @@
 """The stack's lifecycle with the real engine and Kubernetes plugin (4.25.0) on the local API
 server: ``keepOnDestroy`` (also with a ``WaitForFirstConsumer`` class), the autoscaler switched on
-and off, a moved kubeconfig, another cluster behind the same kubeconfig, a PriorityClass whose
+and off, a kubeconfig moved with the same content, another cluster behind the same kubeconfig, a PriorityClass whose
 immutable value changes, and a failed deploy followed by a token renewal.
 docs/cluster-lifecycle.md describes the design these tests hold."""
 
@@ -245,9 +245,11 @@ def test_a_storage_class_change_gives_a_new_claim_beside_the_kept_one(local_clus
     stack.preview("--expect-no-changes")
 
 
-def test_a_kubeconfig_moved_to_another_path_changes_nothing(local_cluster: Any, tmp_path: Path) -> None:
-    """Without ``kubeconfigPath`` the provider gets ``kubeconfig: ""`` and loads ``KUBECONFIG``
-    itself (4.25.0 ``provider/pkg/provider/provider.go`` Configure), so no path is in state."""
+def test_a_kubeconfig_moved_with_the_same_content_changes_nothing(local_cluster: Any, tmp_path: Path) -> None:
+    """The provider gets the kubeconfig's content pinned to its context, with its files embedded
+    (components/kubernetes/kubeconfig.py), never a path: a file that moves with the same content
+    changes nothing, and no path is in state. (Content that leads to another cluster is another
+    input, which the cluster guard refuses: tests/integration/test_cluster_pinning.py.)"""
     first = tmp_path / "first" / "config"
     first.parent.mkdir()
     shutil.copy(local_cluster.kubeconfig, first)

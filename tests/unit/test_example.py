@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import runpy
 
+import yaml
 from harness import FAKE_KUBECONFIG, ROOT, run_program
 
 
@@ -15,7 +16,8 @@ def run_example() -> None:
 def test_example_wires_outputs_of_other_resources_into_the_component() -> None:
     recording = run_program(run_example, stack="team")
     provider = recording.one("pulumi:providers:kubernetes")
-    assert provider.inputs["kubeconfig"] == FAKE_KUBECONFIG
+    # The cluster's kubeconfig, pinned to its current context (components/kubernetes/kubeconfig.py).
+    assert json.loads(provider.inputs["kubeconfig"]) == yaml.safe_load(FAKE_KUBECONFIG)
     assert "kubeconfig" in provider.secret_paths
     for resource in recording.resources:
         assert "aks-user-secret-token" not in json.dumps(resource.plain), resource.name

@@ -51,7 +51,7 @@ def test_a_malformed_kubeconfig_file_is_refused_without_quoting_it(tmp_path: Pat
 )
 def test_content_that_is_no_kubeconfig_is_refused_without_quoting_it(content: str) -> None:
     message = _check({"kubeconfig": content, "kubeconfig_path": None, "context": None})
-    assert "cannot be read" in message and SECRET not in message and "just text" not in message
+    assert "cannot be used" in message and SECRET not in message and "just text" not in message
 
 
 def test_pyyaml_itself_quotes_the_line() -> None:

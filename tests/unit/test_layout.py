@@ -204,7 +204,14 @@ def _new(provider: Any, **inputs: Any) -> dict[str, Any]:
 
 
 def test_the_guards_report_a_change_only_to_re_record_an_old_provider() -> None:
-    guard = {"gateway": "gw", "owner": "p/s", "cluster": "uid", "cluster_identifier": "id", "objects": []}
+    guard = {
+        "gateway": "gw",
+        "owner": "p/s",
+        "cluster": "uid",
+        "cluster_identifier": "id",
+        "objects": [],
+        "endpoint": "e",
+    }
     provider = ClusterGuardProvider()
     old = _old("components.cluster_guard.ClusterGuardProvider", **guard)
     assert provider.diff("id", old, _new(provider, **guard)).changes is True

@@ -8,12 +8,16 @@ requirements.txt pins and scripts/toolchain.sh builds), cited as ``provider.go:<
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from harness import Recording, run_main, run_program, stack_file_config
 from offline import OfflineMocks
 from pulumi.dynamic import CheckResult
@@ -34,35 +38,88 @@ def provider_inputs(recording: Recording) -> dict[str, Any]:
     return recording.one(PROVIDER).inputs
 
 
-# -- 1. the kubeconfig's location never reaches state ------------------------------------
+# -- 1. the provider gets the kubeconfig pinned, never its location ----------------------
 
 
-def test_provider_inputs_do_not_depend_on_the_ambient_kubeconfig_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK fills an unset ``kubeconfig`` from ``KUBECONFIG`` (SDK ``provider.py``:473-474), so
-    state would hold a runner's path; on another machine ``DiffConfig`` reads that path as
-    kubeconfig content and fails (``util.go``:157-169 falls back to the string itself,
-    ``provider.go``:440). The program passes ``""`` instead, which the SDK keeps and the provider
-    treats as "load the ambient kubeconfig" in its own process (``provider.go``:758-792)."""
+def write_kubeconfig(directory: Path, server: str, current: str = "aks-contoso-dev") -> Path:
+    """A kubeconfig with a CA file beside it (a relative reference) and two contexts."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ca.crt").write_text(f"CA of {server}\n")
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": current,
+        "clusters": [
+            {"name": "dev", "cluster": {"server": server, "certificate-authority": "ca.crt"}},
+            {"name": "other", "cluster": {"server": "https://other.example.invalid"}},
+        ],
+        "users": [{"name": "dev", "user": {"token": "dev-user-token"}}],
+        "contexts": [
+            {"name": "aks-contoso-dev", "context": {"cluster": "dev", "user": "dev"}},
+            {"name": "other", "context": {"cluster": "other", "user": "dev"}},
+        ],
+    }
+    path = directory / "config"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_the_provider_gets_the_pinned_kubeconfig_not_its_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``refresh`` and ``destroy`` configure the provider with its stored inputs (pulumi v3.259.0
+    ``registry.go``:788-868 ``Same``); with ``""`` the provider would load whatever kubeconfig is
+    current then (``provider.go``:758-792). So the content is stored, a secret, pinned to the
+    stack's context with its files embedded: a file moved with the same content changes nothing,
+    and no runner's path is in state (the SDK would store ``KUBECONFIG``, SDK ``provider.py``:473-474)."""
     runs = []
-    for path in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
-        monkeypatch.setenv("KUBECONFIG", path)
-        runs.append(provider_inputs(run_main(stack_file_config("dev"))))
+    for directory in (tmp_path / "home-runner-a", tmp_path / "Users-dev"):
+        monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(directory, "https://dev.example.invalid")))
+        recording = run_main(stack_file_config("dev"))
+        runs.append(provider_inputs(recording))
+        assert "kubeconfig" in recording.one(PROVIDER).secret_paths
     assert runs[0] == runs[1]
-    assert runs[0]["kubeconfig"] == ""
-    assert "runner" not in json.dumps(runs[0])
+    pinned = json.loads(runs[0]["kubeconfig"])
+    assert [c["name"] for c in pinned["contexts"]] == ["aks-contoso-dev"]
+    assert pinned["current-context"] == "aks-contoso-dev"
+    (cluster,) = pinned["clusters"]
+    assert cluster["cluster"] == {
+        "server": "https://dev.example.invalid",
+        "certificate-authority-data": base64.b64encode(b"CA of https://dev.example.invalid\n").decode(),
+    }
+    assert str(tmp_path) not in json.dumps(runs[0])
 
 
-def test_an_explicit_kubeconfig_path_is_passed_as_the_stack_file_spells_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``kubeconfigPath`` comes from the stack file, so it is the same string on every runner,
-    whatever ``KUBECONFIG`` says; ``~`` is expanded by the provider (``util.go``:143-155)."""
+def test_another_cluster_behind_the_same_context_is_new_content(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the cluster's identity pins: another server behind the same context name is another
+    input (a provider update under a constant ``clusterIdentifier``, ``provider.go``:408-424, which
+    the cluster guard refuses), never silently the same one."""
+    kubeconfigs = [write_kubeconfig(tmp_path / name, f"https://{name}.example.invalid") for name in ("a", "b")]
     runs = []
-    for ambient in ("/home/runner/work/_temp/kubeconfig-a1b2", "/Users/dev/.kube/config"):
-        monkeypatch.setenv("KUBECONFIG", ambient)
+    for path in kubeconfigs:
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        runs.append(provider_inputs(run_main(stack_file_config("dev"))))
+    assert runs[0]["kubeconfig"] != runs[1]["kubeconfig"]
+    assert runs[0]["clusterIdentifier"] == runs[1]["clusterIdentifier"] == "apim-gateway"
+
+
+def test_an_explicit_kubeconfig_path_is_read_whatever_kubeconfig_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``kubeconfigPath`` wins over ``KUBECONFIG``; it is read by the program (``~`` expanded, as the
+    provider does, ``util.go``:143-155) and pinned like the ambient kubeconfig."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_kubeconfig(tmp_path / ".kube", "https://aks-dev.example.invalid").rename(tmp_path / ".kube" / "aks-dev.yaml")
+    runs = []
+    for ambient in ("a", "b"):
+        monkeypatch.setenv(
+            "KUBECONFIG", str(write_kubeconfig(tmp_path / ambient, f"https://{ambient}.example.invalid"))
+        )
         config = stack_file_config("dev")
         config[f"{NS}:gateways"][0]["kubernetes"] = {"kubeconfigPath": "~/.kube/aks-dev.yaml"}
         runs.append(provider_inputs(run_main(config)))
     assert runs[0] == runs[1]
-    assert runs[0]["kubeconfig"] == "~/.kube/aks-dev.yaml"
+    assert json.loads(runs[0]["kubeconfig"])["clusters"][0]["cluster"]["server"] == "https://aks-dev.example.invalid"
 
 
 def test_cluster_identifier_is_stable_and_configurable() -> None:
@@ -85,7 +142,9 @@ def test_cluster_identifier_is_stable_and_configurable() -> None:
 RUNNER_VARIABLES = {
     # Every PULUMI_K8S_* variable the pinned SDK reads when an input is unset (pulumi_kubernetes
     # 4.25.0 provider.py, Provider._internal_init), each set against the stack's choice.
-    "PULUMI_K8S_DELETE_UNREACHABLE": ("deleteUnreachable", "true", "false"),
+    # Left unset on purpose, and hidden from the SDK (components/kubernetes/provider.py): the
+    # provider reads the variable itself when the input is absent (provider.go:538-552).
+    "PULUMI_K8S_DELETE_UNREACHABLE": ("deleteUnreachable", "true", None),
     "PULUMI_K8S_ENABLE_CONFIGMAP_MUTABLE": ("enableConfigMapMutable", "false", "true"),
     "PULUMI_K8S_ENABLE_SECRET_MUTABLE": ("enableSecretMutable", "false", "true"),
     "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": ("enableServerSideApply", "false", "true"),
@@ -114,10 +173,12 @@ def test_provider_options_do_not_come_from_the_runners_environment(monkeypatch: 
         monkeypatch.setenv(variable, against)
     polluted = provider_inputs(run_main(stack_file_config("dev")))
     assert polluted == clean
-    assert {key: polluted[key] for key, _, _ in RUNNER_VARIABLES.values()} == {
+    assert {key: polluted.get(key) for key, _, _ in RUNNER_VARIABLES.values()} == {
         key: wanted for key, _, wanted in RUNNER_VARIABLES.values()
     }
     assert "upsertExistingObjects" not in polluted  # 4.25.0 has none, and the program sets none
+    assert "deleteUnreachable" not in polluted
+    assert os.environ["PULUMI_K8S_DELETE_UNREACHABLE"] == "true"  # hidden only while registering
 
 
 # -- 2. renewals and setting changes update in place --------------------------------------

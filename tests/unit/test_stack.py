@@ -412,7 +412,12 @@ def test_hostnames_certificate_authorities_and_kubeconfig_path() -> None:
         "contoso-weu-gw",
     )
     provider = recording.one("pulumi:providers:kubernetes")
-    assert (provider.inputs["kubeconfig"], provider.inputs["context"]) == ("/etc/kube/prod.yaml", "aks-prod")
+    assert provider.inputs["context"] == "aks-prod"
+    # The file is read once, here (components/kubernetes/kubeconfig.py); absent, the cluster guard
+    # refuses the run naming the setting, and the provider gets no kubeconfig.
+    guard = recording.one("pulumi-python:dynamic/apim-gateway:ClusterGuard").inputs
+    assert "kubernetes.kubeconfigPath '/etc/kube/prod.yaml'" in guard["access"]["problem"]
+    assert "no such file" in guard["access"]["problem"] and provider.inputs["kubeconfig"] == ""
 
 
 def test_every_kubernetes_object_carries_the_recommended_labels(prod: Recording) -> None:
