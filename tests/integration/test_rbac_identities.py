@@ -58,18 +58,21 @@ def shipped_rbac(stack: LocalStack, identity: str) -> str:
     return done.stdout
 
 
-def identity_kubeconfig(admin: Path, service_account: str) -> str:
-    """A kubeconfig with the cluster of ``admin`` and only a fresh token of ``service_account``."""
-    token = lc.kubectl(admin, "create", "token", service_account, "-n", CI, "--duration=2h").strip()
+def identity_kubeconfig(admin: Path, token_file: Path) -> str:
+    """The kubeconfig every job uses: the cluster of ``admin``, and a credential the job's own
+    environment provides (``tokenFile``), as the documented AKS kubeconfig does with kubelogin's
+    ``exec`` (docs/delivery.md). So its content, which the stack pins as the provider's input
+    (components/kubernetes/kubeconfig.py), is the same for every identity: a kubeconfig that embeds
+    each identity's own token would be a provider update, which the renewal's plan check refuses."""
     cluster = yaml.safe_load(admin.read_text())["clusters"][0]
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [cluster],
-            "users": [{"name": service_account, "user": {"token": token}}],
-            "contexts": [{"name": service_account, "context": {"cluster": cluster["name"], "user": service_account}}],
-            "current-context": service_account,
+            "users": [{"name": "ci", "user": {"tokenFile": str(token_file)}}],
+            "contexts": [{"name": "ci", "context": {"cluster": cluster["name"], "user": "ci"}}],
+            "current-context": "ci",
         }
     )
 
@@ -81,7 +84,11 @@ class Jobs:
         self.stack, self.admin, self.path = stack, admin, path
 
     def as_identity(self, identity: str) -> None:
-        self.path.write_text(identity_kubeconfig(self.admin, identity))
+        """The job's credential: a fresh token of the identity's ServiceAccount in the token file."""
+        token_file = self.path.with_name("job-token")
+        token = lc.kubectl(self.admin, "create", "token", identity, "-n", CI, "--duration=2h").strip()
+        token_file.write_text(token)
+        self.path.write_text(identity_kubeconfig(self.admin, token_file))
 
     def owned(self) -> dict[str, tuple[str, str, str, str | None]]:
         """Every object the stack owns (what any of its identities could write): key → (apiVersion,
