@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_client import Cluster, delete_namespaces
+from cluster_client import Cluster
 from engine import ROOT, require_engine
 
 pytestmark = pytest.mark.integration
@@ -81,10 +81,9 @@ def test_the_demo_uses_a_cluster_the_user_names_by_its_context(local_cluster: An
     assert not (project / ".local-cluster" / "etcd").exists()  # no control plane of its own
     assert "local cluster stopped" not in out
     assert re.search(r"^Resources:\n +\+ \d+ created$", out, re.MULTILINE), out
-    assert re.search(r"^local-gw +2/2 +2 +2 +\S+$", out, re.MULTILINE), out
+    assert re.search(r"^deployment\.apps/local-gw +2/2 +2 +2 +\S+$", out, re.MULTILINE), out
     assert re.search(r"^ +\d+ unchanged$", out, re.MULTILINE), out
     assert re.search(r"^ +- \d+ deleted$", out, re.MULTILINE), out
     # Deployed to, and removed from, the named cluster: the Deployment is gone there after the destroy.
     cluster = Cluster(local_cluster.kubeconfig)
     assert cluster.find("apps/v1", "Deployment", "local-gw", "local-gw") is None
-    delete_namespaces(cluster, ["local-gw"])
