@@ -45,16 +45,20 @@ the guard existed gets its first record on its next ``up``, which is not checked
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pulumi.runtime import rpc
 
-from ..config import ConfigError, GatewayConfig, StackConfig
-from . import cluster_guard, manifests
+from . import cluster_guard
 from .forbidden import ForbiddenError, forbidden_message, who_am_i
 from .ownership import OWNER_ANNOTATION, keyless_owner, stack_owner
+
+if TYPE_CHECKING:
+    # The dynamic-provider host imports this module for every preview: the config models and the
+    # manifests (about 0.3 s of imports) are the program's side only, imported where it uses them.
+    from ..config import GatewayConfig, StackConfig
 
 PREFIX = "apim-gateway:"
 GUARD_NAME = "removal-guard"
@@ -72,6 +76,8 @@ def token(kind: str, name: str, namespace: str | None = None) -> str:
 def record(gateway: GatewayConfig, retain: Iterable[str]) -> dict[str, Any]:
     """What the stack owns for ``gateway`` and could delete, with the settings that decide it."""
     retained = set(retain)
+    from . import manifests
+
     names = manifests.object_names(gateway)
     claim = manifests.backup_claim(gateway)
     keep_claim = claim is not None and gateway.backup.keep_on_destroy
@@ -144,6 +150,8 @@ def check_allowances(config: StackConfig) -> None:
         if entry in owned
     ]
     if problems:
+        from ..config import ConfigError
+
         raise ConfigError(problems)
 
 
