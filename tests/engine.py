@@ -149,6 +149,13 @@ class LocalStack:
         if commit is None and not keyless:
             self.set_owner_key(secrets.token_hex(32))
 
+    @property
+    def owner(self) -> str:
+        """The ownership annotation's value the stack writes (components/kubernetes/ownership.py)."""
+        from components.kubernetes.ownership import owner_for
+
+        return owner_for("apim-gateway/local", self.owner_key)
+
     def set_owner_key(self, key: str | None) -> None:
         """Set (or with ``None`` remove) the stack's ``apim-gateway:ownerKey``."""
         if key is None:

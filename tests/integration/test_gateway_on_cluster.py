@@ -66,7 +66,7 @@ def test_a_first_up_on_an_empty_cluster_creates_every_object_and_waits_for_the_r
     )
     namespace = cluster.get("v1", "Namespace", GW)
     assert namespace.metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    assert namespace.metadata.annotations["apim-gateway/stack"] == "apim-gateway/local"
+    assert namespace.metadata.annotations["apim-gateway/stack"] == stack.owner
 
     deployment = cluster.get("apps/v1", "Deployment", GW, GW)
     assert deployment.spec.replicas == 2

@@ -234,7 +234,7 @@ def test_a_gateway_from_the_helm_chart_is_replaced_beside_it_and_only_the_named_
     assert any(a and b for a, b in zip(old, new, strict=True)) and old[-1] is None and new[-1] == 2
 
     namespace = cluster.get("v1", "Namespace", HELM_GW).metadata
-    assert namespace.annotations["apim-gateway/stack"] == "apim-gateway/local"
+    assert namespace.annotations["apim-gateway/stack"] == stack.owner
     assert namespace.labels["pod-security.kubernetes.io/enforce"] == "restricted"
     stack.update(kubernetes={"adopt": None})
     stack.up()

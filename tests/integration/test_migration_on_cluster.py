@@ -190,7 +190,7 @@ def test_a_gateway_from_the_portal_yaml_is_taken_over_with_ready_pods_behind_its
 
     for entry in PORTAL_ADOPT:
         live = cluster.get("v1", entry["kind"], entry["name"], "default")
-        assert live.metadata.annotations["apim-gateway/stack"] == "apim-gateway/local"
+        assert live.metadata.annotations["apim-gateway/stack"] == stack.owner
     selector = cluster.get("v1", "Service", f"{PORTAL_GW}-live-traffic", "default").spec.selector
     # The whole selector is the stack's: ServiceSpec.selector is an atomic map (k8s.io/api v0.34.3
     # core/v1/types.go lines 5858-5859, "+mapType=atomic"), so the forced apply replaced it, key app too.
