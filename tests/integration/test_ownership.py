@@ -138,15 +138,15 @@ def test_two_alike_named_stacks_never_take_each_others_objects(local_cluster: An
 def test_a_kept_namespace_is_taken_back_with_a_key_and_refused_without_one(local_cluster: Any, tmp_path: Path) -> None:
     cluster = Cluster(local_cluster.kubeconfig)
     settings: dict[str, Any] = {"replicas": 1, "backup": {"enabled": False}}
-    stack = LocalStack(tmp_path, local_cluster.kubeconfig, "kept-gw", **settings)
-    stack.set_config("retain", ["Namespace/kept-gw"])
+    stack = LocalStack(tmp_path, local_cluster.kubeconfig, "kept-own-gw", **settings)
+    stack.set_config("retain", ["Namespace/kept-own-gw"])
     stack.up()
-    owner = namespace_owner(cluster, "kept-gw")
+    owner = namespace_owner(cluster, "kept-own-gw")
     assert owner is not None and owner.startswith("apim-gateway/local#")
     stack.destroy()
-    assert namespace_owner(cluster, "kept-gw") == owner  # kept, still this instance's
+    assert namespace_owner(cluster, "kept-own-gw") == owner  # kept, still this instance's
     stack.up()  # the key survives destroy (config): the kept namespace is this stack's again
-    assert cluster.find("apps/v1", "Deployment", "kept-gw", "kept-gw") is not None
+    assert cluster.find("apps/v1", "Deployment", "kept-own-gw", "kept-own-gw") is not None
     stack.destroy()
 
     # Kept by a keyless stack: after its destroy nothing in its state lists the namespace, so its
@@ -156,7 +156,7 @@ def test_a_kept_namespace_is_taken_back_with_a_key_and_refused_without_one(local
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": "kept-gw", "annotations": {"apim-gateway/stack": "apim-gateway/local"}},
+            "metadata": {"name": "kept-own-gw", "annotations": {"apim-gateway/stack": "apim-gateway/local"}},
         }
     )
     refused = stack.up(check=False)
@@ -164,25 +164,25 @@ def test_a_kept_namespace_is_taken_back_with_a_key_and_refused_without_one(local
     assert refused.returncode != 0
     assert "It carries this stack's name without a key (apim-gateway/local)" in output
     assert "set apim-gateway:ownerKey first" in output
-    assert cluster.find("apps/v1", "Deployment", "kept-gw", "kept-gw") is None
+    assert cluster.find("apps/v1", "Deployment", "kept-own-gw", "kept-own-gw") is None
     # With a key, the refusal names the exact command; run as printed, the next up takes it over.
     stack.set_owner_key("a" * 64)
     refused = stack.preview(check=False)
     command = next(line for line in (refused.stdout + refused.stderr).splitlines() if "kubectl annotate" in line)
     annotate = command[command.index("kubectl annotate") :].split("kubectl annotate --overwrite ")[1]
     kind, name, value = annotate.split(" ")[0], annotate.split(" ")[1], annotate.split("'")[1].split("=", 1)[1]
-    assert (kind, name) == ("namespace", "kept-gw") and value.startswith("apim-gateway/local#")
+    assert (kind, name) == ("namespace", "kept-own-gw") and value.startswith("apim-gateway/local#")
     cluster.apply(
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": "kept-gw", "annotations": {"apim-gateway/stack": value}},
+            "metadata": {"name": "kept-own-gw", "annotations": {"apim-gateway/stack": value}},
         }
     )
     stack.up()
-    assert cluster.find("apps/v1", "Deployment", "kept-gw", "kept-gw") is not None
+    assert cluster.find("apps/v1", "Deployment", "kept-own-gw", "kept-own-gw") is not None
     stack.destroy()
-    delete_namespaces(cluster, ["kept-gw"])  # retained by the stack: removed by the test
+    delete_namespaces(cluster, ["kept-own-gw"])  # retained by the stack: removed by the test
 
 
 def test_a_stack_with_the_old_annotation_takes_on_a_key(local_cluster: Any, tmp_path: Path) -> None:
