@@ -103,9 +103,11 @@ METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 RBAC still authorizes it as ``get`` on the resource."""
 
 
-def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | None) -> dict[str, Any] | None:
-    """The object's metadata (``{"metadata": ...}``), or None when the API server answers 404; a 403
-    raises ``ForbiddenError`` naming the verb and object."""
+def _read(
+    client: Any, api_version: str, kind: str, name: str, namespace: str | None, whole: bool = False
+) -> dict[str, Any] | None:
+    """The object's metadata (``{"metadata": ...}``; with ``whole``, the whole object), or None when
+    the API server answers 404; a 403 raises ``ForbiddenError`` naming the verb and object."""
     import json
 
     from kubernetes.client.exceptions import ApiException
@@ -115,7 +117,7 @@ def _read(client: Any, api_version: str, kind: str, name: str, namespace: str | 
     method, url, headers, _, _ = client.param_serialize(
         "GET",
         f"{prefix}{scope}/{PLURALS[kind]}/{name}",
-        header_params={"Accept": METADATA_ONLY},
+        header_params={"Accept": "application/json" if whole else METADATA_ONLY},
         auth_settings=["BearerToken"],
     )
     response = client.call_api(method, url, header_params=headers, _request_timeout=30)
@@ -255,6 +257,9 @@ def _object_failures(
         if owned(annotation, obj, olds, owner, cluster):
             continue
         if (obj[1], obj[2], obj[3]) in adopted:
+            # Only an adopted Deployment needs more than metadata: its selector (never a Secret's data).
+            if obj[1] == "Deployment":
+                found = _read(client, obj[0], obj[1], obj[3], obj[2] or None, whole=True) or found
             failures.extend(adoption_failures(gateway, obj, found, news.get("deployment_selector")))
         else:
             failures.append(CheckFailure("objects", ownership_refusal(gateway, obj, owner, annotation)))

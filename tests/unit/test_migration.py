@@ -147,10 +147,14 @@ def guard_check(monkeypatch: pytest.MonkeyPatch, live: dict[tuple[str, str], dic
         def close(self) -> None:
             pass
 
-    def read(_client: Any, _api: str, kind: str, name: str, _namespace: str | None) -> dict[str, Any] | None:
+    def read(
+        _client: Any, _api: str, kind: str, name: str, _namespace: str | None, whole: bool = False
+    ) -> dict[str, Any] | None:
         if kind == "Namespace" and name == "kube-system":
             return {"metadata": {"uid": "cluster-uid"}}
-        return live.get((kind, name))
+        found = live.get((kind, name))
+        # As the API server answers the guard's metadata-only read: no spec unless asked for the whole.
+        return found if found is None or whole else {"metadata": found.get("metadata") or {}}
 
     monkeypatch.setattr(cluster_guard, "_api_client", lambda _access: Client())
     monkeypatch.setattr(cluster_guard, "_read", read)
