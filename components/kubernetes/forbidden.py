@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .ownership import keyless_owner
+
 RBAC_COMMAND = "python -m components.kubernetes.rbac"
 SELF_SUBJECT_REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 """Who the API server says we are: every authenticated user may create one (the
@@ -52,7 +54,7 @@ def who_am_i(client: Any) -> str:
 def forbidden_message(label: str, error: ForbiddenError, identity: str, owner: str, reader: str) -> str:
     """The one message of a forbidden read: ``label`` names the setting (``apim-gateway:gateways(x)``),
     ``reader`` what reads and why, ``owner`` the stack (``<project>/<stack>``)."""
-    stack = owner.partition("#")[0].partition("/")[2] or "<stack>"  # without the key's digest (ownership.py)
+    stack = keyless_owner(owner).partition("/")[2] or "<stack>"
     return (
         f"{label}: {identity} may not {error.verb} {error.what}, which {reader}. Grant the job's "
         f"identity its shipped rights: '{RBAC_COMMAND} --stack {stack} --identity preview|deploy|renewal "

@@ -41,6 +41,7 @@ import yaml
 from ..config import GatewayConfig, StackConfig
 from . import manifests
 from .cluster_guard import PLURALS
+from .ownership import keyless_owner
 
 IDENTITIES = ("preview", "deploy", "renewal")
 COMMAND = "python -m components.kubernetes.rbac"
@@ -227,7 +228,7 @@ def gateway_manifests(
     if identity == "renewal":
         local_rules += renewal_rules(gateway)
     namespace = gateway.namespace_name
-    cluster_name = f"apim-gateway-{owner.partition('#')[0].replace('/', '-')}-{gateway.name}-{identity}"
+    cluster_name = f"apim-gateway-{keyless_owner(owner).replace('/', '-')}-{gateway.name}-{identity}"
     local_name = f"apim-gateway-{gateway.name}-{identity}"  # gateways may share a namespace
     found: list[dict[str, object]] = []
     if identity == "deploy" and gateway.namespace.create:
