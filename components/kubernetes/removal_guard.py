@@ -324,9 +324,8 @@ class RemovalGuardProvider(ResourceProvider):
             try:
                 if gateway is not None and not _still_owned(entry, recorded[gateway], news):
                     continue  # the cluster says it is not the stack's (never created, or gone): nothing to lose
-            except (
-                ForbiddenReadError
-            ) as forbidden:  # the refusal stands; the one message also says which right is missing
+            except ForbiddenReadError as forbidden:
+                # The refusal stands; the one message also says which right is missing.
                 message = f"{message} {forbidden}"
             failures.append(CheckFailure("allow_deleting", message))
         return CheckResult(news, failures)
