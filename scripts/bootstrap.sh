@@ -25,7 +25,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv"
   "$python" -m venv .venv
 fi
-pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes)
+# --no-compile: pip byte-compiles every module it installs unless told not to (pip docs, the install
+# command's --no-compile), and pulumi-azure-native alone has about 6,000 of which the program imports a few;
+# Python compiles what it imports on first use and caches it in __pycache__ (PEP 3147). Measured
+# on this project's 2-core machine with a warm pip cache, the runtime set took 78.6 s with the
+# compilation and 26.9 s without; the program's first import is then about 1.4 s slower, once.
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-compile)
 stamp=.venv/.requirements.sha256
 wanted=$(cat requirements-pip.lock "$lock" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then

@@ -253,7 +253,7 @@ def test_a_kubeconfig_moved_with_the_same_content_changes_nothing(local_cluster:
     first = tmp_path / "first" / "config"
     first.parent.mkdir()
     shutil.copy(local_cluster.kubeconfig, first)
-    stack = LocalStack(tmp_path, None, "moved-gw", replicas=1, backup={"enabled": False})
+    stack = LocalStack(tmp_path, None, "moved-config-gw", replicas=1, backup={"enabled": False})
     stack.up(env={"KUBECONFIG": str(first)})
     second = tmp_path / "elsewhere" / "kube.yaml"
     second.parent.mkdir()
