@@ -15,17 +15,14 @@ Secret and the Deployment; the deploy identity destroys the stack.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cluster_client import Cluster, delete_namespaces, deployment_available, wait_for
 from engine import LocalStack, placeholder_token
+from identities import act_as, shipped_rbac
 
 from components.kubernetes import rbac
 from scripts import local_cluster as lc
@@ -47,36 +44,6 @@ API_VERSIONS = {
 }
 
 
-def shipped_rbac(stack: LocalStack, identity: str) -> str:
-    """What a team applies: the module's own output for this stack file, run as a command."""
-    done = subprocess.run(
-        [sys.executable, "-m", "components.kubernetes.rbac", "--stack", "local", "--identity", identity,
-         "--subject", f"ServiceAccount:{CI}:{identity}", "--project-dir", str(stack.directory)],
-        capture_output=True, text=True, check=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, rbac.OWNER_KEY_VARIABLE: stack.owner_key or ""},
-    )  # fmt: skip
-    return done.stdout
-
-
-def identity_kubeconfig(admin: Path, token_file: Path) -> str:
-    """The kubeconfig every job uses: the cluster of ``admin``, and a credential the job's own
-    environment provides (``tokenFile``), as the documented AKS kubeconfig does with kubelogin's
-    ``exec`` (docs/delivery.md). So its content, which the stack pins as the provider's input
-    (components/kubernetes/kubeconfig.py), is the same for every identity: a kubeconfig that embeds
-    each identity's own token would be a provider update, which the renewal's plan check refuses."""
-    cluster = yaml.safe_load(admin.read_text())["clusters"][0]
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [cluster],
-            "users": [{"name": "ci", "user": {"tokenFile": str(token_file)}}],
-            "contexts": [{"name": "ci", "context": {"cluster": cluster["name"], "user": "ci"}}],
-            "current-context": "ci",
-        }
-    )
-
-
 class Jobs:
     """The deployed stack, and the kubeconfig file its ``kubeconfigPath`` names, rewritten per job."""
 
@@ -85,10 +52,7 @@ class Jobs:
 
     def as_identity(self, identity: str) -> None:
         """The job's credential: a fresh token of the identity's ServiceAccount in the token file."""
-        token_file = self.path.with_name("job-token")
-        token = lc.kubectl(self.admin, "create", "token", identity, "-n", CI, "--duration=2h").strip()
-        token_file.write_text(token)
-        self.path.write_text(identity_kubeconfig(self.admin, token_file))
+        act_as(self.admin, self.path, identity, CI)
 
     def owned(self) -> dict[str, tuple[str, str, str, str | None]]:
         """Every object the stack owns (what any of its identities could write): key → (apiVersion,
@@ -135,7 +99,7 @@ def jobs(local_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     directory = tmp_path_factory.mktemp("rbac")
     path = directory / "identity.kubeconfig"
     stack = LocalStack(directory, path, GW)
-    lc.kubectl(admin, "apply", "-f", "-", stdin=shipped_rbac(stack, "deploy"))
+    lc.kubectl(admin, "apply", "-f", "-", stdin=shipped_rbac(stack, "deploy", CI))
     yield Jobs(stack, admin, path)
     # The kept namespace too: no later test of the session may meet a gateway namespace it does not own.
     delete_namespaces(Cluster(admin), [CI, GW])
@@ -147,7 +111,7 @@ def test_the_deploy_identity_deploys_the_local_stack(jobs: Jobs, local_cluster: 
     cluster = Cluster(local_cluster.kubeconfig)
     wait_for("deployment available", lambda: deployment_available(cluster, GW, GW), timeout=120)
     for identity in ("preview", "renewal"):  # their Roles live in the namespace the deploy made
-        lc.kubectl(local_cluster.kubeconfig, "apply", "-f", "-", stdin=shipped_rbac(jobs.stack, identity))
+        lc.kubectl(local_cluster.kubeconfig, "apply", "-f", "-", stdin=shipped_rbac(jobs.stack, identity, CI))
 
 
 def test_the_pull_request_identity_previews_without_and_with_a_change_and_writes_nothing(
