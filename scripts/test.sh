@@ -39,4 +39,5 @@ echo "== TypeScript consumer of the apim-gateway package (docs/multi-language.md
 scripts/check-typescript-consumer.sh
 export APIMGW_REQUIRE_CLUSTER=1
 echo "== pytest (unit, policy, integration)"
-exec $py -m pytest -q -n "${APIMGW_TEST_WORKERS:-3}" --dist loadfile
+# --durations: the slowest tests, in the log of every run (where CI time goes: docs/toolchain.md).
+exec $py -m pytest -q -n "${APIMGW_TEST_WORKERS:-3}" --dist loadfile --durations=20
