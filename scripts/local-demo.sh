@@ -26,16 +26,23 @@ kubernetes_plugin="$(sed -n 's/^pulumi-kubernetes==//p' requirements.txt)"
 reuse_cli=0
 if command -v pulumi >/dev/null 2>&1 && .venv/bin/python scripts/local_demo.py check-cli; then
   reuse_cli=1
-else
-  scripts/toolchain.sh pulumi
 fi
-if [[ -z "$context" ]]; then
-  scripts/toolchain.sh cluster
-fi
-if [[ "$reuse_cli" == 1 ]] && pulumi plugin install resource kubernetes "$kubernetes_plugin"; then
-  echo "local-demo: the Kubernetes plugin $kubernetes_plugin came from the CLI on PATH" >&2
+if [[ "$reuse_cli" == 0 && -z "$context" ]]; then
+  # Nothing to reuse: the whole toolchain, two builds at a time (scripts/toolchain.sh cmd_all; its
+  # act, which only the tests use, is about a minute of it).
+  scripts/toolchain.sh all
 else
-  scripts/toolchain.sh plugins
+  if [[ "$reuse_cli" == 0 ]]; then
+    scripts/toolchain.sh pulumi
+  fi
+  if [[ -z "$context" ]]; then
+    scripts/toolchain.sh cluster
+  fi
+  if [[ "$reuse_cli" == 1 ]] && pulumi plugin install resource kubernetes "$kubernetes_plugin"; then
+    echo "local-demo: the Kubernetes plugin $kubernetes_plugin came from the CLI on PATH" >&2
+  else
+    scripts/toolchain.sh plugins
+  fi
 fi
 eval "$(scripts/toolchain.sh env)"
 exec .venv/bin/python scripts/local_demo.py "$@"
