@@ -88,10 +88,12 @@ def test_all_builds_every_component_two_at_a_time(tmp_path: Path) -> None:
     # The serial pass after the lanes installs the two language hosts next to the CLI.
     assert (cli / "pulumi-language-python").is_file()
     assert (cli / "pulumi-language-yaml").is_file()
-    # A second run builds nothing.
+    # A second run builds nothing, and says so once per component (no lanes to start).
     again, events_again = run_all(tmp_path)
     assert again.returncode == 0, again.stderr
     assert len(events_again) == len(events)
+    assert again.stderr.count("reusing kube 1.34.3") == 1
+    assert again.stderr.count("reusing pulumi-resource-kubernetes") == 1
 
 
 def test_one_lane_builds_one_component_at_a_time(tmp_path: Path) -> None:
