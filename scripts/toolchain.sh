@@ -614,23 +614,26 @@ cmd_k8s_plugin() {
 # The lanes take about equal time alone (measured serially: plugin, YAML host, etcd, kwok 936 s;
 # CLI, Python host, kube, act 991 s), the Kubernetes plugin and kube, the two longest, apart.
 # Afterwards the serial commands run once more: they find every build complete and only install
-# (the host and the YAML host next to the CLI, the plugin into the toolchain's Pulumi home).
+# (the host and the YAML host next to the CLI, the plugin into the toolchain's Pulumi home). With
+# every component built already, they are all there is to do.
 cmd_all() {
   local lanes="${TOOLCHAIN_LANES:-2}"
-  if [[ "$lanes" == 1 ]]; then
-    cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null
-    return
+  [[ "$lanes" == 1 || "$lanes" == 2 ]] || die "TOOLCHAIN_LANES=$lanes: 1 (one build at a time) or 2 (two at once)"
+  if [[ "$lanes" == 2 ]] && ! all_built; then
+    build_in_lanes
   fi
-  [[ "$lanes" == 2 ]] || die "TOOLCHAIN_LANES=$lanes: 1 (one build at a time) or 2 (two at once)"
-  local dir built=1
+  cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null
+}
+
+all_built() {
+  local dir
   for dir in "$(pulumi_dir)" "$(pyhost_dir)" "$(k8s_provider_dir)" "$(yaml_dir)" "$(etcd_dir)" "$(kwok_dir)" \
     "$(kube_dir)" "$(act_dir)"; do
-    [[ -f "$dir/.complete" ]] || built=0
+    [[ -f "$dir/.complete" ]] || return 1
   done
-  if (( built )); then  # nothing to build: the serial pass alone checks and installs
-    cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null
-    return
-  fi
+}
+
+build_in_lanes() {
   go_setup
   local plugin_lane cli_lane rc_plugin=0 rc_cli=0
   (
@@ -652,7 +655,6 @@ cmd_all() {
   wait "$cli_lane" || rc_cli=$?
   (( rc_plugin == 0 )) || die "the lane of the Kubernetes plugin, the YAML host, etcd and kwok failed (exit $rc_plugin); its log is named above"
   (( rc_cli == 0 )) || die "the lane of the Pulumi CLI, the Python host, kube and act failed (exit $rc_cli); its log is named above"
-  cmd_pulumi; cmd_cluster; cmd_plugins; cmd_act >/dev/null
 }
 
 # ------------------------------------------------------------------- env
